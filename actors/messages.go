@@ -1,0 +1,139 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/eioactor/engineio/protocol"
+)
+
+// Messages from the HTTP layer. Those that get a reply are sent with the
+// reply target as the envelope's sender (RequestWithCustomSender).
+
+// Poll is a long-poll GET. The session answers at once with *PollResult when
+// packets are queued; otherwise it parks the reply target and answers when
+// packets arrive, when an upgrade starts (a noop) or when the session closes.
+// A second Poll while one is parked gets *Failure and closes the session.
+type Poll struct{}
+
+// PollAbandoned says that the long-poll whose reply target is ReplyTo ended
+// before it was answered (the client went away). The spec treats that as a
+// transport error: the session closes.
+type PollAbandoned struct{ ReplyTo *actor.PID }
+
+// PostBegin announces a POST before its body is read, so that two
+// overlapping POSTs are seen as such. Reply: *PostReady or *Failure. A second
+// PostBegin before the first POST ends gets *Failure and closes the session.
+type PostBegin struct{}
+
+// Post carries the body of the POST announced by PostBegin from the same
+// sender. Reply: *PostResult once the packets are dispatched, or *Failure.
+type Post struct{ Payload []byte }
+
+// PostAborted ends the POST announced by the sender without a payload: the
+// body was too large, of the wrong content type, or could not be read. The
+// session closes with Reason.
+type PostAborted struct{ Reason Reason }
+
+// WebSocketOpened says that a WebSocket for this session was accepted; Conn
+// is its writer (it accepts *WriteFrames and *CloseConn). On a session opened
+// over WebSocket it becomes the transport; on a polling session it starts an
+// upgrade probe; otherwise the session tells it to close.
+type WebSocketOpened struct{ Conn *actor.PID }
+
+// Frame is one decoded frame read from the WebSocket Conn, or the decoding
+// error in Err.
+type Frame struct {
+	Conn   *actor.PID
+	Packet protocol.Packet
+	Err    error
+}
+
+// WebSocketClosed says that the WebSocket Conn stopped reading: Reason is
+// ReasonTransportClose for a clean close by the peer, ReasonMessageTooLarge
+// for a frame over the limit, ReasonTransportError otherwise.
+type WebSocketClosed struct {
+	Conn   *actor.PID
+	Reason Reason
+}
+
+// Messages from the application or any actor.
+
+// Send queues one packet for the client. Packet is usually a message
+// (protocol.TextMessage or protocol.BinaryMessage). Sends to a closing
+// session are dropped.
+type Send struct{ Packet protocol.Packet }
+
+// Close closes the session gracefully: queued packets are delivered, then a
+// close packet, then the transport closes. Reason is what the disconnect
+// event reports; the zero value means ReasonServerClose.
+type Close struct{ Reason Reason }
+
+// Messages from a session to a WebSocket writer.
+
+// WriteFrames asks the writer to write each packet as one frame, in order.
+// The writer owns Packets from then on.
+type WriteFrames struct{ Packets []protocol.Packet }
+
+// CloseConn asks the writer to send a WebSocket close frame, after any
+// frames already asked for, and close the connection.
+type CloseConn struct{}
+
+// Replies.
+
+// Opened answers a successful handshake. Payload is the body of a polling
+// handshake response (the open packet); a WebSocket handshake sends it as
+// the first frame instead, and Payload is nil.
+type Opened struct {
+	SID     string
+	Payload []byte
+}
+
+// PollResult answers a Poll with a polling payload.
+type PollResult struct{ Payload []byte }
+
+// PostReady answers PostBegin: the body may be read and sent as Post.
+type PostReady struct{}
+
+// PostResult answers a Post whose packets were all dispatched.
+type PostResult struct{}
+
+// Failure answers a request that the session refuses. Status is the HTTP
+// status, Code and Message the Engine.IO error body.
+type Failure struct {
+	Status  int
+	Code    protocol.ErrorCode
+	Message string
+}
+
+// Late replies go to reply targets that may be gone already; that is normal
+// and not worth a dead-letter log line.
+func (*PollResult) IgnoreDeadLetterLogging()      {}
+func (*PostReady) IgnoreDeadLetterLogging()       {}
+func (*PostResult) IgnoreDeadLetterLogging()      {}
+func (*Failure) IgnoreDeadLetterLogging()         {}
+func (*Opened) IgnoreDeadLetterLogging()          {}
+func (*Frame) IgnoreDeadLetterLogging()           {}
+func (*WebSocketClosed) IgnoreDeadLetterLogging() {}
+func (*WriteFrames) IgnoreDeadLetterLogging()     {}
+func (*CloseConn) IgnoreDeadLetterLogging()       {}
+
+// Timer and flush messages a session sends itself.
+
+type timerKind uint8
+
+const (
+	timerPing    timerKind = iota // time to send a ping
+	timerPong                     // the pong did not come in time
+	timerUpgrade                  // the upgrade did not complete in time
+	timerClose                    // a graceful close found no poll to deliver the close packet
+)
+
+type timerFired struct {
+	kind timerKind
+	gen  uint64
+}
+
+type flush struct{}
+
+func (*timerFired) IgnoreDeadLetterLogging() {}
+func (*flush) IgnoreDeadLetterLogging()      {}

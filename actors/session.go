@@ -1,0 +1,587 @@
+package actors
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/eioactor/engineio/protocol"
+)
+
+// Transport is the kind of connection a session currently uses.
+type Transport uint32
+
+// Transports.
+const (
+	TransportPolling Transport = iota + 1
+	TransportWebSocket
+)
+
+// String returns the transport's query-parameter name.
+func (t Transport) String() string {
+	switch t {
+	case TransportPolling:
+		return "polling"
+	case TransportWebSocket:
+		return "websocket"
+	}
+	return "unknown"
+}
+
+// Events receives a session's application events. The session actor makes
+// the calls for one session one at a time, in order; a slow call delays that
+// session only. A panic in Message or Connect is caught: the session closes
+// with ReasonHandlerPanic (Connect: the handshake fails).
+type Events interface {
+	// Connect runs when the session opens, before the handshake is
+	// answered. An error rejects the handshake with 403 and its text. The
+	// returned state is handed to the session's later events.
+	Connect(info *Info) (state any, err error)
+	// Message delivers one message from the client. The packet's Data is
+	// owned by the callee.
+	Message(state any, pkt protocol.Packet)
+	// Disconnect runs once, when the session has closed.
+	Disconnect(state any, reason Reason)
+}
+
+// Info is what is known of a session from outside its actor: it is created
+// before the session is spawned and safe to read from any goroutine.
+type Info struct {
+	SID        string
+	PID        *actor.PID
+	Header     http.Header
+	Query      url.Values
+	RemoteAddr string
+
+	transport atomic.Uint32
+}
+
+// NewInfo describes a session about to be spawned as pid over transport.
+func NewInfo(sid string, pid *actor.PID, transport Transport, header http.Header, query url.Values, remoteAddr string) *Info {
+	info := &Info{SID: sid, PID: pid, Header: header, Query: query, RemoteAddr: remoteAddr}
+	info.transport.Store(uint32(transport))
+	return info
+}
+
+// Transport returns the session's current transport.
+func (i *Info) Transport() Transport { return Transport(i.transport.Load()) }
+
+// Config is shared by all sessions of one server. It must not change after
+// the first session is spawned.
+type Config struct {
+	PingInterval   time.Duration
+	PingTimeout    time.Duration
+	UpgradeTimeout time.Duration
+	// CloseTimeout bounds how long a graceful close over polling waits for
+	// a GET to carry the close packet.
+	CloseTimeout time.Duration
+	MaxPayload   int64
+	// Upgrades is advertised in the handshake of polling sessions.
+	Upgrades []string
+	Clock    Clock
+	Events   Events
+	Logger   *slog.Logger
+	// Dispatcher runs session actors; nil means protoactor's default. Tests
+	// use actor.NewSynchronizedDispatcher for deterministic runs.
+	Dispatcher actor.Dispatcher
+}
+
+// Start is what one new session needs to know.
+type Start struct {
+	Info      *Info
+	Transport Transport
+	// ReplyTo gets the handshake answer: *Opened or *Failure.
+	ReplyTo *actor.PID
+}
+
+// NewProps returns the props of a session actor opened as described by
+// start. The spawner must use Stop as the supervision directive: a restarted
+// session would have lost its transport and queue.
+func NewProps(cfg *Config, start Start) *actor.Props {
+	opts := []actor.PropsOption{}
+	if cfg.Dispatcher != nil {
+		opts = append(opts, actor.WithDispatcher(cfg.Dispatcher))
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &session{cfg: cfg, info: start.Info, transport: start.Transport, handshakeReply: start.ReplyTo}
+	}, opts...)
+}
+
+type phase uint8
+
+const (
+	phaseOpening phase = iota // Connect not run yet
+	phaseOpen
+	phaseClosing // close packet queued, waiting to deliver it
+	phaseClosed
+)
+
+type session struct {
+	cfg            *Config
+	info           *Info
+	handshakeReply *actor.PID
+	state          any // from Events.Connect
+
+	phase     phase
+	transport Transport
+	conn      *actor.PID // the active WebSocket's writer
+	probe     *actor.PID // a WebSocket being probed for an upgrade
+	upgrading bool       // the probe was answered; waiting for "5"
+	parked    *actor.PID // the reply target of a parked long-poll
+	posting   *actor.PID // the reply target of the POST in progress
+
+	outbox         []protocol.Packet
+	flushScheduled bool
+
+	connected    bool // Connect succeeded: Disconnect is owed
+	awaitingPong bool
+	timerGen     [4]uint64
+	timers       [4]Timer
+
+	reason  Reason // why the session closes; set once
+	failure any    // a panic value from the actor itself
+}
+
+func (s *session) Receive(ctx actor.Context) {
+	defer s.catchPanic(ctx)
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.open(ctx)
+	case *flush:
+		s.flushScheduled = false
+		s.flush(ctx)
+	case *Poll:
+		s.onPoll(ctx)
+	case *PollAbandoned:
+		if s.parked != nil && s.parked.Equal(m.ReplyTo) {
+			s.parked = nil
+			s.closeNow(ctx, ReasonTransportError)
+		}
+	case *PostBegin:
+		s.onPostBegin(ctx)
+	case *Post:
+		s.onPost(ctx, m)
+	case *PostAborted:
+		if s.posting != nil && s.posting.Equal(ctx.Sender()) {
+			s.posting = nil
+			s.closeNow(ctx, m.Reason)
+		}
+	case *WebSocketOpened:
+		s.onWebSocketOpened(ctx, m.Conn)
+	case *Frame:
+		s.onFrame(ctx, m)
+	case *WebSocketClosed:
+		s.onWebSocketClosed(ctx, m)
+	case *Send:
+		if s.phase <= phaseOpen {
+			s.enqueue(ctx, m.Packet)
+		}
+	case *Close:
+		reason := m.Reason
+		if reason == "" {
+			reason = ReasonServerClose
+		}
+		s.closeGracefully(ctx, reason)
+	case *timerFired:
+		s.onTimer(ctx, m)
+	case *actor.Stopping:
+		s.cleanUp(ctx)
+	}
+}
+
+// catchPanic logs a panic of the actor's own code with its stack and lets
+// it go on to the supervisor, whose Stop directive then runs cleanUp.
+func (s *session) catchPanic(ctx actor.Context) {
+	if r := recover(); r != nil {
+		s.failure = r
+		s.cfg.Logger.Error("engineio: session panic", "sid", s.info.SID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		panic(r)
+	}
+}
+
+// call runs an application handler and turns a panic into a closed session.
+func (s *session) call(ctx actor.Context, f func()) (panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked = true
+			s.cfg.Logger.Error("engineio: handler panic", "sid", s.info.SID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			s.closeNow(ctx, ReasonHandlerPanic)
+		}
+	}()
+	f()
+	return false
+}
+
+func (s *session) open(ctx actor.Context) {
+	var err error
+	if s.call(ctx, func() { s.state, err = s.cfg.Events.Connect(s.info) }) {
+		ctx.Send(s.handshakeReply, &Failure{Status: http.StatusInternalServerError, Code: protocol.CodeBadRequest, Message: string(ReasonHandlerPanic)})
+		s.handshakeReply = nil
+		return
+	}
+	if err != nil {
+		ctx.Send(s.handshakeReply, &Failure{Status: http.StatusForbidden, Code: protocol.CodeForbidden, Message: err.Error()})
+		s.handshakeReply = nil
+		s.closeNow(ctx, ReasonServerClose)
+		return
+	}
+	s.phase = phaseOpen
+	s.connected = true
+	hs := protocol.Handshake{
+		SID:          s.info.SID,
+		Upgrades:     []string{},
+		PingInterval: s.cfg.PingInterval,
+		PingTimeout:  s.cfg.PingTimeout,
+		MaxPayload:   s.cfg.MaxPayload,
+	}
+	if s.transport == TransportPolling {
+		hs.Upgrades = s.cfg.Upgrades
+		payload := protocol.AppendOpen(nil, hs)
+		ctx.Send(s.handshakeReply, &Opened{SID: s.info.SID, Payload: payload})
+	} else {
+		// The open packet is the first frame of the WebSocket.
+		open := protocol.AppendOpen(nil, hs)
+		s.outbox = append(s.outbox, protocol.Packet{Type: protocol.Open, Data: open[1:]})
+		ctx.Send(s.handshakeReply, &Opened{SID: s.info.SID})
+	}
+	s.handshakeReply = nil
+	s.arm(ctx, timerPing, s.cfg.PingInterval)
+}
+
+func (s *session) onPoll(ctx actor.Context) {
+	switch {
+	case s.phase == phaseClosed:
+		ctx.Respond(unknownSID())
+	case s.transport != TransportPolling:
+		ctx.Respond(badRequest())
+	case s.parked != nil:
+		ctx.Respond(badRequest())
+		s.closeNow(ctx, ReasonTransportError)
+	case s.upgrading:
+		// The client is about to move to the WebSocket: release it.
+		ctx.Respond(&PollResult{Payload: noopPayload()})
+	default:
+		s.parked = ctx.Sender()
+		s.flush(ctx)
+	}
+}
+
+func (s *session) onPostBegin(ctx actor.Context) {
+	switch {
+	case s.phase == phaseClosed:
+		ctx.Respond(unknownSID())
+	case s.transport != TransportPolling:
+		ctx.Respond(badRequest())
+	case s.posting != nil:
+		ctx.Respond(badRequest())
+		s.closeNow(ctx, ReasonTransportError)
+	default:
+		s.posting = ctx.Sender()
+		ctx.Respond(&PostReady{})
+	}
+}
+
+func (s *session) onPost(ctx actor.Context, m *Post) {
+	if s.posting == nil || !s.posting.Equal(ctx.Sender()) {
+		ctx.Respond(badRequest())
+		return
+	}
+	s.posting = nil
+	if s.phase == phaseClosed {
+		ctx.Respond(unknownSID())
+		return
+	}
+	err := protocol.DecodePayload(m.Payload, func(p protocol.Packet) error {
+		if s.phase == phaseClosed {
+			return nil
+		}
+		s.onPacket(ctx, p)
+		return nil
+	})
+	if err != nil {
+		ctx.Respond(badRequest())
+		s.closeNow(ctx, ReasonParseError)
+		return
+	}
+	ctx.Respond(&PostResult{})
+}
+
+// onPacket handles a packet that came over the active transport.
+func (s *session) onPacket(ctx actor.Context, p protocol.Packet) {
+	switch p.Type {
+	case protocol.Message:
+		if s.transport == TransportPolling && !p.Binary {
+			// Text packet data aliases the POST body; the handler owns what
+			// it gets, and the body buffer may be reused.
+			p.Data = bytes.Clone(p.Data)
+		}
+		s.call(ctx, func() { s.cfg.Events.Message(s.state, p) })
+	case protocol.Pong:
+		if s.awaitingPong {
+			s.awaitingPong = false
+			s.disarm(timerPong)
+			s.arm(ctx, timerPing, s.cfg.PingInterval)
+		}
+	case protocol.Close:
+		s.closeNow(ctx, ReasonClientClose)
+	default:
+		// A v4 client never pings outside a probe, and never sends open,
+		// upgrade or noop on an established transport.
+		s.closeNow(ctx, ReasonParseError)
+	}
+}
+
+func (s *session) onWebSocketOpened(ctx actor.Context, conn *actor.PID) {
+	switch {
+	case s.phase >= phaseClosing:
+		ctx.Send(conn, &CloseConn{})
+	case s.transport == TransportWebSocket && s.conn == nil:
+		s.conn = conn
+		s.flush(ctx)
+	case s.transport == TransportWebSocket, s.probe != nil, len(s.cfg.Upgrades) == 0:
+		// One WebSocket per session: a second one is turned away and the
+		// first keeps working.
+		ctx.Send(conn, &CloseConn{})
+	default:
+		s.probe = conn
+		s.arm(ctx, timerUpgrade, s.cfg.UpgradeTimeout)
+	}
+}
+
+func (s *session) onFrame(ctx actor.Context, m *Frame) {
+	switch {
+	case s.phase == phaseClosed:
+	case s.conn != nil && m.Conn.Equal(s.conn):
+		if m.Err != nil {
+			s.closeNow(ctx, ReasonParseError)
+			return
+		}
+		s.onPacket(ctx, m.Packet)
+	case s.probe != nil && m.Conn.Equal(s.probe):
+		s.onProbeFrame(ctx, m)
+	default:
+		ctx.Send(m.Conn, &CloseConn{})
+	}
+}
+
+var probeData = []byte("probe")
+
+func (s *session) onProbeFrame(ctx actor.Context, m *Frame) {
+	p := m.Packet
+	switch {
+	case m.Err == nil && !s.upgrading && p.Type == protocol.Ping && bytes.Equal(p.Data, probeData):
+		ctx.Send(s.probe, &WriteFrames{Packets: []protocol.Packet{{Type: protocol.Pong, Data: probeData}}})
+		s.upgrading = true
+		s.releaseParkedPoll(ctx)
+	case m.Err == nil && s.upgrading && p.Type == protocol.Upgrade:
+		s.disarm(timerUpgrade)
+		s.releaseParkedPoll(ctx)
+		s.transport, s.conn, s.probe, s.upgrading = TransportWebSocket, s.probe, nil, false
+		s.info.transport.Store(uint32(TransportWebSocket))
+		s.flush(ctx)
+	default:
+		s.abortUpgrade(ctx)
+	}
+}
+
+func (s *session) onWebSocketClosed(ctx actor.Context, m *WebSocketClosed) {
+	switch {
+	case s.conn != nil && m.Conn.Equal(s.conn):
+		s.conn = nil
+		s.closeNow(ctx, m.Reason)
+	case s.probe != nil && m.Conn.Equal(s.probe):
+		s.probe, s.upgrading = nil, false
+		s.disarm(timerUpgrade)
+	}
+}
+
+func (s *session) abortUpgrade(ctx actor.Context) {
+	if s.probe != nil {
+		ctx.Send(s.probe, &CloseConn{})
+	}
+	s.probe, s.upgrading = nil, false
+	s.disarm(timerUpgrade)
+}
+
+func (s *session) releaseParkedPoll(ctx actor.Context) {
+	if s.parked != nil {
+		ctx.Send(s.parked, &PollResult{Payload: noopPayload()})
+		s.parked = nil
+	}
+}
+
+func (s *session) onTimer(ctx actor.Context, m *timerFired) {
+	if m.gen != s.timerGen[m.kind] || s.phase == phaseClosed {
+		return // stale
+	}
+	s.timers[m.kind] = nil
+	switch m.kind {
+	case timerPing:
+		s.enqueue(ctx, protocol.Packet{Type: protocol.Ping})
+		s.awaitingPong = true
+		s.arm(ctx, timerPong, s.cfg.PingTimeout)
+	case timerPong:
+		s.closeNow(ctx, ReasonPingTimeout)
+	case timerUpgrade:
+		s.abortUpgrade(ctx)
+	case timerClose:
+		s.closeNow(ctx, s.reason)
+	}
+}
+
+// enqueue queues a packet and makes sure a flush follows. The flush is a
+// message to self, so that packets queued by the messages already in the
+// mailbox leave together: one poll response or one writer message.
+func (s *session) enqueue(ctx actor.Context, p protocol.Packet) {
+	s.outbox = append(s.outbox, p)
+	if !s.flushScheduled {
+		s.flushScheduled = true
+		ctx.Send(ctx.Self(), &flush{})
+	}
+}
+
+// flush hands the queued packets to the transport if it can take them.
+func (s *session) flush(ctx actor.Context) {
+	if len(s.outbox) == 0 {
+		return
+	}
+	switch {
+	case s.transport == TransportWebSocket && s.conn != nil:
+		ctx.Send(s.conn, &WriteFrames{Packets: s.outbox})
+		s.outbox = nil
+	case s.transport == TransportPolling && s.parked != nil && !s.upgrading:
+		ctx.Send(s.parked, &PollResult{Payload: protocol.AppendPayload(nil, s.outbox)})
+		s.parked = nil
+		clear(s.outbox)
+		s.outbox = s.outbox[:0]
+	default:
+		return
+	}
+	if s.phase == phaseClosing {
+		s.finishClosing(ctx)
+	}
+}
+
+// closeGracefully queues a close packet behind what is queued, and closes
+// once it is delivered (or after CloseTimeout).
+func (s *session) closeGracefully(ctx actor.Context, reason Reason) {
+	if s.phase >= phaseClosing {
+		return
+	}
+	if s.phase == phaseOpening {
+		s.closeNow(ctx, reason)
+		return
+	}
+	s.phase = phaseClosing
+	s.reason = reason
+	s.abortUpgrade(ctx)
+	s.disarm(timerPing)
+	s.disarm(timerPong)
+	s.outbox = append(s.outbox, protocol.Packet{Type: protocol.Close})
+	s.arm(ctx, timerClose, s.cfg.CloseTimeout)
+	s.flush(ctx)
+}
+
+// finishClosing runs once the close packet has left.
+func (s *session) finishClosing(ctx actor.Context) {
+	if len(s.outbox) > 0 {
+		return
+	}
+	if s.conn != nil {
+		ctx.Send(s.conn, &CloseConn{})
+		s.conn = nil
+	}
+	s.closeNow(ctx, s.reason)
+}
+
+// closeNow ends the session at once: the actor stops and cleanUp releases
+// what the session holds.
+func (s *session) closeNow(ctx actor.Context, reason Reason) {
+	if s.phase == phaseClosed {
+		return
+	}
+	if s.reason == "" || s.phase != phaseClosing {
+		s.reason = reason
+	}
+	s.phase = phaseClosed
+	ctx.Stop(ctx.Self())
+}
+
+// cleanUp runs in *actor.Stopping, whatever stopped the session: a close,
+// a panic (the supervisor's Stop directive) or a server shutdown.
+func (s *session) cleanUp(ctx actor.Context) {
+	reason := s.reason
+	switch {
+	case s.failure != nil:
+		reason = ReasonInternalError
+	case reason == "":
+		reason = ReasonServerShutdown
+	}
+	s.phase = phaseClosed
+	for k := range s.timers {
+		s.disarm(timerKind(k))
+	}
+	if s.handshakeReply != nil {
+		ctx.Send(s.handshakeReply, &Failure{Status: http.StatusServiceUnavailable, Code: protocol.CodeBadRequest, Message: string(reason)})
+		s.handshakeReply = nil
+	}
+	if s.parked != nil {
+		// A client close is acknowledged with a noop; any other close tells
+		// the client with a close packet.
+		payload := closePayload()
+		if reason == ReasonClientClose {
+			payload = noopPayload()
+		}
+		ctx.Send(s.parked, &PollResult{Payload: payload})
+		s.parked = nil
+	}
+	if s.posting != nil {
+		ctx.Send(s.posting, unknownSID())
+		s.posting = nil
+	}
+	for _, c := range []*actor.PID{s.conn, s.probe} {
+		if c != nil {
+			ctx.Send(c, &CloseConn{})
+		}
+	}
+	s.conn, s.probe = nil, nil
+	if s.connected {
+		s.connected = false
+		s.call(ctx, func() { s.cfg.Events.Disconnect(s.state, reason) })
+	}
+	s.cfg.Logger.Debug("engineio: session closed", "sid", s.info.SID, "reason", string(reason))
+}
+
+func (s *session) arm(ctx actor.Context, kind timerKind, d time.Duration) {
+	s.disarm(kind)
+	s.timerGen[kind]++
+	msg := &timerFired{kind: kind, gen: s.timerGen[kind]}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	s.timers[kind] = s.cfg.Clock.AfterFunc(d, func() { root.Send(self, msg) })
+}
+
+func (s *session) disarm(kind timerKind) {
+	if t := s.timers[kind]; t != nil {
+		t.Stop()
+		s.timers[kind] = nil
+	}
+	s.timerGen[kind]++
+}
+
+func noopPayload() []byte  { return []byte{'6'} }
+func closePayload() []byte { return []byte{'1'} }
+
+func unknownSID() *Failure {
+	return &Failure{Status: http.StatusBadRequest, Code: protocol.CodeUnknownSID, Message: protocol.CodeUnknownSID.Message()}
+}
+
+func badRequest() *Failure {
+	return &Failure{Status: http.StatusBadRequest, Code: protocol.CodeBadRequest, Message: protocol.CodeBadRequest.Message()}
+}

@@ -1,0 +1,84 @@
+// Command echo serves an Engine.IO echo server: every message comes back to
+// its sender, text as text and binary as binary.
+//
+//	go run ./examples/echo -addr 127.0.0.1:3000
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/eioactor/engineio"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
+	pingInterval := flag.Int("ping-interval", 25000, "ping interval in milliseconds")
+	pingTimeout := flag.Int("ping-timeout", 20000, "ping timeout in milliseconds")
+	maxPayload := flag.Int64("max-payload", 1_000_000, "largest accepted message or POST body in bytes")
+	verbose := flag.Bool("v", false, "log sessions and errors to stderr")
+	flag.Parse()
+
+	opts := []engineio.Option{
+		engineio.WithPingInterval(time.Duration(*pingInterval) * time.Millisecond),
+		engineio.WithPingTimeout(time.Duration(*pingTimeout) * time.Millisecond),
+		engineio.WithMaxPayload(*maxPayload),
+	}
+	if *verbose {
+		opts = append(opts, engineio.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	srv, err := engineio.NewServer(opts...)
+	if err != nil {
+		return err
+	}
+	srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
+		if msg.Binary {
+			_ = s.SendBinary(msg.Data)
+			return
+		}
+		_ = s.Send(msg.Text())
+	})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("engine.io echo server listening on http://%s/engine.io/\n", ln.Addr())
+
+	mux := http.NewServeMux()
+	mux.Handle("/engine.io/", srv)
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	closeErr := srv.Close(shutdownCtx)
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return closeErr
+}

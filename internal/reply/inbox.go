@@ -1,0 +1,76 @@
+// Package reply provides reply targets for code outside actors that asks an
+// actor something and waits: a process registered under its own PID that
+// hands what it receives to a channel. Unlike a protoactor future it can be
+// awaited together with a context, and its PID works as a reply target from
+// any node.
+package reply
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// ErrTimeout is returned by Wait when no reply came in time.
+var ErrTimeout = errors.New("engineio: no reply in time")
+
+// Inbox is one registered reply target.
+type Inbox struct {
+	registry *actor.ProcessRegistryValue
+	pid      *actor.PID
+	ch       chan any
+}
+
+var seq atomic.Uint64
+
+// New registers an inbox in sys. Release it when done.
+func New(sys *actor.ActorSystem) *Inbox {
+	ib := &Inbox{registry: sys.ProcessRegistry, ch: make(chan any, 1)}
+	ib.pid, _ = sys.ProcessRegistry.Add(ib, "eio-reply-"+strconv.FormatUint(seq.Add(1), 36))
+	return ib
+}
+
+// PID is the inbox's address, to be used as a request's sender.
+func (ib *Inbox) PID() *actor.PID { return ib.pid }
+
+// Release unregisters the inbox; later replies become dead letters.
+func (ib *Inbox) Release() { ib.registry.Remove(ib.pid) }
+
+// Wait returns the next reply, or the context's error, or ErrTimeout after
+// timeout (no limit when timeout <= 0).
+func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration) (any, error) {
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case m := <-ib.ch:
+		return m, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-expired:
+		return nil, ErrTimeout
+	}
+}
+
+// SendUserMessage implements actor.Process. A request gets one reply at a
+// time; a message that finds the previous one unread is a late duplicate
+// and is dropped.
+func (ib *Inbox) SendUserMessage(_ *actor.PID, message any) {
+	select {
+	case ib.ch <- actor.UnwrapEnvelopeMessage(message):
+	default:
+	}
+}
+
+// SendSystemMessage implements actor.Process.
+func (ib *Inbox) SendSystemMessage(*actor.PID, any) {}
+
+// Stop implements actor.Process.
+func (ib *Inbox) Stop(*actor.PID) {}

@@ -1,0 +1,272 @@
+package engineio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/eioactor/engineio/actors"
+	"github.com/eioactor/engineio/httpapi"
+	"github.com/eioactor/engineio/internal/reply"
+	"github.com/eioactor/engineio/protocol"
+	"github.com/eioactor/engineio/supervisor"
+)
+
+// Server is an Engine.IO server. It is an http.Handler for its engine path.
+// Its methods may be called from any goroutine; set the handlers before the
+// server takes requests.
+type Server struct {
+	cfg        config
+	system     *actor.ActorSystem
+	ownSystem  bool
+	registry   *supervisor.Registry
+	supervisor *actor.PID
+	handler    *httpapi.Handler
+
+	onConnect    atomic.Pointer[func(*Session) error]
+	onMessage    atomic.Pointer[func(*Session, Message)]
+	onDisconnect atomic.Pointer[func(*Session, Reason)]
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewServer returns a server configured by opts; see the With* options for
+// the defaults.
+func NewServer(opts ...Option) (*Server, error) {
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{cfg: cfg, registry: &supervisor.Registry{}, system: cfg.system}
+	if s.system == nil {
+		logger := cfg.logger.With("component", "protoactor")
+		s.system = actor.NewActorSystem(
+			actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
+			actor.WithDeadLetterRequestLogging(false),
+		)
+		s.ownSystem = true
+	}
+	upgrades := []string{}
+	if cfg.allowUpgrades && cfg.polling && cfg.websocket {
+		upgrades = []string{"websocket"}
+	}
+	sessionCfg := &actors.Config{
+		PingInterval:   cfg.pingInterval,
+		PingTimeout:    cfg.pingTimeout,
+		UpgradeTimeout: cfg.upgradeTimeout,
+		CloseTimeout:   cfg.closeTimeout,
+		MaxPayload:     cfg.maxPayload,
+		Upgrades:       upgrades,
+		Clock:          cfg.clock,
+		Events:         events{s},
+		Logger:         cfg.logger,
+	}
+	props := supervisor.NewProps(supervisor.Config{Session: sessionCfg, NewSID: cfg.newSID, Logger: cfg.logger}, s.registry)
+	pid := s.system.Root.SpawnPrefix(props, "engineio-")
+	s.supervisor = pid
+	s.handler = httpapi.New(httpapi.Config{
+		Path:         cfg.path,
+		Polling:      cfg.polling,
+		WebSocket:    cfg.websocket,
+		MaxPayload:   cfg.maxPayload,
+		WriteTimeout: cfg.writeTimeout,
+		// A parked poll is answered within a ping interval; the session
+		// closes a silent client within interval+timeout.
+		ReplyTimeout: cfg.pingInterval + cfg.pingTimeout + cfg.upgradeTimeout,
+		Logger:       cfg.logger,
+	}, s.system, pid, s.lookupPID)
+	return s, nil
+}
+
+func (s *Server) lookupPID(sid string) (*actor.PID, bool) {
+	info, ok := s.registry.Lookup(sid)
+	if !ok {
+		return nil, false
+	}
+	return info.PID, true
+}
+
+// OnConnect sets the handler that runs when a client opens a session,
+// before the handshake is answered. Returning an error rejects the
+// handshake with HTTP 403 (code 4) and the error's text as the message.
+func (s *Server) OnConnect(f func(s *Session) error) { s.onConnect.Store(&f) }
+
+// OnMessage sets the handler of messages from clients. The message's Data
+// belongs to the handler.
+func (s *Server) OnMessage(f func(s *Session, msg Message)) { s.onMessage.Store(&f) }
+
+// OnDisconnect sets the handler that runs once when a session has closed.
+func (s *Server) OnDisconnect(f func(s *Session, reason Reason)) { s.onDisconnect.Store(&f) }
+
+// ServeHTTP serves the engine path; other paths get 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.closed.Load() {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write(protocol.AppendErrorJSON(nil, protocol.CodeBadRequest, "Server closed"))
+		return
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Server) session(sid string) (*actors.Info, error) {
+	if s.closed.Load() {
+		return nil, ErrServerClosed
+	}
+	info, ok := s.registry.Lookup(sid)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownSession, sid)
+	}
+	return info, nil
+}
+
+func (s *Server) send(sid string, pkt protocol.Packet) error {
+	info, err := s.session(sid)
+	if err != nil {
+		return err
+	}
+	return s.sendTo(info, pkt)
+}
+
+func (s *Server) sendTo(info *actors.Info, pkt protocol.Packet) error {
+	if int64(len(pkt.Data)) > s.cfg.maxPayload {
+		return fmt.Errorf("%w: %d bytes", ErrMessageTooLarge, len(pkt.Data))
+	}
+	s.system.Root.Send(info.PID, &actors.Send{Packet: pkt})
+	return nil
+}
+
+// Send queues a text message for the session.
+func (s *Server) Send(sid, text string) error { return s.send(sid, protocol.TextMessage(text)) }
+
+// SendBinary queues a binary message for the session. The server owns data
+// from then on.
+func (s *Server) SendBinary(sid string, data []byte) error {
+	return s.send(sid, protocol.BinaryMessage(data))
+}
+
+// SendJSON queues v, encoded as JSON, as a text message for the session.
+func (s *Server) SendJSON(sid string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("engineio: encode message: %w", err)
+	}
+	return s.send(sid, protocol.Packet{Type: protocol.Message, Data: b})
+}
+
+// Disconnect closes the session gracefully: what is queued is delivered,
+// then the client gets a close packet. The disconnect handler reports
+// ReasonServerClose.
+func (s *Server) Disconnect(sid string) error {
+	info, err := s.session(sid)
+	if err != nil {
+		return err
+	}
+	s.system.Root.Send(info.PID, &actors.Close{Reason: actors.ReasonServerClose})
+	return nil
+}
+
+// DisconnectAll closes every session as Disconnect does.
+func (s *Server) DisconnectAll() {
+	if !s.closed.Load() {
+		s.system.Root.Send(s.supervisor, &supervisor.CloseAll{Reason: actors.ReasonServerClose})
+	}
+}
+
+// Transport returns the session's current transport: "polling" or
+// "websocket".
+func (s *Server) Transport(sid string) (string, error) {
+	info, err := s.session(sid)
+	if err != nil {
+		return "", err
+	}
+	return info.Transport().String(), nil
+}
+
+// PID returns the session's actor. Any actor may send it the messages of
+// package actors, for instance *actors.Send and *actors.Close.
+func (s *Server) PID(sid string) (*actor.PID, error) {
+	info, err := s.session(sid)
+	if err != nil {
+		return nil, err
+	}
+	return info.PID, nil
+}
+
+// Sessions returns the ids of the open sessions.
+func (s *Server) Sessions() []string {
+	sids := make([]string, 0, s.registry.Len())
+	s.registry.Range(func(info *actors.Info) bool {
+		sids = append(sids, info.SID)
+		return true
+	})
+	return sids
+}
+
+// ActorSystem returns the actor system the server runs in.
+func (s *Server) ActorSystem() *actor.ActorSystem { return s.system }
+
+// Close shuts the server down: new handshakes are refused, every session is
+// closed gracefully (clients get a close packet, and the disconnect handler
+// reports ReasonServerShutdown) and the server's actors stop. When ctx ends
+// first, the remaining sessions are stopped at once. Close returns when all
+// of the server's actors have stopped; later calls return the same result.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.shutdown(ctx) })
+	return s.closeErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	s.closed.Store(true)
+	ib := reply.New(s.system)
+	s.system.Root.RequestWithCustomSender(s.supervisor, &supervisor.Shutdown{}, ib.PID())
+	_, waitErr := ib.Wait(ctx, 0)
+	ib.Release()
+	// Stopping the supervisor stops what is left of its sessions.
+	stopErr := s.system.Root.StopFuture(s.supervisor).Wait()
+	if s.ownSystem {
+		s.system.Shutdown()
+	}
+	if waitErr != nil {
+		return fmt.Errorf("engineio: sessions stopped before closing gracefully: %w", waitErr)
+	}
+	if stopErr != nil {
+		return fmt.Errorf("engineio: stop supervisor: %w", stopErr)
+	}
+	return nil
+}
+
+// events adapts the session actors' events to the server's handlers.
+type events struct{ srv *Server }
+
+func (e events) Connect(info *actors.Info) (any, error) {
+	sess := &Session{info: info, srv: e.srv}
+	if f := e.srv.onConnect.Load(); f != nil {
+		if err := (*f)(sess); err != nil {
+			return nil, err
+		}
+	}
+	return sess, nil
+}
+
+func (e events) Message(state any, pkt protocol.Packet) {
+	if f := e.srv.onMessage.Load(); f != nil {
+		(*f)(state.(*Session), Message{Data: pkt.Data, Binary: pkt.Binary})
+	}
+}
+
+func (e events) Disconnect(state any, reason actors.Reason) {
+	if f := e.srv.onDisconnect.Load(); f != nil {
+		(*f)(state.(*Session), reason)
+	}
+}

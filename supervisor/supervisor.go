@@ -1,0 +1,203 @@
+// Package supervisor holds the parent actor of all sessions of one server:
+// it spawns sessions at the handshake, keeps the sid registry, applies the
+// failure policy (a failed session is stopped, never restarted) and runs the
+// shutdown. It is never on the per-message path: requests reach a session
+// through the registry, directly.
+package supervisor
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/eioactor/engineio/actors"
+	"github.com/eioactor/engineio/protocol"
+)
+
+// Config configures a supervisor.
+type Config struct {
+	// Session is the configuration shared by every session.
+	Session *actors.Config
+	// NewSID makes a session id; nil means NewSID.
+	NewSID func() (string, error)
+	// Logger gets the supervisor's log lines.
+	Logger *slog.Logger
+}
+
+// NewSID returns a random session id: 15 bytes (120 bits) from crypto/rand,
+// base64url-encoded to 20 characters.
+func NewSID() (string, error) {
+	var b [15]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("engineio: session id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// Registry maps session ids to sessions. The supervisor writes it; anyone
+// may read it from any goroutine without passing through an actor.
+type Registry struct {
+	sessions sync.Map // sid -> *actors.Info
+	count    atomic.Int64
+}
+
+// Lookup returns the session with the given id.
+func (r *Registry) Lookup(sid string) (*actors.Info, bool) {
+	v, ok := r.sessions.Load(sid)
+	if !ok {
+		return nil, false
+	}
+	return v.(*actors.Info), true
+}
+
+// Len returns the number of sessions.
+func (r *Registry) Len() int { return int(r.count.Load()) }
+
+// Range calls fn for each session until fn returns false.
+func (r *Registry) Range(fn func(*actors.Info) bool) {
+	r.sessions.Range(func(_, v any) bool { return fn(v.(*actors.Info)) })
+}
+
+func (r *Registry) add(info *actors.Info) {
+	r.sessions.Store(info.SID, info)
+	r.count.Add(1)
+}
+
+func (r *Registry) remove(sid string) {
+	if _, ok := r.sessions.LoadAndDelete(sid); ok {
+		r.count.Add(-1)
+	}
+}
+
+// Open asks for a new session. The reply target (the envelope's sender) gets
+// the session's handshake answer, *actors.Opened or *actors.Failure.
+type Open struct {
+	Transport  actors.Transport
+	Header     http.Header
+	Query      url.Values
+	RemoteAddr string
+}
+
+// CloseAll closes every session gracefully with Reason.
+type CloseAll struct{ Reason actors.Reason }
+
+// Shutdown refuses new sessions, closes every session gracefully with
+// actors.ReasonServerShutdown and answers *ShutdownComplete to the sender once
+// the last one has stopped.
+type Shutdown struct{}
+
+// ShutdownComplete answers Shutdown.
+type ShutdownComplete struct{}
+
+// IgnoreDeadLetterLogging marks a late reply as expected.
+func (*ShutdownComplete) IgnoreDeadLetterLogging() {}
+
+// NewProps returns the props of a supervisor that registers its sessions in
+// reg. Its children are stopped, never restarted, when they fail.
+func NewProps(cfg Config, reg *Registry) *actor.Props {
+	if cfg.NewSID == nil {
+		cfg.NewSID = NewSID
+	}
+	stop := actor.NewOneForOneStrategy(0, 0, func(reason any) actor.Directive {
+		return actor.StopDirective
+	})
+	opts := []actor.PropsOption{actor.WithSupervisor(stop)}
+	if cfg.Session.Dispatcher != nil {
+		opts = append(opts, actor.WithDispatcher(cfg.Session.Dispatcher))
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &supervisor{cfg: cfg, registry: reg, children: map[string]string{}}
+	}, opts...)
+}
+
+type supervisor struct {
+	cfg      Config
+	registry *Registry
+	children map[string]string // session PID id -> sid
+	closing  bool
+	waiters  []*actor.PID
+}
+
+func (s *supervisor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *Open:
+		s.open(ctx, m)
+	case *actor.Terminated:
+		if sid, ok := s.children[m.Who.Id]; ok {
+			delete(s.children, m.Who.Id)
+			s.registry.remove(sid)
+		}
+		s.maybeDone(ctx)
+	case *CloseAll:
+		s.closeAll(ctx, m.Reason)
+	case *Shutdown:
+		s.closing = true
+		if ctx.Sender() != nil {
+			s.waiters = append(s.waiters, ctx.Sender())
+		}
+		s.closeAll(ctx, actors.ReasonServerShutdown)
+		s.maybeDone(ctx)
+	case *actor.Stopping:
+		// Stopping the supervisor stops the sessions with it; their
+		// registry entries go now, since no Terminated will be handled.
+		for id, sid := range s.children {
+			delete(s.children, id)
+			s.registry.remove(sid)
+		}
+	}
+}
+
+func (s *supervisor) open(ctx actor.Context, m *Open) {
+	if s.closing {
+		ctx.Respond(&actors.Failure{Status: http.StatusServiceUnavailable, Code: protocol.CodeBadRequest, Message: "server is shutting down"})
+		return
+	}
+	sid, err := s.cfg.NewSID()
+	if err == nil {
+		if _, taken := s.registry.Lookup(sid); taken {
+			err = fmt.Errorf("engineio: session id %q is in use", sid)
+		}
+	}
+	if err != nil {
+		s.cfg.Logger.Error("engineio: handshake failed", "err", err)
+		ctx.Respond(&actors.Failure{Status: http.StatusBadRequest, Code: protocol.CodeBadRequest, Message: protocol.CodeBadRequest.Message()})
+		return
+	}
+	self := ctx.Self()
+	pid := actor.NewPID(self.Address, self.Id+"/"+sid)
+	info := actors.NewInfo(sid, pid, m.Transport, m.Header, m.Query, m.RemoteAddr)
+	// Registered before the spawn: the Connect handler may already address
+	// the session by sid.
+	s.registry.add(info)
+	props := actors.NewProps(s.cfg.Session, actors.Start{Info: info, Transport: m.Transport, ReplyTo: ctx.Sender()})
+	if _, err := ctx.SpawnNamed(props, sid); err != nil {
+		s.registry.remove(sid)
+		s.cfg.Logger.Error("engineio: spawn session", "sid", sid, "err", err)
+		ctx.Respond(&actors.Failure{Status: http.StatusInternalServerError, Code: protocol.CodeBadRequest, Message: protocol.CodeBadRequest.Message()})
+		return
+	}
+	s.children[pid.Id] = sid
+}
+
+func (s *supervisor) closeAll(ctx actor.Context, reason actors.Reason) {
+	for _, child := range ctx.Children() {
+		ctx.Send(child, &actors.Close{Reason: reason})
+	}
+}
+
+func (s *supervisor) maybeDone(ctx actor.Context) {
+	if !s.closing || len(s.children) > 0 {
+		return
+	}
+	for _, w := range s.waiters {
+		ctx.Send(w, &ShutdownComplete{})
+	}
+	s.waiters = nil
+}
