@@ -1,0 +1,472 @@
+package actors_test
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/eioactor/engineio/actors"
+	"github.com/eioactor/engineio/protocol"
+)
+
+func TestPollingHandshake(t *testing.T) {
+	h := newHarness(t)
+	sid, _, opened := h.open(actors.TransportPolling)
+	want := `0{"sid":"` + sid + `","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}`
+	if string(opened.Payload) != want {
+		t.Fatalf("open payload %s, want %s", opened.Payload, want)
+	}
+	if len(h.app.connects) != 1 || h.app.connects[0] != sid {
+		t.Fatalf("connects %v", h.app.connects)
+	}
+	info, _ := h.registry.Lookup(sid)
+	if info.Transport() != actors.TransportPolling {
+		t.Fatalf("transport %v", info.Transport())
+	}
+}
+
+func TestConnectRejected(t *testing.T) {
+	h := newHarness(t)
+	h.app.reject = errRejected
+	p := h.request(h.sup, &supervisorOpen)
+	msgs := p.take()
+	if len(msgs) != 1 {
+		t.Fatalf("replies %v", msgs)
+	}
+	f := failure(t, msgs[0])
+	if f.Status != http.StatusForbidden || f.Code != protocol.CodeForbidden || f.Message != "no entry" {
+		t.Fatalf("failure %+v", f)
+	}
+	if h.registry.Len() != 0 {
+		t.Fatalf("rejected session still registered")
+	}
+	if len(h.app.disconnects) != 0 {
+		t.Fatalf("disconnect fired for a rejected session: %v", h.app.disconnects)
+	}
+}
+
+func TestPollParksUntilSend(t *testing.T) {
+	h := newHarness(t)
+	_, pid, _ := h.open(actors.TransportPolling)
+	poll := h.request(pid, &actors.Poll{})
+	if got := poll.take(); len(got) != 0 {
+		t.Fatalf("poll answered at once with %v", got)
+	}
+	h.send(pid, "hi")
+	if got := payload(t, poll.take()); got != "4hi" {
+		t.Fatalf("payload %q", got)
+	}
+}
+
+func TestQueuedPacketsLeaveInOnePoll(t *testing.T) {
+	h := newHarness(t)
+	h.app.echo = true
+	_, pid, _ := h.open(actors.TransportPolling)
+	poll := h.request(pid, &actors.Poll{})
+	if r := h.post(pid, "4test1\x1e4test2\x1e4test3"); !isType[*actors.PostResult](r) {
+		t.Fatalf("post reply %#v", r)
+	}
+	if got := payload(t, poll.take()); got != "4test1\x1e4test2\x1e4test3" {
+		t.Fatalf("payload %q", got)
+	}
+}
+
+func TestBinaryOverPolling(t *testing.T) {
+	h := newHarness(t)
+	h.app.echo = true
+	_, pid, _ := h.open(actors.TransportPolling)
+	h.post(pid, "bAQIDBA==")
+	if got := h.app.messages[0]; !got.Binary || string(got.Data) != "\x01\x02\x03\x04" {
+		t.Fatalf("message %+v", got)
+	}
+	if got := payload(t, h.request(pid, &actors.Poll{}).take()); got != "bAQIDBA==" {
+		t.Fatalf("payload %q", got)
+	}
+}
+
+func TestOverlappingPollClosesSession(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	first := h.request(pid, &actors.Poll{})
+	second := h.request(pid, &actors.Poll{})
+	if f := failure(t, second.take()[0]); f.Status != http.StatusBadRequest || f.Code != protocol.CodeBadRequest {
+		t.Fatalf("second poll %+v", f)
+	}
+	if got := payload(t, first.take()); got != "1" {
+		t.Fatalf("first poll got %q, want close packet", got)
+	}
+	h.expectDisconnect(sid, actors.ReasonTransportError)
+}
+
+func TestOverlappingPostClosesSession(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	first := h.request(pid, &actors.PostBegin{})
+	if !isType[*actors.PostReady](first.take()[0]) {
+		t.Fatal("first post not ready")
+	}
+	if f := failure(t, h.request(pid, &actors.PostBegin{}).take()[0]); f.Status != http.StatusBadRequest {
+		t.Fatalf("second post %+v", f)
+	}
+	h.expectDisconnect(sid, actors.ReasonTransportError)
+}
+
+func TestAbandonedPollClosesSession(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	poll := h.request(pid, &actors.Poll{})
+	h.sys.Root.Send(pid, &actors.PollAbandoned{ReplyTo: poll.pid})
+	h.expectDisconnect(sid, actors.ReasonTransportError)
+}
+
+func TestStaleAbandonIsIgnored(t *testing.T) {
+	h := newHarness(t)
+	h.app.echo = true
+	sid, pid, _ := h.open(actors.TransportPolling)
+	old := h.request(pid, &actors.Poll{})
+	h.send(pid, "x")
+	payload(t, old.take())
+	h.request(pid, &actors.Poll{}) // parked again, under another reply target
+	// The abandon of a poll that was already answered must not close the
+	// session.
+	h.sys.Root.Send(pid, &actors.PollAbandoned{ReplyTo: old.pid})
+	h.expectOpen(sid)
+}
+
+func TestInvalidPayloadClosesSession(t *testing.T) {
+	for _, body := range []string{"abc", "4a\x1e\x1e4b", "b!!!", "9"} {
+		h := newHarness(t)
+		sid, pid, _ := h.open(actors.TransportPolling)
+		if f := failure(t, h.post(pid, body)); f.Status != http.StatusBadRequest {
+			t.Fatalf("%q: %+v", body, f)
+		}
+		h.expectDisconnect(sid, actors.ReasonParseError)
+	}
+}
+
+func TestPostAbortedClosesSession(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	p := h.request(pid, &actors.PostBegin{})
+	h.sys.Root.RequestWithCustomSender(pid, &actors.PostAborted{Reason: actors.ReasonMessageTooLarge}, p.pid)
+	h.expectDisconnect(sid, actors.ReasonMessageTooLarge)
+}
+
+func TestHeartbeatPolling(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	poll := h.request(pid, &actors.Poll{})
+	h.clock.advance(pingInterval)
+	if got := payload(t, poll.take()); got != "2" {
+		t.Fatalf("got %q, want ping", got)
+	}
+	h.post(pid, "3")
+	// The pong re-arms the interval: no close at the old deadline.
+	h.clock.advance(pingTimeout)
+	h.expectOpen(sid)
+	poll = h.request(pid, &actors.Poll{})
+	h.clock.advance(pingInterval - pingTimeout)
+	if got := payload(t, poll.take()); got != "2" {
+		t.Fatalf("second ping: got %q", got)
+	}
+	h.clock.advance(pingTimeout - 1)
+	h.expectOpen(sid)
+	h.clock.advance(1)
+	h.expectDisconnect(sid, actors.ReasonPingTimeout)
+}
+
+func TestAppSendsDoNotResetHeartbeat(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	for i := 0; i < 10; i++ {
+		h.send(pid, "x")
+		h.clock.advance((pingInterval + pingTimeout) / 10)
+	}
+	h.expectDisconnect(sid, actors.ReasonPingTimeout)
+}
+
+func TestClientPingClosesSession(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	h.post(pid, "2")
+	h.expectDisconnect(sid, actors.ReasonParseError)
+}
+
+func TestClientCloseOverPolling(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	poll := h.request(pid, &actors.Poll{})
+	if r := h.post(pid, "1"); !isType[*actors.PostResult](r) {
+		t.Fatalf("post reply %#v", r)
+	}
+	if got := payload(t, poll.take()); got != "6" {
+		t.Fatalf("parked poll got %q, want noop", got)
+	}
+	h.expectDisconnect(sid, actors.ReasonClientClose)
+	// The actor is gone: a later request is a dead letter, which the HTTP
+	// layer answers with "Session ID unknown".
+	if got := h.request(pid, &actors.Poll{}).take(); len(got) != 1 || !isType[*actor.DeadLetterResponse](got[0]) {
+		t.Fatalf("poll after close: %v", got)
+	}
+}
+
+func TestServerCloseDrainsThenCloses(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	h.send(pid, "a")
+	h.sys.Root.Send(pid, &actors.Close{})
+	h.expectOpen(sid) // waiting for a poll to carry the close packet
+	if got := payload(t, h.request(pid, &actors.Poll{}).take()); got != "4a\x1e1" {
+		t.Fatalf("payload %q", got)
+	}
+	h.expectDisconnect(sid, actors.ReasonServerClose)
+}
+
+func TestServerCloseTimesOutWithoutPoll(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	h.sys.Root.Send(pid, &actors.Close{Reason: actors.ReasonServerShutdown})
+	h.clock.advance(closeTimeout)
+	h.expectDisconnect(sid, actors.ReasonServerShutdown)
+}
+
+func TestUpgrade(t *testing.T) {
+	h := newHarness(t)
+	h.app.echo = true
+	sid, pid, _ := h.open(actors.TransportPolling)
+	poll := h.request(pid, &actors.Poll{})
+	ws := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid})
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.Packet{Type: protocol.Ping, Data: []byte("probe")}})
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"3probe"}) {
+		t.Fatalf("probe answer %v", got)
+	}
+	if got := payload(t, poll.take()); got != "6" {
+		t.Fatalf("parked poll got %q, want noop", got)
+	}
+	// While upgrading, polls are released at once and messages wait.
+	h.send(pid, "queued")
+	if got := payload(t, h.request(pid, &actors.Poll{}).take()); got != "6" {
+		t.Fatalf("poll during upgrade got %q", got)
+	}
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.Packet{Type: protocol.Upgrade}})
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"4queued"}) {
+		t.Fatalf("flushed %v", got)
+	}
+	info, _ := h.registry.Lookup(sid)
+	if info.Transport() != actors.TransportWebSocket {
+		t.Fatalf("transport %v after upgrade", info.Transport())
+	}
+	// Polling is over for this session.
+	if f := failure(t, h.request(pid, &actors.Poll{}).take()[0]); f.Code != protocol.CodeBadRequest {
+		t.Fatalf("poll after upgrade %+v", f)
+	}
+	if f := failure(t, h.request(pid, &actors.PostBegin{}).take()[0]); f.Code != protocol.CodeBadRequest {
+		t.Fatalf("post after upgrade %+v", f)
+	}
+	// Messages now flow over the WebSocket.
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.TextMessage("echo")})
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"4echo"}) {
+		t.Fatalf("echo %v", got)
+	}
+	// A second WebSocket is turned away; the first keeps working.
+	ws2 := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws2.pid})
+	if got := frames(t, ws2.take()); !reflect.DeepEqual(got, []string{"close"}) {
+		t.Fatalf("second ws got %v", got)
+	}
+	h.send(pid, "still")
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"4still"}) {
+		t.Fatalf("first ws got %v", got)
+	}
+	h.expectOpen(sid)
+}
+
+func TestUpgradePipelined(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	ws := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid})
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.Packet{Type: protocol.Ping, Data: []byte("probe")}})
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.Packet{Type: protocol.Upgrade}})
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"3probe"}) {
+		t.Fatalf("frames %v", got)
+	}
+	info, _ := h.registry.Lookup(sid)
+	if info.Transport() != actors.TransportWebSocket {
+		t.Fatal("not upgraded")
+	}
+}
+
+func TestUpgradeTimeoutKeepsPolling(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	ws := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid})
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.Packet{Type: protocol.Ping, Data: []byte("probe")}})
+	ws.take()
+	h.clock.advance(upgradeTimeout)
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"close"}) {
+		t.Fatalf("probe ws got %v", got)
+	}
+	h.expectOpen(sid)
+	h.send(pid, "x")
+	if got := payload(t, h.request(pid, &actors.Poll{}).take()); got != "4x" {
+		t.Fatalf("poll after failed upgrade %q", got)
+	}
+}
+
+func TestBadProbePacketKeepsPolling(t *testing.T) {
+	for _, pkt := range []protocol.Packet{protocol.TextMessage("hello"), {Type: protocol.Upgrade}, {Type: protocol.Ping, Data: []byte("nope")}} {
+		h := newHarness(t)
+		sid, pid, _ := h.open(actors.TransportPolling)
+		ws := h.probe()
+		h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid})
+		h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: pkt})
+		if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"close"}) {
+			t.Fatalf("%v: probe ws got %v", pkt, got)
+		}
+		h.expectOpen(sid)
+		info, _ := h.registry.Lookup(sid)
+		if info.Transport() != actors.TransportPolling {
+			t.Fatalf("%v: transport changed", pkt)
+		}
+	}
+}
+
+func TestWebSocketSession(t *testing.T) {
+	h := newHarness(t)
+	h.app.echo = true
+	sid, pid, opened := h.open(actors.TransportWebSocket)
+	if opened.Payload != nil {
+		t.Fatalf("websocket handshake carries payload %q", opened.Payload)
+	}
+	ws := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid})
+	got := frames(t, ws.take())
+	want := `0{"sid":"` + sid + `","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}`
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("first frame %v, want %s", got, want)
+	}
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.BinaryMessage([]byte{1, 2})})
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"b:\x01\x02"}) {
+		t.Fatalf("binary echo %v", got)
+	}
+	h.clock.advance(pingInterval)
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"2"}) {
+		t.Fatalf("ping %v", got)
+	}
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.Packet{Type: protocol.Pong}})
+	h.clock.advance(pingTimeout)
+	h.expectOpen(sid)
+	h.send(pid, "bye")
+	h.sys.Root.Send(pid, &actors.Close{})
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"4bye", "1", "close"}) {
+		t.Fatalf("close sequence %v", got)
+	}
+	h.expectDisconnect(sid, actors.ReasonServerClose)
+}
+
+func TestWebSocketClientCloseAndErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		msg  func(conn *probe) any
+		want actors.Reason
+	}{
+		{"client close packet", func(c *probe) any {
+			return &actors.Frame{Conn: c.pid, Packet: protocol.Packet{Type: protocol.Close}}
+		}, actors.ReasonClientClose},
+		{"invalid frame", func(c *probe) any { return &actors.Frame{Conn: c.pid, Err: protocol.ErrUnknownPacketType} }, actors.ReasonParseError},
+		{"frame too large", func(c *probe) any {
+			return &actors.WebSocketClosed{Conn: c.pid, Reason: actors.ReasonMessageTooLarge}
+		}, actors.ReasonMessageTooLarge},
+		{"peer went away", func(c *probe) any {
+			return &actors.WebSocketClosed{Conn: c.pid, Reason: actors.ReasonTransportClose}
+		}, actors.ReasonTransportClose},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			sid, pid, _ := h.open(actors.TransportWebSocket)
+			ws := h.probe()
+			h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid})
+			ws.take()
+			h.sys.Root.Send(pid, tc.msg(ws))
+			h.expectDisconnect(sid, tc.want)
+		})
+	}
+}
+
+func TestHandlerPanicStopsOnlyItsSession(t *testing.T) {
+	h := newHarness(t)
+	h.app.panicOn = "boom"
+	bad, badPID, _ := h.open(actors.TransportPolling)
+	good, goodPID, _ := h.open(actors.TransportPolling)
+	poll := h.request(badPID, &actors.Poll{})
+	h.post(badPID, "4boom")
+	h.expectDisconnect(bad, actors.ReasonHandlerPanic)
+	if got := payload(t, poll.take()); got != "1" {
+		t.Fatalf("parked poll of the failed session got %q", got)
+	}
+	h.expectOpen(good)
+	h.app.echo = true
+	h.post(goodPID, "4fine")
+	if got := payload(t, h.request(goodPID, &actors.Poll{}).take()); got != "4fine" {
+		t.Fatalf("other session got %q", got)
+	}
+}
+
+func TestSessionPanicIsStoppedNotRestarted(t *testing.T) {
+	h := newHarness(t)
+	bad, badPID, _ := h.open(actors.TransportPolling)
+	good, _, _ := h.open(actors.TransportPolling)
+	poll := h.request(badPID, &actors.Poll{})
+	// The session's own code fails: arming the upgrade timer panics.
+	h.clock.panics = true
+	h.sys.Root.Send(badPID, &actors.WebSocketOpened{Conn: h.probe().pid})
+	h.clock.panics = false
+	h.expectDisconnect(bad, actors.ReasonInternalError)
+	if got := payload(t, poll.take()); got != "1" {
+		t.Fatalf("parked poll of the failed session got %q", got)
+	}
+	// Stopped, not restarted: the PID is gone.
+	if got := h.request(badPID, &actors.Poll{}).take(); len(got) != 1 || !isType[*actor.DeadLetterResponse](got[0]) {
+		t.Fatalf("poll to the failed session answered %v, want a dead letter", got)
+	}
+	h.expectOpen(good)
+}
+
+func TestSendAfterCloseIsDropped(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	h.post(pid, "1")
+	h.expectDisconnect(sid, actors.ReasonClientClose)
+	h.send(pid, "late") // a dead letter, not a panic
+}
+
+func TestShutdownClosesEverySession(t *testing.T) {
+	h := newHarness(t)
+	a, aPID, _ := h.open(actors.TransportPolling)
+	b, bPID, _ := h.open(actors.TransportWebSocket)
+	ws := h.probe()
+	h.sys.Root.Send(bPID, &actors.WebSocketOpened{Conn: ws.pid})
+	ws.take()
+	poll := h.request(aPID, &actors.Poll{})
+	done := h.request(h.sup, &supervisorShutdown)
+	if got := payload(t, poll.take()); got != "1" {
+		t.Fatalf("polling client got %q", got)
+	}
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"1", "close"}) {
+		t.Fatalf("websocket client got %v", got)
+	}
+	h.expectDisconnect(a, actors.ReasonServerShutdown)
+	h.expectDisconnect(b, actors.ReasonServerShutdown)
+	if got := done.take(); len(got) != 1 || !strings.HasSuffix(typeName(got[0]), "ShutdownComplete") {
+		t.Fatalf("shutdown reply %v", got)
+	}
+	if f := failure(t, h.request(h.sup, &supervisorOpen).take()[0]); f.Status != http.StatusServiceUnavailable {
+		t.Fatalf("handshake after shutdown %+v", f)
+	}
+}
