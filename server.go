@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -226,10 +227,16 @@ func (s *Server) Close(ctx context.Context) error {
 	return s.closeErr
 }
 
+// shutdownGrace is how long Close lets a polling session wait for its
+// client's next poll to deliver the close packet. A live polling client
+// always has a poll parked or on its way, so this is a round trip, not an
+// interval.
+const shutdownGrace = time.Second
+
 func (s *Server) shutdown(ctx context.Context) error {
 	s.closed.Store(true)
 	ib := reply.New(s.system)
-	s.system.Root.RequestWithCustomSender(s.supervisor, &supervisor.Shutdown{}, ib.PID())
+	s.system.Root.RequestWithCustomSender(s.supervisor, &supervisor.Shutdown{Grace: shutdownGrace}, ib.PID())
 	_, waitErr := ib.Wait(ctx, 0)
 	ib.Release()
 	// Stopping the supervisor stops what is left of its sessions.

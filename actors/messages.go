@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/eioactor/engineio/protocol"
@@ -65,8 +67,13 @@ type Send struct{ Packet protocol.Packet }
 
 // Close closes the session gracefully: queued packets are delivered, then a
 // close packet, then the transport closes. Reason is what the disconnect
-// event reports; the zero value means ReasonServerClose.
-type Close struct{ Reason Reason }
+// event reports; the zero value means ReasonServerClose. Timeout bounds the
+// wait of a polling session for a GET to carry the close packet; zero means
+// the configured CloseTimeout.
+type Close struct {
+	Reason  Reason
+	Timeout time.Duration
+}
 
 // Messages from a session to a WebSocket writer.
 

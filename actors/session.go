@@ -188,7 +188,11 @@ func (s *session) Receive(ctx actor.Context) {
 		if reason == "" {
 			reason = ReasonServerClose
 		}
-		s.closeGracefully(ctx, reason)
+		timeout := m.Timeout
+		if timeout <= 0 {
+			timeout = s.cfg.CloseTimeout
+		}
+		s.closeGracefully(ctx, reason, timeout)
 	case *timerFired:
 		s.onTimer(ctx, m)
 	case *actor.Stopping:
@@ -470,8 +474,8 @@ func (s *session) flush(ctx actor.Context) {
 }
 
 // closeGracefully queues a close packet behind what is queued, and closes
-// once it is delivered (or after CloseTimeout).
-func (s *session) closeGracefully(ctx actor.Context, reason Reason) {
+// once it is delivered (or after timeout).
+func (s *session) closeGracefully(ctx actor.Context, reason Reason, timeout time.Duration) {
 	if s.phase >= phaseClosing {
 		return
 	}
@@ -485,7 +489,7 @@ func (s *session) closeGracefully(ctx actor.Context, reason Reason) {
 	s.disarm(timerPing)
 	s.disarm(timerPong)
 	s.outbox = append(s.outbox, protocol.Packet{Type: protocol.Close})
-	s.arm(ctx, timerClose, s.cfg.CloseTimeout)
+	s.arm(ctx, timerClose, timeout)
 	s.flush(ctx)
 }
 

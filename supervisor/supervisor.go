@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -85,13 +86,18 @@ type Open struct {
 	RemoteAddr string
 }
 
-// CloseAll closes every session gracefully with Reason.
-type CloseAll struct{ Reason actors.Reason }
+// CloseAll closes every session gracefully with Reason (see actors.Close).
+type CloseAll struct {
+	Reason  actors.Reason
+	Timeout time.Duration
+}
 
 // Shutdown refuses new sessions, closes every session gracefully with
 // actors.ReasonServerShutdown and answers *ShutdownComplete to the sender once
-// the last one has stopped.
-type Shutdown struct{}
+// the last one has stopped. Grace bounds how long a polling session waits
+// for its client's next poll to carry the close packet (zero: the sessions'
+// CloseTimeout); a live polling client has a poll parked or on its way.
+type Shutdown struct{ Grace time.Duration }
 
 // ShutdownComplete answers Shutdown.
 type ShutdownComplete struct{}
@@ -136,13 +142,13 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		}
 		s.maybeDone(ctx)
 	case *CloseAll:
-		s.closeAll(ctx, m.Reason)
+		s.closeAll(ctx, &actors.Close{Reason: m.Reason, Timeout: m.Timeout})
 	case *Shutdown:
 		s.closing = true
 		if ctx.Sender() != nil {
 			s.waiters = append(s.waiters, ctx.Sender())
 		}
-		s.closeAll(ctx, actors.ReasonServerShutdown)
+		s.closeAll(ctx, &actors.Close{Reason: actors.ReasonServerShutdown, Timeout: m.Grace})
 		s.maybeDone(ctx)
 	case *actor.Stopping:
 		// Stopping the supervisor stops the sessions with it; their
@@ -186,9 +192,9 @@ func (s *supervisor) open(ctx actor.Context, m *Open) {
 	s.children[pid.Id] = sid
 }
 
-func (s *supervisor) closeAll(ctx actor.Context, reason actors.Reason) {
+func (s *supervisor) closeAll(ctx actor.Context, msg *actors.Close) {
 	for _, child := range ctx.Children() {
-		ctx.Send(child, &actors.Close{Reason: reason})
+		ctx.Send(child, msg)
 	}
 }
 

@@ -1,0 +1,224 @@
+package engineio_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/eioactor/engineio"
+)
+
+func newEcho(t *testing.T, opts ...engineio.Option) (*engineio.Server, *httptest.Server) {
+	t.Helper()
+	srv, err := engineio.NewServer(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
+		if msg.Binary {
+			_ = s.SendBinary(msg.Data)
+		} else {
+			_ = s.Send(msg.Text())
+		}
+	})
+	return srv, httptest.NewServer(srv)
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func sidOf(t *testing.T, open string) string {
+	t.Helper()
+	i := strings.Index(open, `"sid":"`)
+	if !strings.HasPrefix(open, "0{") || i < 0 {
+		t.Fatalf("not an open packet: %q", open)
+	}
+	rest := open[i+7:]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+func TestOptionsAreValidated(t *testing.T) {
+	bad := []engineio.Option{
+		engineio.WithPingInterval(0),
+		engineio.WithPingTimeout(-time.Second),
+		engineio.WithMaxPayload(0),
+		engineio.WithTransports(),
+		engineio.WithTransports("carrier-pigeon"),
+		engineio.WithPath("engine.io"),
+		engineio.WithLogger(nil),
+		engineio.WithActorSystem(nil),
+	}
+	for i, opt := range bad {
+		if _, err := engineio.NewServer(opt); err == nil {
+			t.Errorf("option %d: no error", i)
+		}
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	srv, ts := newEcho(t, engineio.WithMaxPayload(10))
+	defer ts.Close()
+	if err := srv.Send("nope", "x"); !errors.Is(err, engineio.ErrUnknownSession) {
+		t.Fatalf("Send to unknown sid: %v", err)
+	}
+	if err := srv.Disconnect("nope"); !errors.Is(err, engineio.ErrUnknownSession) {
+		t.Fatalf("Disconnect unknown sid: %v", err)
+	}
+	if _, err := srv.Transport("nope"); !errors.Is(err, engineio.ErrUnknownSession) {
+		t.Fatalf("Transport unknown sid: %v", err)
+	}
+	_, body := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling")
+	sid := sidOf(t, body)
+	if err := srv.Send(sid, strings.Repeat("x", 11)); !errors.Is(err, engineio.ErrMessageTooLarge) {
+		t.Fatalf("oversized Send: %v", err)
+	}
+	if tr, err := srv.Transport(sid); err != nil || tr != "polling" {
+		t.Fatalf("Transport = %q, %v", tr, err)
+	}
+	if pid, err := srv.PID(sid); err != nil || pid == nil || !strings.HasSuffix(pid.Id, "/"+sid) {
+		t.Fatalf("PID = %v, %v", pid, err)
+	}
+	if got := srv.Sessions(); len(got) != 1 || got[0] != sid {
+		t.Fatalf("Sessions = %v", got)
+	}
+	if err := srv.SendJSON(sid, map[string]int{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling&sid="+sid); body != `4{"a":1}` {
+		t.Fatalf("SendJSON delivered %q", body)
+	}
+	if err := srv.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Send(sid, "x"); !errors.Is(err, engineio.ErrServerClosed) {
+		t.Fatalf("Send after Close: %v", err)
+	}
+	if code, _ := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling"); code != http.StatusServiceUnavailable {
+		t.Fatalf("handshake after Close: %d", code)
+	}
+}
+
+func TestConnectRejection(t *testing.T) {
+	srv, ts := newEcho(t)
+	defer ts.Close()
+	defer srv.Close(context.Background())
+	srv.OnConnect(func(s *engineio.Session) error {
+		if s.Query().Get("token") != "secret" {
+			return errors.New("bad token")
+		}
+		return nil
+	})
+	code, body := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling")
+	if code != http.StatusForbidden || body != `{"code":4,"message":"bad token"}` {
+		t.Fatalf("rejected handshake: %d %s", code, body)
+	}
+	if code, body := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling&token=secret"); code != 200 || !strings.HasPrefix(body, "0{") {
+		t.Fatalf("accepted handshake: %d %s", code, body)
+	}
+	if n := len(srv.Sessions()); n != 1 {
+		t.Fatalf("%d sessions, want 1", n)
+	}
+}
+
+func TestDisconnectAll(t *testing.T) {
+	srv, ts := newEcho(t)
+	defer ts.Close()
+	defer srv.Close(context.Background())
+	reasons := make(chan engineio.Reason, 3)
+	srv.OnDisconnect(func(s *engineio.Session, r engineio.Reason) { reasons <- r })
+	var sids []string
+	for i := 0; i < 3; i++ {
+		_, body := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling")
+		sids = append(sids, sidOf(t, body))
+	}
+	srv.DisconnectAll()
+	for _, sid := range sids {
+		if _, body := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling&sid="+sid); body != "1" {
+			t.Fatalf("poll after DisconnectAll got %q, want close packet", body)
+		}
+	}
+	for range sids {
+		select {
+		case r := <-reasons:
+			if r != engineio.ReasonServerClose {
+				t.Fatalf("reason %q", r)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no disconnect")
+		}
+	}
+}
+
+// Close leaves nothing of the server behind: no goroutine, whatever the
+// sessions were doing.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, ts := newEcho(t, engineio.WithPingInterval(200*time.Millisecond), engineio.WithPingTimeout(200*time.Millisecond))
+	defer ts.Close()
+	wsURL := "ws" + strings.TrimPrefix(ts.URL, "http") + "/engine.io/?EIO=4&transport=websocket"
+	conns := []*websocket.Conn{}
+	for i := 0; i < 5; i++ {
+		c, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, open, err := c.ReadMessage(); err != nil || open[0] != '0' {
+			t.Fatalf("open frame %q, %v", open, err)
+		}
+		conns = append(conns, c)
+	}
+	// Polling sessions with a parked poll each.
+	polls := make(chan string, 5)
+	for i := 0; i < 5; i++ {
+		_, body := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling")
+		sid := sidOf(t, body)
+		go func() {
+			_, body := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling&sid="+sid)
+			polls <- body
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let the polls park
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if body := <-polls; !strings.HasSuffix(body, "1") {
+			t.Fatalf("parked poll got %q, want close packet last", body)
+		}
+	}
+	for _, c := range conns {
+		var last string
+		for {
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				break
+			}
+			last = string(b)
+		}
+		if last != "1" {
+			t.Fatalf("websocket's last frame %q, want close packet", last)
+		}
+	}
+	if n := len(srv.Sessions()); n != 0 {
+		t.Fatalf("%d sessions left", n)
+	}
+}
