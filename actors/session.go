@@ -135,6 +135,7 @@ type session struct {
 	probe     *actor.PID // a WebSocket being probed for an upgrade
 	upgrading bool       // the probe was answered; waiting for "5"
 	parked    *actor.PID // the reply target of a parked long-poll
+	lastPoll  *actor.PID // the reply target of the last poll answered with packets
 	posting   *actor.PID // the reply target of the POST in progress
 
 	outbox         []protocol.Packet
@@ -160,7 +161,10 @@ func (s *session) Receive(ctx actor.Context) {
 	case *Poll:
 		s.onPoll(ctx)
 	case *PollAbandoned:
-		if s.parked != nil && s.parked.Equal(m.ReplyTo) {
+		// The poll may have been answered just as its client went away:
+		// then what it carried is lost, and the session must not go on as
+		// if it had been delivered.
+		if (s.parked != nil && s.parked.Equal(m.ReplyTo)) || (s.lastPoll != nil && s.lastPoll.Equal(m.ReplyTo)) {
 			s.parked = nil
 			s.closeNow(ctx, ReasonTransportError)
 		}
@@ -462,7 +466,7 @@ func (s *session) flush(ctx actor.Context) {
 		s.outbox = nil
 	case s.transport == TransportPolling && s.parked != nil && !s.upgrading:
 		ctx.Send(s.parked, &PollResult{Payload: protocol.AppendPayload(nil, s.outbox)})
-		s.parked = nil
+		s.lastPoll, s.parked = s.parked, nil
 		clear(s.outbox)
 		s.outbox = s.outbox[:0]
 	default:

@@ -121,18 +121,27 @@ func TestAbandonedPollClosesSession(t *testing.T) {
 	h.expectDisconnect(sid, actors.ReasonTransportError)
 }
 
-func TestStaleAbandonIsIgnored(t *testing.T) {
+func TestUnknownAbandonIsIgnored(t *testing.T) {
 	h := newHarness(t)
-	h.app.echo = true
 	sid, pid, _ := h.open(actors.TransportPolling)
-	old := h.request(pid, &actors.Poll{})
-	h.send(pid, "x")
-	payload(t, old.take())
-	h.request(pid, &actors.Poll{}) // parked again, under another reply target
-	// The abandon of a poll that was already answered must not close the
-	// session.
-	h.sys.Root.Send(pid, &actors.PollAbandoned{ReplyTo: old.pid})
+	h.request(pid, &actors.Poll{})
+	// An abandon that names neither the parked poll nor the last answered
+	// one is stale: the session goes on.
+	h.sys.Root.Send(pid, &actors.PollAbandoned{ReplyTo: h.probe().pid})
 	h.expectOpen(sid)
+}
+
+// A poll answered at the moment its client went away: the packets it
+// carried never reached the client, so the session closes rather than
+// carry on as if they had.
+func TestPollAnsweredAsClientLeftClosesSession(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	poll := h.request(pid, &actors.Poll{})
+	h.send(pid, "lost")
+	payload(t, poll.take())
+	h.sys.Root.Send(pid, &actors.PollAbandoned{ReplyTo: poll.pid})
+	h.expectDisconnect(sid, actors.ReasonTransportError)
 }
 
 func TestInvalidPayloadClosesSession(t *testing.T) {
