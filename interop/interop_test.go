@@ -1,0 +1,692 @@
+// Package interop_test runs the official JavaScript Engine.IO client
+// (engine.io-client, pinned in interop/package.json) against this module's
+// server.
+//
+// Run from the module root:
+//
+//	npm ci --prefix interop && go test ./interop/
+//
+// Each test starts an engineio.Server with an echo handler (text back as
+// text, binary back as binary; the text "close-me" makes the server close the
+// session) behind httptest.NewServer, then runs
+//
+//	node client.mjs <scenario> <server-url> [transport]
+//
+// which prints one JSON line describing what the client observed (see the
+// comment at the top of client.mjs). The test asserts the client's report and
+// what the server saw: sessions, messages, and the OnDisconnect reason.
+//
+// The tests fail, and never skip, when node is not on PATH or
+// interop/node_modules is missing. Set DEBUG=engine.io-client:* to get the
+// client's debug log in the test output (shown on failure and with -v).
+package interop_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/eioactor/engineio"
+)
+
+// TestMain fails the package when goroutines outlive the tests: every
+// server is closed with srv.Close, which must stop all its sessions.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	// largeSize is the size of the large text and binary messages sent by
+	// client.mjs (500 KiB; the payload limit is 1e6 bytes as in JS).
+	largeSize = 500 * 1024
+	// orderedCount is the number of messages of the ordered scenario.
+	orderedCount = 1000
+	// clientTimeout bounds one node run; client.mjs has its own, shorter,
+	// per-scenario timeouts.
+	clientTimeout = 60 * time.Second
+	// disconnectTimeout bounds the wait for OnDisconnect once the client has
+	// exited. It is far below the default ping interval plus timeout, so a
+	// disconnect seen in time was not a ping timeout.
+	disconnectTimeout = 5 * time.Second
+)
+
+// clientResult is the JSON line printed by client.mjs on success. Fields a
+// scenario does not report stay zero.
+type clientResult struct {
+	OK               bool     `json:"ok"`
+	Scenario         string   `json:"scenario"`
+	Mode             string   `json:"mode"`
+	Transport        string   `json:"transport"`
+	FirstTransport   string   `json:"firstTransport"`
+	SID              string   `json:"sid"`
+	Upgraded         bool     `json:"upgraded"`
+	Echoed           int      `json:"echoed"`
+	TextLength       int      `json:"textLength"`
+	BinaryLength     int      `json:"binaryLength"`
+	Pings            int      `json:"pings"`
+	PingInterval     int      `json:"pingInterval"`
+	PingTimeout      int      `json:"pingTimeout"`
+	CloseReason      string   `json:"closeReason"`
+	CloseDescription string   `json:"closeDescription"`
+	Received         []string `json:"received"`
+	Closed           string   `json:"closed"`
+	ElapsedMs        int      `json:"elapsedMs"`
+	TotalMs          int      `json:"totalMs"`
+}
+
+// event is one thing the server's handlers saw, in order.
+type event struct {
+	kind      string // "connect", "text", "binary", "disconnect"
+	sid       string
+	transport string // s.Transport() when the handler ran
+	text      string // text messages
+	data      []byte // binary messages (a copy)
+	reason    engineio.Reason
+	at        time.Time
+}
+
+func (e event) String() string {
+	switch e.kind {
+	case "text":
+		t := e.text
+		if len(t) > 40 {
+			t = fmt.Sprintf("%.40q... (%d bytes)", t, len(t))
+		} else {
+			t = fmt.Sprintf("%q", t)
+		}
+		return fmt.Sprintf("%s text %s on %s", e.sid, t, e.transport)
+	case "binary":
+		return fmt.Sprintf("%s binary (%d bytes) on %s", e.sid, len(e.data), e.transport)
+	case "disconnect":
+		return fmt.Sprintf("%s disconnect %q (transport %s)", e.sid, e.reason, e.transport)
+	}
+	return fmt.Sprintf("%s %s on %s", e.sid, e.kind, e.transport)
+}
+
+// echoServer is an engineio.Server with echo handlers that records what
+// they saw.
+type echoServer struct {
+	srv *engineio.Server
+	url string
+
+	mu      sync.Mutex
+	events  []event
+	errs    []string // errors returned by Send, SendBinary, Close
+	gone    chan engineio.Reason
+	started time.Time
+}
+
+// newEchoServer starts an echo server. fastPing configures the heartbeat of
+// the official test suite: pingInterval 300 ms, pingTimeout 200 ms.
+func newEchoServer(t *testing.T, fastPing bool) *echoServer {
+	t.Helper()
+	requireNode(t)
+	logw := &testLogWriter{t: t}
+	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	var (
+		srv *engineio.Server
+		err error
+	)
+	if fastPing {
+		srv, err = engineio.NewServer(
+			engineio.WithPingInterval(300*time.Millisecond),
+			engineio.WithPingTimeout(200*time.Millisecond),
+			engineio.WithMaxPayload(1_000_000),
+			engineio.WithLogger(logger),
+		)
+	} else {
+		srv, err = engineio.NewServer(
+			engineio.WithMaxPayload(1_000_000),
+			engineio.WithLogger(logger),
+		)
+	}
+	if err != nil {
+		t.Fatalf("engineio.NewServer: %v", err)
+	}
+	e := &echoServer{srv: srv, gone: make(chan engineio.Reason, 16), started: time.Now()}
+
+	srv.OnConnect(func(s *engineio.Session) error {
+		e.record(event{kind: "connect", sid: s.ID(), transport: s.Transport()})
+		return nil
+	})
+	srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
+		if msg.Binary {
+			e.record(event{kind: "binary", sid: s.ID(), transport: s.Transport(), data: bytes.Clone(msg.Data)})
+			if err := s.SendBinary(msg.Data); err != nil {
+				e.fail("SendBinary(%d bytes) on %s: %v", len(msg.Data), s.ID(), err)
+			}
+			return
+		}
+		text := msg.Text()
+		e.record(event{kind: "text", sid: s.ID(), transport: s.Transport(), text: text})
+		if text == "close-me" {
+			if err := s.Close(); err != nil {
+				e.fail("Close on %s: %v", s.ID(), err)
+			}
+			return
+		}
+		if err := s.Send(text); err != nil {
+			e.fail("Send(%d bytes) on %s: %v", len(text), s.ID(), err)
+		}
+	})
+	srv.OnDisconnect(func(s *engineio.Session, reason engineio.Reason) {
+		e.record(event{kind: "disconnect", sid: s.ID(), transport: s.Transport(), reason: reason})
+		select {
+		case e.gone <- reason:
+		default:
+		}
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/engine.io/", srv)
+	hs := httptest.NewServer(mux)
+	e.url = hs.URL
+
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Close(ctx); err != nil {
+			if t.Failed() {
+				// A client that died mid-scenario can leave a polling
+				// session waiting for its next poll to deliver the close.
+				t.Logf("srv.Close after a failure: %v", err)
+			} else {
+				t.Errorf("srv.Close: %v", err)
+			}
+		}
+		// httptest.Server.Close waits for in-flight requests: a long-poll
+		// still parked after srv.Close would block it forever.
+		done := make(chan struct{})
+		go func() {
+			hs.Close()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("HTTP requests still in flight 10s after srv.Close returned")
+			hs.CloseClientConnections()
+			<-done
+		}
+		logw.stop()
+	})
+	return e
+}
+
+func (e *echoServer) record(ev event) {
+	ev.at = time.Now()
+	e.mu.Lock()
+	e.events = append(e.events, ev)
+	e.mu.Unlock()
+}
+
+func (e *echoServer) fail(format string, args ...any) {
+	e.mu.Lock()
+	e.errs = append(e.errs, fmt.Sprintf(format, args...))
+	e.mu.Unlock()
+}
+
+// snapshot returns the events recorded so far.
+func (e *echoServer) snapshot() []event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]event(nil), e.events...)
+}
+
+// summary renders the server's view for failure messages.
+func (e *echoServer) summary() string {
+	evs := e.snapshot()
+	var b strings.Builder
+	texts := 0
+	for _, ev := range evs {
+		if ev.kind == "text" {
+			texts++
+			if texts > 20 {
+				continue
+			}
+		}
+		fmt.Fprintf(&b, "  +%v %s\n", ev.at.Sub(e.started).Round(time.Millisecond), ev)
+	}
+	if texts > 20 {
+		fmt.Fprintf(&b, "  (%d text messages in all)\n", texts)
+	}
+	e.mu.Lock()
+	for _, s := range e.errs {
+		fmt.Fprintf(&b, "  handler error: %s\n", s)
+	}
+	e.mu.Unlock()
+	if b.Len() == 0 {
+		return "  (nothing)\n"
+	}
+	return b.String()
+}
+
+// waitDisconnect waits for OnDisconnect and returns its reason.
+func (e *echoServer) waitDisconnect(t *testing.T) engineio.Reason {
+	t.Helper()
+	select {
+	case r := <-e.gone:
+		return r
+	case <-time.After(disconnectTimeout):
+		t.Fatalf("OnDisconnect did not fire within %v of the client's exit; server saw:\n%s", disconnectTimeout, e.summary())
+		return ""
+	}
+}
+
+// checkCommon asserts what holds for every scenario once the client has
+// closed: one session, the client's sid, one disconnect, no handler errors,
+// no session left on the server.
+func (e *echoServer) checkCommon(t *testing.T, res clientResult) engineio.Reason {
+	t.Helper()
+	reason := e.waitDisconnect(t)
+	evs := e.snapshot()
+	var connects, disconnects []event
+	for _, ev := range evs {
+		switch ev.kind {
+		case "connect":
+			connects = append(connects, ev)
+		case "disconnect":
+			disconnects = append(disconnects, ev)
+		}
+	}
+	if len(connects) != 1 {
+		t.Errorf("server saw %d connects, want 1:\n%s", len(connects), e.summary())
+	} else if connects[0].sid != res.SID {
+		t.Errorf("server session id %q, client reports %q", connects[0].sid, res.SID)
+	}
+	if len(disconnects) != 1 {
+		t.Errorf("server saw %d disconnects, want 1:\n%s", len(disconnects), e.summary())
+	}
+	if n := len(evs); n > 0 && evs[n-1].kind != "disconnect" {
+		t.Errorf("server saw %s after the disconnect:\n%s", evs[n-1], e.summary())
+	}
+	e.mu.Lock()
+	errs := append([]string(nil), e.errs...)
+	e.mu.Unlock()
+	for _, s := range errs {
+		t.Errorf("echo handler: %s", s)
+	}
+	// OnDisconnect may run just before the session is unregistered.
+	deadline := time.Now().Add(time.Second)
+	for len(e.srv.Sessions()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ss := e.srv.Sessions(); len(ss) > 0 {
+		t.Errorf("srv.Sessions() = %v after the disconnect, want none", ss)
+	}
+	t.Logf("server: disconnect reason %q", reason)
+	return reason
+}
+
+// messages returns the text and binary messages the server received.
+func (e *echoServer) messages() (texts []event, binaries []event) {
+	for _, ev := range e.snapshot() {
+		switch ev.kind {
+		case "text":
+			texts = append(texts, ev)
+		case "binary":
+			binaries = append(binaries, ev)
+		}
+	}
+	return texts, binaries
+}
+
+// testLogWriter sends the server's log to t.Log until stop is called, so a
+// late log line cannot reach a finished test.
+type testLogWriter struct {
+	t       *testing.T
+	mu      sync.Mutex
+	stopped bool
+}
+
+func (w *testLogWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped {
+		w.t.Logf("server log: %s", bytes.TrimRight(p, "\n"))
+	}
+	return len(p), nil
+}
+
+func (w *testLogWriter) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
+}
+
+var (
+	nodeOnce sync.Once
+	nodePath string
+	nodeErr  error
+)
+
+// requireNode returns the path of node, failing the test when node or the
+// installed client is missing.
+func requireNode(t *testing.T) string {
+	t.Helper()
+	nodeOnce.Do(func() {
+		nodePath, nodeErr = exec.LookPath("node")
+		if nodeErr != nil {
+			nodeErr = fmt.Errorf("node is not on PATH (%v): install Node.js 18 or later and run `npm ci --prefix interop` first", nodeErr)
+			return
+		}
+		if _, err := os.Stat(filepath.Join("node_modules", "engine.io-client", "package.json")); err != nil {
+			nodeErr = fmt.Errorf("engine.io-client is not installed in interop/node_modules (%v): run `npm ci --prefix interop` first", err)
+		}
+	})
+	if nodeErr != nil {
+		t.Fatal(nodeErr)
+	}
+	return nodePath
+}
+
+// runClient runs client.mjs and returns its report; it fails the test when
+// the client exits non-zero or prints no valid report.
+func runClient(t *testing.T, e *echoServer, scenario string, transport string) clientResult {
+	t.Helper()
+	node := requireNode(t)
+	args := []string{"client.mjs", scenario, e.url}
+	if transport != "" {
+		args = append(args, transport)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	err := cmd.Run()
+	cmdline := "node " + strings.Join(args, " ")
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (killed after %v)", err, clientTimeout)
+		}
+		t.Fatalf("%s: %v\nclient stdout:\n%s\nclient stderr:\n%s\nserver saw:\n%s",
+			cmdline, err, indent(stdout.String()), indent(stderr.String()), e.summary())
+	}
+	if stderr.Len() > 0 {
+		t.Logf("%s stderr:\n%s", cmdline, indent(stderr.String()))
+	}
+	line := lastLine(stdout.String())
+	var res clientResult
+	if err := json.Unmarshal([]byte(line), &res); err != nil || !res.OK {
+		t.Fatalf("%s: exit 0 but no {\"ok\":true,...} report (%v); stdout:\n%s", cmdline, err, indent(stdout.String()))
+	}
+	t.Logf("%s (%v): %s", cmdline, time.Since(start).Round(time.Millisecond), line)
+	return res
+}
+
+func lastLine(s string) string {
+	var last string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			last = l
+		}
+	}
+	return last
+}
+
+func indent(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return "  (empty)"
+	}
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// checkTransports asserts that every message reached the server over want.
+func checkTransports(t *testing.T, e *echoServer, want string) {
+	t.Helper()
+	texts, bins := e.messages()
+	for _, ev := range append(texts, bins...) {
+		if ev.transport != want {
+			t.Errorf("server: %s, want transport %s", ev, want)
+		}
+	}
+}
+
+// checkBasicEcho asserts the server side of the text + binary echo.
+func checkBasicEcho(t *testing.T, e *echoServer, res clientResult) {
+	t.Helper()
+	if res.Echoed != 2 {
+		t.Errorf("client echoed %d messages, want 2", res.Echoed)
+	}
+	texts, bins := e.messages()
+	if len(texts) != 1 || texts[0].text != "hello" {
+		t.Errorf("server text messages %v, want [hello]:\n%s", texts, e.summary())
+	}
+	if len(bins) != 1 || !bytes.Equal(bins[0].data, []byte{1, 2, 3, 4}) {
+		t.Errorf("server binary messages %v, want one [1 2 3 4]:\n%s", bins, e.summary())
+	}
+}
+
+func TestPollingEcho(t *testing.T) {
+	t.Parallel()
+	e := newEchoServer(t, false)
+	res := runClient(t, e, "polling-echo", "")
+	if res.Transport != "polling" || res.Upgraded {
+		t.Errorf("client transport %q upgraded=%v, want polling without upgrade", res.Transport, res.Upgraded)
+	}
+	e.checkCommon(t, res)
+	checkBasicEcho(t, e, res)
+	checkTransports(t, e, "polling")
+}
+
+func TestWebSocketEcho(t *testing.T) {
+	t.Parallel()
+	e := newEchoServer(t, false)
+	res := runClient(t, e, "websocket-echo", "")
+	if res.Transport != "websocket" {
+		t.Errorf("client transport %q, want websocket", res.Transport)
+	}
+	e.checkCommon(t, res)
+	checkBasicEcho(t, e, res)
+	checkTransports(t, e, "websocket")
+}
+
+func TestUpgrade(t *testing.T) {
+	t.Parallel()
+	e := newEchoServer(t, false)
+	res := runClient(t, e, "upgrade", "")
+	if res.FirstTransport != "polling" || res.Transport != "websocket" || !res.Upgraded {
+		t.Errorf("client: first transport %q, transport %q, upgraded=%v; want polling then websocket",
+			res.FirstTransport, res.Transport, res.Upgraded)
+	}
+	e.checkCommon(t, res)
+	if evs := e.snapshot(); len(evs) > 0 && evs[0].transport != "polling" {
+		t.Errorf("server: session opened on %q, want polling", evs[0].transport)
+	}
+	checkBasicEcho(t, e, res)
+	// The client sends only after its "upgrade" event, which follows the
+	// "5" packet on the same WebSocket.
+	checkTransports(t, e, "websocket")
+}
+
+// transports of the parameterised scenarios: polling only, websocket only,
+// and polling upgraded to websocket while the traffic flows.
+var transports = []string{"polling", "websocket", "upgrade"}
+
+func TestLarge(t *testing.T) {
+	t.Parallel()
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			t.Parallel()
+			e := newEchoServer(t, false)
+			res := runClient(t, e, "large", tr)
+			if res.TextLength != largeSize || res.BinaryLength != largeSize {
+				t.Errorf("client echoed text of %d and binary of %d chars, want %d each", res.TextLength, res.BinaryLength, largeSize)
+			}
+			e.checkCommon(t, res)
+			texts, bins := e.messages()
+			if len(texts) != 1 || len(texts[0].text) != largeSize {
+				t.Errorf("server text messages: %v, want one of %d bytes", texts, largeSize)
+			}
+			if len(bins) != 1 || len(bins[0].data) != largeSize {
+				t.Errorf("server binary messages: %v, want one of %d bytes", bins, largeSize)
+			}
+			if tr != "upgrade" {
+				checkTransports(t, e, tr)
+			}
+		})
+	}
+}
+
+func TestOrdered(t *testing.T) {
+	t.Parallel()
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			t.Parallel()
+			e := newEchoServer(t, false)
+			res := runClient(t, e, "ordered", tr)
+			if res.Echoed != orderedCount {
+				t.Errorf("client echoed %d messages, want %d", res.Echoed, orderedCount)
+			}
+			e.checkCommon(t, res)
+			texts, bins := e.messages()
+			if len(bins) != 0 {
+				t.Errorf("server received %d binary messages, want 0", len(bins))
+			}
+			if len(texts) != orderedCount {
+				t.Errorf("server received %d text messages, want %d", len(texts), orderedCount)
+			}
+			for i, ev := range texts {
+				if want := fmt.Sprintf("m%d", i); ev.text != want {
+					t.Errorf("server message #%d is %q, want %q", i, ev.text, want)
+					break
+				}
+			}
+			if tr != "upgrade" {
+				checkTransports(t, e, tr)
+			}
+		})
+	}
+}
+
+func TestServerClose(t *testing.T) {
+	t.Parallel()
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			t.Parallel()
+			e := newEchoServer(t, false)
+			res := runClient(t, e, "server-close", tr)
+			// client.mjs checks the reason is "transport close" and that the
+			// echo of "before-close" arrived before the close.
+			t.Logf("client: close reason %q (%s)", res.CloseReason, res.CloseDescription)
+			reason := e.checkCommon(t, res)
+			if reason != engineio.ReasonServerClose {
+				t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonServerClose)
+			}
+			texts, _ := e.messages()
+			if len(texts) != 2 || texts[0].text != "before-close" || texts[1].text != "close-me" {
+				t.Errorf("server text messages %v, want [before-close close-me]", texts)
+			}
+			wantTransport := tr
+			if tr == "upgrade" {
+				wantTransport = "websocket" // client.mjs waits for the upgrade
+			}
+			if res.Transport != wantTransport {
+				t.Errorf("client transport at close %q, want %q", res.Transport, wantTransport)
+			}
+			checkTransports(t, e, wantTransport)
+		})
+	}
+}
+
+// TestClientClose: engine.io-client's socket.close() sends a "1" packet over
+// polling but only closes the WebSocket (close frame, no "1" packet) over
+// websocket. The server documents "client close" for a close packet and
+// "transport close" for a connection closed cleanly by the client.
+func TestClientClose(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		transport string
+		want      engineio.Reason
+	}{
+		{"polling", engineio.ReasonClientClose},
+		{"websocket", engineio.ReasonTransportClose},
+	} {
+		t.Run(tc.transport, func(t *testing.T) {
+			t.Parallel()
+			e := newEchoServer(t, false)
+			res := runClient(t, e, "client-close", tc.transport)
+			if res.CloseReason != "forced close" {
+				t.Errorf("client close reason %q, want \"forced close\"", res.CloseReason)
+			}
+			if res.Transport != tc.transport {
+				t.Errorf("client closed over %q, want %q", res.Transport, tc.transport)
+			}
+			if strings.Contains(res.Closed, "not confirmed") {
+				t.Errorf("client: %s", res.Closed)
+			}
+			reason := e.checkCommon(t, res)
+			if reason != tc.want {
+				t.Errorf("server: OnDisconnect reason %q, want %q", reason, tc.want)
+			}
+			texts, _ := e.messages()
+			if len(texts) != 1 || texts[0].text != "hi" {
+				t.Errorf("server text messages %v, want [hi]", texts)
+			}
+		})
+	}
+}
+
+// TestHeartbeat runs with the official suite's 300 ms / 200 ms heartbeat.
+// It is timing-sensitive, so its subtests do not run in parallel with each
+// other nor with the other tests (no t.Parallel).
+func TestHeartbeat(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			e := newEchoServer(t, true)
+			res := runClient(t, e, "heartbeat", tr)
+			if res.PingInterval != 300 || res.PingTimeout != 200 {
+				t.Errorf("client saw pingInterval %d, pingTimeout %d in the handshake, want 300, 200", res.PingInterval, res.PingTimeout)
+			}
+			// 2 s at one ping per 300 ms; client.mjs requires at least 3.
+			if res.Pings < 5 {
+				t.Errorf("client answered %d pings in 2 s, want at least 5 at a 300 ms interval", res.Pings)
+			}
+			reason := e.checkCommon(t, res)
+			if reason == engineio.ReasonPingTimeout {
+				t.Errorf("server: OnDisconnect reason %q although the client answered every ping", reason)
+			}
+			evs := e.snapshot()
+			var msg, gone event
+			for _, ev := range evs {
+				switch ev.kind {
+				case "text":
+					msg = ev
+				case "disconnect":
+					gone = ev
+				}
+			}
+			if msg.text != "still-alive" {
+				t.Fatalf("server did not receive \"still-alive\":\n%s", e.summary())
+			}
+			if alive := msg.at.Sub(evs[0].at); alive < 2*time.Second {
+				t.Errorf("server received \"still-alive\" %v after the connect, want >= 2s", alive)
+			}
+			if gone.at.Before(msg.at) {
+				t.Errorf("server disconnected (%q) before \"still-alive\" arrived", gone.reason)
+			}
+		})
+	}
+}
+
+// The server is mounted as an http.Handler.
+var _ http.Handler = (*engineio.Server)(nil)
