@@ -1,0 +1,220 @@
+package main
+
+// An Engine.IO v4 client over HTTP long-polling (protocol.md 1.3, 1.4, 1.6).
+// It does not upgrade. Each round trip is a POST of the message followed by
+// GETs until the echo comes back.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+type pollDialer struct {
+	base    string       // http://host/engine.io/?EIO=4&transport=polling
+	client  *http.Client // with a whole-request timeout: handshakes, POSTs, echo GETs
+	holding *http.Client // without one: idle GETs that the server holds until its next ping
+	timeout time.Duration
+}
+
+func newPollDialer(cfg *config) *pollDialer {
+	u := *cfg.url
+	u.RawQuery = "EIO=4&transport=polling"
+	conns := max(2*cfg.clients, 2*cfg.concurrency)
+	transport := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: cfg.timeout}).DialContext,
+		MaxConnsPerHost:       conns,
+		MaxIdleConnsPerHost:   conns,
+		MaxIdleConns:          conns,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // a poll may be held by the server
+		// Go would ask for gzip on its own; a browser would too, but servers
+		// only compress payloads of 1 KB and more, and we want to measure
+		// Engine.IO, not gzip.
+		DisableCompression: true,
+		ForceAttemptHTTP2:  false,
+	}
+	return &pollDialer{
+		base:    u.String(),
+		client:  &http.Client{Transport: transport, Timeout: cfg.timeout},
+		holding: &http.Client{Transport: transport},
+		timeout: cfg.timeout,
+	}
+}
+
+func (d *pollDialer) dial(ctx context.Context) (session, error) {
+	p := &pollSession{d: d}
+	body, err := p.get(ctx, d.client, d.base)
+	if err != nil {
+		return nil, withKind(errConnect, fmt.Errorf("polling handshake: %w", err))
+	}
+	first := body
+	if i := bytes.IndexByte(body, recordSeparator); i >= 0 {
+		first = body[:i] // a server may append an initial message; ignore it
+	}
+	p.open, err = parseOpen(first)
+	if err != nil {
+		return nil, withKind(errConnect, err)
+	}
+	p.url = d.base + "&sid=" + url.QueryEscape(p.open.SID)
+	return p, nil
+}
+
+// pollSession is used by one goroutine only.
+type pollSession struct {
+	d    *pollDialer
+	open openPacket
+	url  string // base + sid
+
+	out     []byte       // POST body
+	in      bytes.Buffer // last GET body
+	postIn  bytes.Buffer // last POST response body
+	decoded []byte       // last binary message, decoded
+}
+
+func (p *pollSession) get(ctx context.Context, c *http.Client, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	p.in.Reset()
+	if _, err := p.in.ReadFrom(resp.Body); err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, withKind(errHTTPStatus, fmt.Errorf("GET: HTTP %d %s", resp.StatusCode, clip(p.in.Bytes())))
+	}
+	return p.in.Bytes(), nil
+}
+
+func (p *pollSession) post(body []byte) error {
+	req, err := http.NewRequest(http.MethodPost, p.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	resp, err := p.d.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	p.postIn.Reset()
+	if _, err := p.postIn.ReadFrom(resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return withKind(errHTTPStatus, fmt.Errorf("POST: HTTP %d %s", resp.StatusCode, clip(p.postIn.Bytes())))
+	}
+	if !bytes.Equal(p.postIn.Bytes(), []byte("ok")) {
+		return protocolErrorf("POST answered %q, expected \"ok\"", clip(p.postIn.Bytes()))
+	}
+	return nil
+}
+
+var pongPayload = []byte{packetPong}
+
+// receive reads one GET payload, answers a ping in it, and returns the
+// message it carried, if any.
+func (p *pollSession) receive(ctx context.Context, c *http.Client, st *clientStats) (msg []byte, binary, got bool, err error) {
+	payload, err := p.get(ctx, c, p.url)
+	if err != nil {
+		return nil, false, false, err
+	}
+	pinged := false
+	err = forEachPacket(payload, func(pkt []byte) error {
+		switch pkt[0] {
+		case packetMessage, binaryPrefix:
+			if got {
+				return protocolErrorf("a second message in one payload: %q", clip(pkt))
+			}
+			got = true
+			if pkt[0] == packetMessage {
+				msg = pkt[1:]
+				return nil
+			}
+			binary = true
+			decoded, derr := decodePollingBinary(p.decoded, pkt[1:])
+			p.decoded, msg = decoded, decoded
+			return derr
+		case packetPing:
+			if len(pkt) != 1 {
+				return protocolErrorf("unexpected packet %q", clip(pkt))
+			}
+			pinged = true
+			return nil
+		case packetNoop:
+			return nil
+		case packetClose:
+			return withKind(errServerClose, errors.New("server sent a close packet"))
+		default:
+			return protocolErrorf("unexpected packet %q", clip(pkt))
+		}
+	})
+	if err != nil {
+		return nil, false, false, err
+	}
+	if pinged {
+		st.pings++
+		if err := p.post(pongPayload); err != nil {
+			return nil, false, false, fmt.Errorf("answering ping: %w", err)
+		}
+	}
+	return msg, binary, got, nil
+}
+
+func (p *pollSession) echo(data []byte, binary bool, st *clientStats) ([]byte, bool, error) {
+	p.out = appendPollingMessage(p.out[:0], data, binary)
+	if err := p.post(p.out); err != nil {
+		return nil, false, err
+	}
+	for {
+		msg, bin, got, err := p.receive(context.Background(), p.d.client, st)
+		if err != nil || got {
+			return msg, bin, err
+		}
+	}
+}
+
+// hold keeps a GET pending until the deadline, answering pings. Cancelling
+// the last GET ends the session on servers that treat an aborted poll as a
+// transport error, which is fine: the client is done then.
+func (p *pollSession) hold(until time.Time, st *clientStats) error {
+	ctx, cancel := context.WithDeadline(context.Background(), until)
+	defer cancel()
+	for {
+		msg, _, got, err := p.receive(ctx, p.d.holding, st)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if got {
+			return protocolErrorf("message %q while idle", clip(msg))
+		}
+	}
+}
+
+// close sends a close packet; the answer does not matter any more.
+func (p *pollSession) close() {
+	req, err := http.NewRequest(http.MethodPost, p.url, bytes.NewReader([]byte{packetClose}))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	if resp, err := p.d.client.Do(req); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
