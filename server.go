@@ -85,16 +85,16 @@ func NewServer(opts ...Option) (*Server, error) {
 		// closes a silent client within interval+timeout.
 		ReplyTimeout: cfg.pingInterval + cfg.pingTimeout + cfg.upgradeTimeout,
 		Logger:       cfg.logger,
-	}, s.system, pid, s.lookupPID)
+	}, s.system, pid, s.lookupSession)
 	return s, nil
 }
 
-func (s *Server) lookupPID(sid string) (*actor.PID, bool) {
+func (s *Server) lookupSession(sid string) (httpapi.Session, bool) {
 	info, ok := s.registry.Lookup(sid)
-	if !ok {
-		return nil, false
+	if !ok || info.Closed() {
+		return httpapi.Session{}, false
 	}
-	return info.PID, true
+	return httpapi.Session{PID: info.PID, Done: info.Done()}, true
 }
 
 // OnConnect sets the handler that runs when a client opens a session,
@@ -125,7 +125,7 @@ func (s *Server) session(sid string) (*actors.Info, error) {
 		return nil, ErrServerClosed
 	}
 	info, ok := s.registry.Lookup(sid)
-	if !ok {
+	if !ok || info.Closed() {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownSession, sid)
 	}
 	return info, nil
@@ -237,7 +237,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.closed.Store(true)
 	ib := reply.New(s.system)
 	s.system.Root.RequestWithCustomSender(s.supervisor, &supervisor.Shutdown{Grace: shutdownGrace}, ib.PID())
-	_, waitErr := ib.Wait(ctx, 0)
+	_, waitErr := ib.Wait(ctx, 0, nil)
 	ib.Release()
 	// Stopping the supervisor stops what is left of its sessions.
 	stopErr := s.system.Root.StopFuture(s.supervisor).Wait()

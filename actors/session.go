@@ -61,13 +61,29 @@ type Info struct {
 	RemoteAddr string
 
 	transport atomic.Uint32
+	done      chan struct{}
 }
 
 // NewInfo describes a session about to be spawned as pid over transport.
 func NewInfo(sid string, pid *actor.PID, transport Transport, header http.Header, query url.Values, remoteAddr string) *Info {
-	info := &Info{SID: sid, PID: pid, Header: header, Query: query, RemoteAddr: remoteAddr}
+	info := &Info{SID: sid, PID: pid, Header: header, Query: query, RemoteAddr: remoteAddr, done: make(chan struct{})}
 	info.transport.Store(uint32(transport))
 	return info
+}
+
+// Done is closed when the session has closed. A message sent to the session
+// before that is handled (a request gets its reply); one sent after may be
+// dropped unanswered, so whoever waits for a reply also waits on Done.
+func (i *Info) Done() <-chan struct{} { return i.done }
+
+// Closed reports whether the session has closed.
+func (i *Info) Closed() bool {
+	select {
+	case <-i.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Transport returns the session's current transport.
@@ -297,15 +313,15 @@ func (s *session) onPostBegin(ctx actor.Context) {
 }
 
 func (s *session) onPost(ctx actor.Context, m *Post) {
+	if s.phase == phaseClosed {
+		ctx.Respond(unknownSID())
+		return
+	}
 	if s.posting == nil || !s.posting.Equal(ctx.Sender()) {
 		ctx.Respond(badRequest())
 		return
 	}
 	s.posting = nil
-	if s.phase == phaseClosed {
-		ctx.Respond(unknownSID())
-		return
-	}
 	err := protocol.DecodePayload(m.Payload, func(p protocol.Packet) error {
 		if s.phase == phaseClosed {
 			return nil
@@ -339,9 +355,13 @@ func (s *session) onPacket(ctx actor.Context, p protocol.Packet) {
 		}
 	case protocol.Close:
 		s.closeNow(ctx, ReasonClientClose)
+	case protocol.Ping:
+		// In v4 only the server pings (outside an upgrade probe); the
+		// reference server treats this as a transport error too.
+		s.closeNow(ctx, ReasonTransportError)
 	default:
-		// A v4 client never pings outside a probe, and never sends open,
-		// upgrade or noop on an established transport.
+		// A client never sends open, upgrade or noop on an established
+		// transport.
 		s.closeNow(ctx, ReasonParseError)
 	}
 }
@@ -509,8 +529,10 @@ func (s *session) finishClosing(ctx actor.Context) {
 	s.closeNow(ctx, s.reason)
 }
 
-// closeNow ends the session at once: the actor stops and cleanUp releases
-// what the session holds.
+// closeNow ends the session at once. Done is closed first, then a poison
+// pill stops the actor behind the messages already queued: those are
+// answered from the closed state, and whoever sends later sees Done closed.
+// cleanUp then releases what the session holds.
 func (s *session) closeNow(ctx actor.Context, reason Reason) {
 	if s.phase == phaseClosed {
 		return
@@ -519,7 +541,14 @@ func (s *session) closeNow(ctx actor.Context, reason Reason) {
 		s.reason = reason
 	}
 	s.phase = phaseClosed
-	ctx.Stop(ctx.Self())
+	s.markDone()
+	ctx.Poison(ctx.Self())
+}
+
+func (s *session) markDone() {
+	if !s.info.Closed() {
+		close(s.info.done)
+	}
 }
 
 // cleanUp runs in *actor.Stopping, whatever stopped the session: a close,
@@ -533,6 +562,7 @@ func (s *session) cleanUp(ctx actor.Context) {
 		reason = ReasonServerShutdown
 	}
 	s.phase = phaseClosed
+	s.markDone()
 	for k := range s.timers {
 		s.disarm(timerKind(k))
 	}

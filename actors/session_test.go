@@ -200,7 +200,7 @@ func TestClientPingClosesSession(t *testing.T) {
 	h := newHarness(t)
 	sid, pid, _ := h.open(actors.TransportPolling)
 	h.post(pid, "2")
-	h.expectDisconnect(sid, actors.ReasonParseError)
+	h.expectDisconnect(sid, actors.ReasonTransportError)
 }
 
 func TestClientCloseOverPolling(t *testing.T) {

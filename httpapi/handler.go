@@ -40,9 +40,16 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
-// Lookup finds the session with a sid. It is the only way the HTTP layer
-// reaches a session.
-type Lookup func(sid string) (*actor.PID, bool)
+// Session is how the HTTP layer reaches a session: its actor, and a channel
+// closed when it has closed (requests sent after that may go unanswered).
+type Session struct {
+	PID  *actor.PID
+	Done <-chan struct{}
+}
+
+// Lookup finds the open session with a sid. It is the only way the HTTP
+// layer reaches a session.
+type Lookup func(sid string) (Session, bool)
 
 // Handler is the http.Handler of the engine path.
 type Handler struct {
@@ -105,18 +112,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.handshake(w, r, transport)
 		return
 	}
-	pid, ok := h.lookup(sid)
+	sess, ok := h.lookup(sid)
 	if !ok {
 		h.fail(w, r, http.StatusBadRequest, protocol.CodeUnknownSID)
 		return
 	}
 	switch {
 	case transport == actors.TransportWebSocket:
-		h.serveWebSocket(w, r, pid, nil)
+		h.serveWebSocket(w, r, sess, nil)
 	case r.Method == http.MethodGet:
-		h.poll(w, r, pid)
+		h.poll(w, r, sess)
 	case r.Method == http.MethodPost:
-		h.post(w, r, pid)
+		h.post(w, r, sess)
 	default:
 		h.fail(w, r, http.StatusBadRequest, protocol.CodeBadRequest)
 	}
@@ -148,22 +155,23 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request, transport ac
 			writePayload(w, m.Payload)
 			return
 		}
-		pid, ok := h.lookup(m.SID)
+		sess, ok := h.lookup(m.SID)
 		if !ok {
 			h.fail(w, r, http.StatusBadRequest, protocol.CodeUnknownSID)
 			return
 		}
-		h.serveWebSocket(w, r, pid, m)
+		h.serveWebSocket(w, r, sess, m)
 	default:
 		h.writeReply(w, r, answer)
 	}
 }
 
-func (h *Handler) poll(w http.ResponseWriter, r *http.Request, pid *actor.PID) {
+func (h *Handler) poll(w http.ResponseWriter, r *http.Request, sess Session) {
+	pid := sess.PID
 	ib := reply.New(h.sys)
 	defer ib.Release()
 	h.sys.Root.RequestWithCustomSender(pid, &actors.Poll{}, ib.PID())
-	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout)
+	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
 		// The client went away (or the session never answered): the spec
 		// makes that a transport error, and the session closes.
@@ -176,11 +184,12 @@ func (h *Handler) poll(w http.ResponseWriter, r *http.Request, pid *actor.PID) {
 
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-func (h *Handler) post(w http.ResponseWriter, r *http.Request, pid *actor.PID) {
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, sess Session) {
+	pid := sess.PID
 	ib := reply.New(h.sys)
 	defer ib.Release()
 	h.sys.Root.RequestWithCustomSender(pid, &actors.PostBegin{}, ib.PID())
-	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout)
+	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
 		h.sys.Root.RequestWithCustomSender(pid, &actors.PostAborted{Reason: actors.ReasonTransportError}, ib.PID())
 		h.replyFailed(w, r, err)
@@ -219,7 +228,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, pid *actor.PID) {
 		return
 	}
 	h.sys.Root.RequestWithCustomSender(pid, &actors.Post{Payload: buf.Bytes()}, ib.PID())
-	answer, err = ib.Wait(r.Context(), h.cfg.ReplyTimeout)
+	answer, err = ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
 		// The session may still be reading the body: it is not reused.
 		h.replyFailed(w, r, err)
@@ -237,10 +246,14 @@ func (h *Handler) request(ctx context.Context, pid *actor.PID, msg any) (any, er
 	ib := reply.New(h.sys)
 	defer ib.Release()
 	h.sys.Root.RequestWithCustomSender(pid, msg, ib.PID())
-	return ib.Wait(ctx, h.cfg.ReplyTimeout)
+	return ib.Wait(ctx, h.cfg.ReplyTimeout, nil)
 }
 
 func (h *Handler) replyFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, reply.ErrGone) {
+		h.fail(w, r, http.StatusBadRequest, protocol.CodeUnknownSID)
+		return
+	}
 	if errors.Is(err, reply.ErrTimeout) {
 		h.cfg.Logger.Warn("engineio: request timed out", "path", r.URL.Path, "query", r.URL.RawQuery)
 		writeError(w, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)

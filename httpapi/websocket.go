@@ -16,7 +16,8 @@ import (
 // goroutine reads frames and sends them to the session; a writer actor does
 // all the writing. opened is the handshake answer of a session opened over
 // this WebSocket, nil for an upgrade of a polling session.
-func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, session *actor.PID, opened *actors.Opened) {
+func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sess Session, opened *actors.Opened) {
+	session := sess.PID
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// The upgrader has answered 400.
@@ -31,6 +32,13 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, session
 	}), "eio-ws-")
 	defer h.sys.Root.Stop(writer)
 	h.sys.Root.Send(session, &actors.WebSocketOpened{Conn: writer})
+	select {
+	case <-sess.Done:
+		// The session closed before it could take this connection (it
+		// answers what it had queued before closing, nothing after).
+		_ = conn.Close()
+	default:
+	}
 	for {
 		typ, data, err := conn.ReadMessage()
 		if err != nil {

@@ -15,8 +15,13 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// ErrTimeout is returned by Wait when no reply came in time.
-var ErrTimeout = errors.New("engineio: no reply in time")
+// Errors returned by Wait.
+var (
+	// ErrTimeout: no reply came in time.
+	ErrTimeout = errors.New("engineio: no reply in time")
+	// ErrGone: the addressee ended without replying.
+	ErrGone = errors.New("engineio: addressee gone")
+)
 
 // Inbox is one registered reply target.
 type Inbox struct {
@@ -41,8 +46,9 @@ func (ib *Inbox) PID() *actor.PID { return ib.pid }
 func (ib *Inbox) Release() { ib.registry.Remove(ib.pid) }
 
 // Wait returns the next reply, or the context's error, or ErrTimeout after
-// timeout (no limit when timeout <= 0).
-func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration) (any, error) {
+// timeout (no limit when timeout <= 0), or ErrGone once gone is closed with
+// no reply there (a nil gone never closes).
+func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration, gone <-chan struct{}) (any, error) {
 	var expired <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -56,6 +62,14 @@ func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration) (any, error) {
 		return nil, ctx.Err()
 	case <-expired:
 		return nil, ErrTimeout
+	case <-gone:
+		// A reply sent before the addressee ended is already queued.
+		select {
+		case m := <-ib.ch:
+			return m, nil
+		default:
+			return nil, ErrGone
+		}
 	}
 }
 
