@@ -1,15 +1,19 @@
 package engineio
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/eioactor/engineio/actors"
+	"github.com/eioactor/engineio/httpapi"
+	"github.com/eioactor/engineio/protocol"
 )
 
 // Option configures a Server.
@@ -30,6 +34,18 @@ type config struct {
 	system         *actor.ActorSystem
 	clock          actors.Clock
 	newSID         func() (string, error)
+
+	allowEIO3         bool
+	origins           httpapi.OriginPolicy
+	compression       httpapi.Compression
+	perMessageDeflate bool
+	deflateThreshold  int
+	cookie            *http.Cookie
+	allowRequest      func(*http.Request) error
+	initialHeaders    func(http.Header, *http.Request)
+	headers           func(http.Header, *http.Request)
+	initialPacket     *protocol.Packet
+	marshalJSON       func(any) ([]byte, error)
 }
 
 func defaultConfig() config {
@@ -46,6 +62,9 @@ func defaultConfig() config {
 		path:           "/engine.io/",
 		logger:         slog.New(slog.DiscardHandler),
 		clock:          actors.RealClock{},
+		origins:        httpapi.OriginPolicy{Credentials: true},
+		compression:    httpapi.Compression{Enabled: true, Threshold: 1024},
+		marshalJSON:    json.Marshal,
 	}
 }
 
@@ -187,6 +206,133 @@ func WithSIDGenerator(gen func() (string, error)) Option {
 			return errors.New("engineio: nil sid generator")
 		}
 		c.newSID = gen
+		return nil
+	}
+}
+
+// WithAllowEIO3 accepts clients of protocol revision 3 (engine.io-client
+// 3.x, socket.io-client 2.x) besides revision 4 (default false, as in the
+// JavaScript server). Such sessions use the v3 payload encodings (text,
+// base64, XHR2 binary, JSONP) and the v3 heartbeat, where the client pings.
+func WithAllowEIO3(allow bool) Option {
+	return func(c *config) error { c.allowEIO3 = allow; return nil }
+}
+
+// WithCORS allows cross-origin requests, polling and WebSocket, from the
+// given origins ("https://app.example.com"), or from any origin with "*".
+// Without it only same-origin requests are accepted; a request from another
+// origin gets 400. Credentials are allowed unless WithCORSCredentials(false).
+func WithCORS(origins ...string) Option {
+	return func(c *config) error {
+		for _, o := range origins {
+			if o == "*" {
+				c.origins.AllowAll = true
+				continue
+			}
+			c.origins.Origins = append(c.origins.Origins, o)
+		}
+		return c.origins.Validate()
+	}
+}
+
+// WithCORSFunc decides per request whether a cross-origin request from
+// origin is allowed; it takes precedence over WithCORS.
+func WithCORSFunc(allow func(origin string, r *http.Request) bool) Option {
+	return func(c *config) error {
+		if allow == nil {
+			return errors.New("engineio: nil CORS function")
+		}
+		c.origins.Func = allow
+		return nil
+	}
+}
+
+// WithCORSCredentials says whether cross-origin requests may carry
+// credentials (default true): the allowed origin is then echoed, never "*".
+func WithCORSCredentials(allow bool) Option {
+	return func(c *config) error { c.origins.Credentials = allow; return nil }
+}
+
+// WithHTTPCompression compresses polling responses of at least threshold
+// bytes with gzip or deflate, as the client's Accept-Encoding allows
+// (default on, threshold 1024). A threshold below 0 turns it off.
+func WithHTTPCompression(threshold int) Option {
+	return func(c *config) error {
+		c.compression = httpapi.Compression{Enabled: threshold >= 0, Threshold: max(threshold, 0)}
+		if threshold == 0 {
+			c.compression.Threshold = 1
+		}
+		return nil
+	}
+}
+
+// WithPerMessageDeflate negotiates the WebSocket permessage-deflate
+// extension and compresses messages of at least threshold bytes (default
+// off, as in the JavaScript server).
+func WithPerMessageDeflate(threshold int) Option {
+	return func(c *config) error {
+		if threshold < 0 {
+			return fmt.Errorf("engineio: deflate threshold must not be negative, got %d", threshold)
+		}
+		c.perMessageDeflate, c.deflateThreshold = true, threshold
+		return nil
+	}
+}
+
+// WithCookie sets a cookie carrying the sid on the handshake response, for
+// load balancers that route by cookie. The cookie's Name is required; Value
+// is replaced by the sid. A typical one:
+//
+//	&http.Cookie{Name: "io", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
+func WithCookie(cookie *http.Cookie) Option {
+	return func(c *config) error {
+		if cookie == nil || cookie.Name == "" {
+			return errors.New("engineio: the cookie needs a name")
+		}
+		cp := *cookie
+		c.cookie = &cp
+		return nil
+	}
+}
+
+// WithAllowRequest sets a gate that sees every handshake request before a
+// session exists. An error rejects the handshake: with 403 (code 4) and the
+// error's text, or with the status, code and message of a *RequestError.
+func WithAllowRequest(allow func(r *http.Request) error) Option {
+	return func(c *config) error { c.allowRequest = allow; return nil }
+}
+
+// RequestError is an error WithAllowRequest's gate may return to choose
+// the response: Status (403 when zero), Code and Message.
+type RequestError = httpapi.RequestError
+
+// WithInitialHeaders lets f add headers to every handshake response.
+func WithInitialHeaders(f func(h http.Header, r *http.Request)) Option {
+	return func(c *config) error { c.initialHeaders = f; return nil }
+}
+
+// WithHeaders lets f add headers to every response of the engine path.
+func WithHeaders(f func(h http.Header, r *http.Request)) Option {
+	return func(c *config) error { c.headers = f; return nil }
+}
+
+// WithInitialPacket sends text as a message to every client right after the
+// open packet.
+func WithInitialPacket(text string) Option {
+	return func(c *config) error {
+		p := protocol.TextMessage(text)
+		c.initialPacket = &p
+		return nil
+	}
+}
+
+// WithJSONMarshal replaces encoding/json in SendJSON.
+func WithJSONMarshal(marshal func(v any) ([]byte, error)) Option {
+	return func(c *config) error {
+		if marshal == nil {
+			return errors.New("engineio: nil JSON marshal function")
+		}
+		c.marshalJSON = marshal
 		return nil
 	}
 }

@@ -2,7 +2,6 @@ package engineio
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -68,6 +67,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		CloseTimeout:   cfg.closeTimeout,
 		MaxPayload:     cfg.maxPayload,
 		Upgrades:       upgrades,
+		InitialPacket:  cfg.initialPacket,
 		Clock:          cfg.clock,
 		Events:         events{s},
 		Logger:         cfg.logger,
@@ -76,11 +76,20 @@ func NewServer(opts ...Option) (*Server, error) {
 	pid := s.system.Root.SpawnPrefix(props, "engineio-")
 	s.supervisor = pid
 	s.handler = httpapi.New(httpapi.Config{
-		Path:         cfg.path,
-		Polling:      cfg.polling,
-		WebSocket:    cfg.websocket,
-		MaxPayload:   cfg.maxPayload,
-		WriteTimeout: cfg.writeTimeout,
+		Path:              cfg.path,
+		Polling:           cfg.polling,
+		WebSocket:         cfg.websocket,
+		AllowEIO3:         cfg.allowEIO3,
+		MaxPayload:        cfg.maxPayload,
+		WriteTimeout:      cfg.writeTimeout,
+		Origins:           cfg.origins,
+		Compression:       cfg.compression,
+		PerMessageDeflate: cfg.perMessageDeflate,
+		DeflateThreshold:  cfg.deflateThreshold,
+		Cookie:            cfg.cookie,
+		AllowRequest:      cfg.allowRequest,
+		InitialHeaders:    cfg.initialHeaders,
+		Headers:           cfg.headers,
 		// A parked poll is answered within a ping interval; the session
 		// closes a silent client within interval+timeout.
 		ReplyTimeout: cfg.pingInterval + cfg.pingTimeout + cfg.upgradeTimeout,
@@ -158,7 +167,7 @@ func (s *Server) SendBinary(sid string, data []byte) error {
 
 // SendJSON queues v, encoded as JSON, as a text message for the session.
 func (s *Server) SendJSON(sid string, v any) error {
-	b, err := json.Marshal(v)
+	b, err := s.cfg.marshalJSON(v)
 	if err != nil {
 		return fmt.Errorf("engineio: encode message: %w", err)
 	}

@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -48,7 +47,7 @@ func (s *Session) SendBinary(data []byte) error {
 
 // SendJSON queues v, encoded as JSON, as a text message.
 func (s *Session) SendJSON(v any) error {
-	b, err := json.Marshal(v)
+	b, err := s.srv.cfg.marshalJSON(v)
 	if err != nil {
 		return fmt.Errorf("engineio: encode message: %w", err)
 	}

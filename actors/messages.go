@@ -15,7 +15,9 @@ import (
 // packets are queued; otherwise it parks the reply target and answers when
 // packets arrive, when an upgrade starts (a noop) or when the session closes.
 // A second Poll while one is parked gets *Failure and closes the session.
-type Poll struct{}
+// Base64 says a protocol 3 client wants binary packets as base64 text (the
+// b64 query parameter, or JSONP); v4 payloads are always text.
+type Poll struct{ Base64 bool }
 
 // PollAbandoned says that the long-poll whose reply target is ReplyTo ended
 // before it was answered (the client went away). The spec treats that as a
@@ -29,7 +31,12 @@ type PostBegin struct{}
 
 // Post carries the body of the POST announced by PostBegin from the same
 // sender. Reply: *PostResult once the packets are dispatched, or *Failure.
-type Post struct{ Payload []byte }
+// Binary says the body is a protocol 3 binary payload
+// (application/octet-stream); the session owns Payload from then on.
+type Post struct {
+	Payload []byte
+	Binary  bool
+}
 
 // PostAborted ends the POST announced by the sender without a payload: the
 // body was too large, of the wrong content type, or could not be read. The
@@ -95,8 +102,12 @@ type Opened struct {
 	Payload []byte
 }
 
-// PollResult answers a Poll with a polling payload.
-type PollResult struct{ Payload []byte }
+// PollResult answers a Poll with a polling payload; Binary says it is a
+// protocol 3 binary payload (application/octet-stream).
+type PollResult struct {
+	Payload []byte
+	Binary  bool
+}
 
 // PostReady answers PostBegin: the body may be read and sent as Post.
 type PostReady struct{}

@@ -54,8 +54,10 @@ type Events interface {
 // Info is what is known of a session from outside its actor: it is created
 // before the session is spawned and safe to read from any goroutine.
 type Info struct {
-	SID        string
-	PID        *actor.PID
+	SID      string
+	PID      *actor.PID
+	Revision protocol.Revision
+	// Header, Query and RemoteAddr are those of the handshake request.
 	Header     http.Header
 	Query      url.Values
 	RemoteAddr string
@@ -65,8 +67,8 @@ type Info struct {
 }
 
 // NewInfo describes a session about to be spawned as pid over transport.
-func NewInfo(sid string, pid *actor.PID, transport Transport, header http.Header, query url.Values, remoteAddr string) *Info {
-	info := &Info{SID: sid, PID: pid, Header: header, Query: query, RemoteAddr: remoteAddr, done: make(chan struct{})}
+func NewInfo(sid string, pid *actor.PID, rev protocol.Revision, transport Transport, header http.Header, query url.Values, remoteAddr string) *Info {
+	info := &Info{SID: sid, PID: pid, Revision: rev, Header: header, Query: query, RemoteAddr: remoteAddr, done: make(chan struct{})}
 	info.transport.Store(uint32(transport))
 	return info
 }
@@ -101,9 +103,12 @@ type Config struct {
 	MaxPayload   int64
 	// Upgrades is advertised in the handshake of polling sessions.
 	Upgrades []string
-	Clock    Clock
-	Events   Events
-	Logger   *slog.Logger
+	// InitialPacket, when not nil, is sent as a message right after the
+	// open packet.
+	InitialPacket *protocol.Packet
+	Clock         Clock
+	Events        Events
+	Logger        *slog.Logger
 	// Dispatcher runs session actors; nil means protoactor's default. Tests
 	// use actor.NewSynchronizedDispatcher for deterministic runs.
 	Dispatcher actor.Dispatcher
@@ -151,6 +156,7 @@ type session struct {
 	probe     *actor.PID // a WebSocket being probed for an upgrade
 	upgrading bool       // the probe was answered; waiting for "5"
 	parked    *actor.PID // the reply target of a parked long-poll
+	parkedB64 bool       // the parked poll asked for binary as base64 (v3)
 	lastPoll  *actor.PID // the reply target of the last poll answered with packets
 	posting   *actor.PID // the reply target of the POST in progress
 
@@ -175,7 +181,7 @@ func (s *session) Receive(ctx actor.Context) {
 		s.flushScheduled = false
 		s.flush(ctx)
 	case *Poll:
-		s.onPoll(ctx)
+		s.onPoll(ctx, m)
 	case *PollAbandoned:
 		// The poll may have been answered just as its client went away:
 		// then what it carried is lost, and the session must not go on as
@@ -267,19 +273,58 @@ func (s *session) open(ctx actor.Context) {
 	}
 	if s.transport == TransportPolling {
 		hs.Upgrades = s.cfg.Upgrades
-		payload := protocol.AppendOpen(nil, hs)
+	}
+	var open []byte
+	if s.info.Revision == protocol.V3 {
+		open = protocol.AppendOpenV3(nil, hs)
+	} else {
+		open = protocol.AppendOpen(nil, hs)
+	}
+	openPkt := protocol.Packet{Type: protocol.Open, Data: open[1:]}
+	if s.transport == TransportPolling {
+		payload, _ := s.encodePayload([]protocol.Packet{openPkt}, true)
 		ctx.Send(s.handshakeReply, &Opened{SID: s.info.SID, Payload: payload})
 	} else {
 		// The open packet is the first frame of the WebSocket.
-		open := protocol.AppendOpen(nil, hs)
-		s.outbox = append(s.outbox, protocol.Packet{Type: protocol.Open, Data: open[1:]})
+		s.outbox = append(s.outbox, openPkt)
 		ctx.Send(s.handshakeReply, &Opened{SID: s.info.SID})
 	}
 	s.handshakeReply = nil
-	s.arm(ctx, timerPing, s.cfg.PingInterval)
+	if p := s.cfg.InitialPacket; p != nil {
+		s.enqueue(ctx, *p)
+	}
+	if s.info.Revision == protocol.V3 {
+		// v3: the client pings; silence for interval+timeout closes.
+		s.arm(ctx, timerPong, s.cfg.PingInterval+s.cfg.PingTimeout)
+	} else {
+		s.arm(ctx, timerPing, s.cfg.PingInterval)
+	}
 }
 
-func (s *session) onPoll(ctx actor.Context) {
+// encodePayload encodes packets as a polling response body for this
+// session's revision. A v3 client that did not ask for base64 gets binary
+// packets in the binary payload form; binary reports that form.
+func (s *session) encodePayload(pkts []protocol.Packet, base64 bool) (payload []byte, binary bool) {
+	if s.info.Revision != protocol.V3 {
+		return protocol.AppendPayload(nil, pkts), false
+	}
+	if !base64 {
+		for _, p := range pkts {
+			if p.Binary {
+				return protocol.AppendBinaryPayloadV3(nil, pkts), true
+			}
+		}
+	}
+	return protocol.AppendPayloadV3(nil, pkts), false
+}
+
+// pollResult encodes one packet for the poll being answered.
+func (s *session) pollResult(t protocol.PacketType, base64 bool) *PollResult {
+	payload, binary := s.encodePayload([]protocol.Packet{{Type: t}}, base64)
+	return &PollResult{Payload: payload, Binary: binary}
+}
+
+func (s *session) onPoll(ctx actor.Context, m *Poll) {
 	switch {
 	case s.phase == phaseClosed:
 		ctx.Respond(unknownSID())
@@ -290,9 +335,9 @@ func (s *session) onPoll(ctx actor.Context) {
 		s.closeNow(ctx, ReasonTransportError)
 	case s.upgrading:
 		// The client is about to move to the WebSocket: release it.
-		ctx.Respond(&PollResult{Payload: noopPayload()})
+		ctx.Respond(s.pollResult(protocol.Noop, m.Base64))
 	default:
-		s.parked = ctx.Sender()
+		s.parked, s.parkedB64 = ctx.Sender(), m.Base64
 		s.flush(ctx)
 	}
 }
@@ -322,13 +367,27 @@ func (s *session) onPost(ctx actor.Context, m *Post) {
 		return
 	}
 	s.posting = nil
-	err := protocol.DecodePayload(m.Payload, func(p protocol.Packet) error {
-		if s.phase == phaseClosed {
-			return nil
+	if m.Binary && s.info.Revision != protocol.V3 {
+		// A v4 payload is text; binary bodies belong to protocol 3.
+		ctx.Respond(badRequest())
+		s.closeNow(ctx, ReasonTransportError)
+		return
+	}
+	dispatch := func(p protocol.Packet) error {
+		if s.phase != phaseClosed {
+			s.onPacket(ctx, p)
 		}
-		s.onPacket(ctx, p)
 		return nil
-	})
+	}
+	var err error
+	switch {
+	case s.info.Revision != protocol.V3:
+		err = protocol.DecodePayload(m.Payload, dispatch)
+	case m.Binary:
+		err = protocol.DecodeBinaryPayloadV3(m.Payload, dispatch)
+	default:
+		err = protocol.DecodePayloadV3(m.Payload, dispatch)
+	}
 	if err != nil {
 		ctx.Respond(badRequest())
 		s.closeNow(ctx, ReasonParseError)
@@ -341,13 +400,22 @@ func (s *session) onPost(ctx actor.Context, m *Post) {
 func (s *session) onPacket(ctx actor.Context, p protocol.Packet) {
 	switch p.Type {
 	case protocol.Message:
-		if s.transport == TransportPolling && !p.Binary {
-			// Text packet data aliases the POST body; the handler owns what
-			// it gets, and the body buffer may be reused.
-			p.Data = bytes.Clone(p.Data)
-		}
 		s.call(ctx, func() { s.cfg.Events.Message(s.state, p) })
+	case protocol.Ping:
+		if s.info.Revision != protocol.V3 {
+			// In v4 only the server pings (outside an upgrade probe);
+			// the reference server treats this as a transport error too.
+			s.closeNow(ctx, ReasonTransportError)
+			return
+		}
+		s.enqueue(ctx, protocol.Packet{Type: protocol.Pong, Data: p.Data})
+		s.arm(ctx, timerPong, s.cfg.PingInterval+s.cfg.PingTimeout)
 	case protocol.Pong:
+		if s.info.Revision == protocol.V3 {
+			// v3 clients ping, they never pong.
+			s.closeNow(ctx, ReasonTransportError)
+			return
+		}
 		if s.awaitingPong {
 			s.awaitingPong = false
 			s.disarm(timerPong)
@@ -355,10 +423,6 @@ func (s *session) onPacket(ctx actor.Context, p protocol.Packet) {
 		}
 	case protocol.Close:
 		s.closeNow(ctx, ReasonClientClose)
-	case protocol.Ping:
-		// In v4 only the server pings (outside an upgrade probe); the
-		// reference server treats this as a transport error too.
-		s.closeNow(ctx, ReasonTransportError)
 	default:
 		// A client never sends open, upgrade or noop on an established
 		// transport.
@@ -440,7 +504,7 @@ func (s *session) abortUpgrade(ctx actor.Context) {
 
 func (s *session) releaseParkedPoll(ctx actor.Context) {
 	if s.parked != nil {
-		ctx.Send(s.parked, &PollResult{Payload: noopPayload()})
+		ctx.Send(s.parked, s.pollResult(protocol.Noop, s.parkedB64))
 		s.parked = nil
 	}
 }
@@ -485,7 +549,8 @@ func (s *session) flush(ctx actor.Context) {
 		ctx.Send(s.conn, &WriteFrames{Packets: s.outbox})
 		s.outbox = nil
 	case s.transport == TransportPolling && s.parked != nil && !s.upgrading:
-		ctx.Send(s.parked, &PollResult{Payload: protocol.AppendPayload(nil, s.outbox)})
+		payload, binary := s.encodePayload(s.outbox, s.parkedB64)
+		ctx.Send(s.parked, &PollResult{Payload: payload, Binary: binary})
 		s.lastPoll, s.parked = s.parked, nil
 		clear(s.outbox)
 		s.outbox = s.outbox[:0]
@@ -573,11 +638,11 @@ func (s *session) cleanUp(ctx actor.Context) {
 	if s.parked != nil {
 		// A client close is acknowledged with a noop; any other close tells
 		// the client with a close packet.
-		payload := closePayload()
+		last := protocol.Close
 		if reason == ReasonClientClose {
-			payload = noopPayload()
+			last = protocol.Noop
 		}
-		ctx.Send(s.parked, &PollResult{Payload: payload})
+		ctx.Send(s.parked, s.pollResult(last, s.parkedB64))
 		s.parked = nil
 	}
 	if s.posting != nil {
@@ -612,9 +677,6 @@ func (s *session) disarm(kind timerKind) {
 	}
 	s.timerGen[kind]++
 }
-
-func noopPayload() []byte  { return []byte{'6'} }
-func closePayload() []byte { return []byte{'1'} }
 
 func unknownSID() *Failure {
 	return &Failure{Status: http.StatusBadRequest, Code: protocol.CodeUnknownSID, Message: protocol.CodeUnknownSID.Message()}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +28,8 @@ type Config struct {
 	Path string
 	// Polling and WebSocket say which transports are enabled.
 	Polling, WebSocket bool
+	// AllowEIO3 accepts protocol revision 3 clients besides revision 4.
+	AllowEIO3 bool
 	// MaxPayload bounds a POST body and a WebSocket frame, in bytes.
 	MaxPayload int64
 	// WriteTimeout bounds each WebSocket write.
@@ -37,7 +38,38 @@ type Config struct {
 	// long-poll is answered by its session within the ping interval, so it
 	// should be longer than that.
 	ReplyTimeout time.Duration
-	Logger       *slog.Logger
+	// Origins decides which cross-origin requests, polling and WebSocket,
+	// are allowed; the zero value allows same-origin requests only.
+	Origins OriginPolicy
+	// Compression compresses polling responses.
+	Compression Compression
+	// PerMessageDeflate negotiates permessage-deflate on WebSockets and
+	// compresses messages of at least DeflateThreshold bytes.
+	PerMessageDeflate bool
+	DeflateThreshold  int
+	// Cookie, when not nil, is the template of the cookie that carries the
+	// sid on the handshake response (for sticky load balancing).
+	Cookie *http.Cookie
+	// AllowRequest, when set, sees every handshake request before a
+	// session exists; an error rejects it (see RequestError).
+	AllowRequest func(r *http.Request) error
+	// InitialHeaders adds headers to handshake responses; Headers to every
+	// response.
+	InitialHeaders func(h http.Header, r *http.Request)
+	Headers        func(h http.Header, r *http.Request)
+	Logger         *slog.Logger
+}
+
+// RequestError rejects a handshake with its Status (403 when zero), Code
+// (4, Forbidden, when zero and Status is 0 or 403) and Message.
+type RequestError struct {
+	Status  int
+	Code    protocol.ErrorCode
+	Message string
+}
+
+func (e *RequestError) Error() string {
+	return fmt.Sprintf("engineio: request rejected (%d): %s", e.Status, e.Message)
 }
 
 // Session is how the HTTP layer reaches a session: its actor, and a channel
@@ -58,7 +90,6 @@ type Handler struct {
 	supervisor *actor.PID
 	lookup     Lookup
 	upgrader   websocket.Upgrader
-	writer     *actor.Props
 	altPath    string
 }
 
@@ -68,17 +99,28 @@ func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lo
 	h := &Handler{cfg: cfg, sys: sys, supervisor: supervisorPID, lookup: lookup}
 	h.altPath = strings.TrimSuffix(cfg.Path, "/")
 	h.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
-		WriteBufferSize: 1024,
-		WriteBufferPool: &sync.Pool{},
-		// Origin policy is the server's CORS setting; by default the
-		// WebSocket handshake, like polling, is open to any origin.
+		ReadBufferSize:    1024,
+		WriteBufferSize:   1024,
+		WriteBufferPool:   &sync.Pool{},
+		EnableCompression: cfg.PerMessageDeflate,
+		// The origin policy has been applied before the upgrade.
 		CheckOrigin: func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), true)
 		},
 	}
 	return h
+}
+
+// request is one parsed engine request.
+type request struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	rev       protocol.Revision
+	transport actors.Transport
+	jsonp     string // the JSONP index, "" when not JSONP
+	base64    bool   // binary as base64 in polling payloads (v3)
+	ws        bool   // transport=websocket was asked for
 }
 
 // ServeHTTP implements http.Handler.
@@ -88,157 +130,251 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if q.Get("EIO") != "4" {
-		h.fail(w, r, http.StatusBadRequest, protocol.CodeUnsupportedProtocolVersion)
+	req := &request{w: w, r: r, ws: q.Get("transport") == "websocket"}
+	if h.cfg.Headers != nil {
+		h.cfg.Headers(w.Header(), r)
+	}
+	allowed, malformed := h.cfg.Origins.Check(r)
+	if malformed || !allowed {
+		h.fail(req, http.StatusBadRequest, protocol.CodeBadRequest)
 		return
 	}
-	var transport actors.Transport
+	if r.Method == http.MethodOptions {
+		h.cfg.Origins.Preflight(w, r)
+		return
+	}
+	h.cfg.Origins.SetHeaders(w.Header(), r)
+	if ua := r.Header.Get("User-Agent"); strings.Contains(ua, ";MSIE") || strings.Contains(ua, "Trident/") {
+		w.Header().Set("X-XSS-Protection", "0")
+	}
+
+	rev, ok := protocol.ParseRevision(q.Get("EIO"))
+	if !ok || (rev == protocol.V3 && !h.cfg.AllowEIO3) {
+		h.fail(req, http.StatusBadRequest, protocol.CodeUnsupportedProtocolVersion)
+		return
+	}
+	req.rev = rev
 	switch q.Get("transport") {
 	case "polling":
 		if h.cfg.Polling {
-			transport = actors.TransportPolling
+			req.transport = actors.TransportPolling
 		}
 	case "websocket":
 		if h.cfg.WebSocket {
-			transport = actors.TransportWebSocket
+			req.transport = actors.TransportWebSocket
 		}
 	}
-	if transport == 0 {
-		h.fail(w, r, http.StatusBadRequest, protocol.CodeUnknownTransport)
+	if req.transport == 0 {
+		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownTransport)
 		return
 	}
+	if q.Has("j") && req.transport == actors.TransportPolling {
+		if !protocol.ValidJSONPIndex(q.Get("j")) {
+			writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "Invalid JSONP index number", false)
+			return
+		}
+		req.jsonp, req.base64 = q.Get("j"), true
+	}
+	if q.Get("b64") != "" {
+		req.base64 = true
+	}
+
 	sid := q.Get("sid")
 	if sid == "" {
-		h.handshake(w, r, transport)
+		h.handshake(req)
 		return
 	}
 	sess, ok := h.lookup(sid)
 	if !ok {
-		h.fail(w, r, http.StatusBadRequest, protocol.CodeUnknownSID)
+		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownSID)
 		return
 	}
 	switch {
-	case transport == actors.TransportWebSocket:
-		h.serveWebSocket(w, r, sess, nil)
+	case req.transport == actors.TransportWebSocket:
+		h.serveWebSocket(req, sess, nil)
 	case r.Method == http.MethodGet:
-		h.poll(w, r, sess)
+		h.poll(req, sess)
 	case r.Method == http.MethodPost:
-		h.post(w, r, sess)
+		h.post(req, sess)
 	default:
-		h.fail(w, r, http.StatusBadRequest, protocol.CodeBadRequest)
+		h.fail(req, http.StatusBadRequest, protocol.CodeBadRequest)
 	}
 }
 
-func (h *Handler) handshake(w http.ResponseWriter, r *http.Request, transport actors.Transport) {
+func (h *Handler) handshake(req *request) {
+	r := req.r
 	if r.Method != http.MethodGet {
-		h.fail(w, r, http.StatusBadRequest, protocol.CodeBadHandshakeMethod)
+		h.fail(req, http.StatusBadRequest, protocol.CodeBadHandshakeMethod)
 		return
 	}
-	if transport == actors.TransportWebSocket && !websocket.IsWebSocketUpgrade(r) {
-		h.fail(w, r, http.StatusBadRequest, protocol.CodeBadRequest)
+	if req.transport == actors.TransportWebSocket && !websocket.IsWebSocketUpgrade(r) {
+		h.fail(req, http.StatusBadRequest, protocol.CodeBadRequest)
 		return
+	}
+	if h.cfg.AllowRequest != nil {
+		if err := h.cfg.AllowRequest(r); err != nil {
+			h.reject(req, err)
+			return
+		}
 	}
 	open := &supervisor.Open{
-		Transport:  transport,
+		Revision:   req.rev,
+		Transport:  req.transport,
 		Header:     r.Header.Clone(),
 		Query:      r.URL.Query(),
 		RemoteAddr: r.RemoteAddr,
 	}
 	answer, err := h.request(r.Context(), h.supervisor, open)
 	if err != nil {
-		h.replyFailed(w, r, err)
+		h.replyFailed(req, err)
 		return
 	}
-	switch m := answer.(type) {
-	case *actors.Opened:
-		if transport == actors.TransportPolling {
-			writePayload(w, m.Payload)
-			return
+	m, ok := answer.(*actors.Opened)
+	if !ok {
+		h.writeReply(req, answer)
+		return
+	}
+	if req.transport == actors.TransportPolling {
+		h.handshakeHeaders(req.w.Header(), r, m.SID)
+		h.writePayload(req, m.Payload, false)
+		return
+	}
+	sess, ok := h.lookup(m.SID)
+	if !ok {
+		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownSID)
+		return
+	}
+	h.serveWebSocket(req, sess, m)
+}
+
+// handshakeHeaders adds what only a handshake response carries.
+func (h *Handler) handshakeHeaders(hd http.Header, r *http.Request, sid string) {
+	if h.cfg.InitialHeaders != nil {
+		h.cfg.InitialHeaders(hd, r)
+	}
+	if h.cfg.Cookie != nil {
+		c := *h.cfg.Cookie
+		c.Value = sid
+		if v := c.String(); v != "" {
+			hd.Add("Set-Cookie", v)
 		}
-		sess, ok := h.lookup(m.SID)
-		if !ok {
-			h.fail(w, r, http.StatusBadRequest, protocol.CodeUnknownSID)
-			return
-		}
-		h.serveWebSocket(w, r, sess, m)
-	default:
-		h.writeReply(w, r, answer)
 	}
 }
 
-func (h *Handler) poll(w http.ResponseWriter, r *http.Request, sess Session) {
-	pid := sess.PID
+func (h *Handler) reject(req *request, err error) {
+	var re *RequestError
+	if !errors.As(err, &re) {
+		writeError(req.w, http.StatusForbidden, protocol.CodeForbidden, err.Error(), req.ws)
+		return
+	}
+	status, code := re.Status, re.Code
+	if status == 0 {
+		status = http.StatusForbidden
+	}
+	if code == 0 && status == http.StatusForbidden {
+		code = protocol.CodeForbidden
+	}
+	msg := re.Message
+	if msg == "" {
+		msg = code.Message()
+	}
+	writeError(req.w, status, code, msg, req.ws)
+}
+
+func (h *Handler) poll(req *request, sess Session) {
 	ib := reply.New(h.sys)
 	defer ib.Release()
-	h.sys.Root.RequestWithCustomSender(pid, &actors.Poll{}, ib.PID())
-	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
+	h.sys.Root.RequestWithCustomSender(sess.PID, &actors.Poll{Base64: req.base64}, ib.PID())
+	answer, err := ib.Wait(req.r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
 		// The client went away (or the session never answered): the spec
 		// makes that a transport error, and the session closes.
-		h.sys.Root.Send(pid, &actors.PollAbandoned{ReplyTo: ib.PID()})
-		h.replyFailed(w, r, err)
+		h.sys.Root.Send(sess.PID, &actors.PollAbandoned{ReplyTo: ib.PID()})
+		h.replyFailed(req, err)
 		return
 	}
-	h.writeReply(w, r, answer)
+	h.writeReply(req, answer)
 }
 
-var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func (h *Handler) post(w http.ResponseWriter, r *http.Request, sess Session) {
-	pid := sess.PID
+func (h *Handler) post(req *request, sess Session) {
+	r, pid := req.r, sess.PID
 	ib := reply.New(h.sys)
 	defer ib.Release()
 	h.sys.Root.RequestWithCustomSender(pid, &actors.PostBegin{}, ib.PID())
 	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
 		h.sys.Root.RequestWithCustomSender(pid, &actors.PostAborted{Reason: actors.ReasonTransportError}, ib.PID())
-		h.replyFailed(w, r, err)
+		h.replyFailed(req, err)
 		return
 	}
 	if _, ok := answer.(*actors.PostReady); !ok {
-		h.writeReply(w, r, answer)
+		h.writeReply(req, answer)
 		return
 	}
 	abort := func(reason actors.Reason, status int) {
 		h.sys.Root.RequestWithCustomSender(pid, &actors.PostAborted{Reason: reason}, ib.PID())
 		if status == http.StatusRequestEntityTooLarge {
-			writeError(w, status, protocol.CodeBadRequest, "Payload too large", false)
+			writeError(req.w, status, protocol.CodeBadRequest, "Payload too large", false)
 			return
 		}
-		h.fail(w, r, status, protocol.CodeBadRequest)
-	}
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/octet-stream") {
-		// Binary POST bodies belong to protocol 3; a v4 payload is text.
-		abort(actors.ReasonTransportError, http.StatusBadRequest)
-		return
+		h.fail(req, status, protocol.CodeBadRequest)
 	}
 	if r.ContentLength > h.cfg.MaxPayload {
 		abort(actors.ReasonMessageTooLarge, http.StatusRequestEntityTooLarge)
 		return
 	}
-	buf := bodyPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, h.cfg.MaxPayload+1))
+	body, err := readBody(r.Body, h.cfg.MaxPayload, r.ContentLength)
 	switch {
+	case errors.Is(err, errTooLarge):
+		abort(actors.ReasonMessageTooLarge, http.StatusRequestEntityTooLarge)
+		return
 	case err != nil:
 		abort(actors.ReasonTransportError, http.StatusBadRequest)
 		return
-	case n > h.cfg.MaxPayload:
-		abort(actors.ReasonMessageTooLarge, http.StatusRequestEntityTooLarge)
-		return
 	}
-	h.sys.Root.RequestWithCustomSender(pid, &actors.Post{Payload: buf.Bytes()}, ib.PID())
+	binary := strings.HasPrefix(r.Header.Get("Content-Type"), "application/octet-stream")
+	if req.jsonp != "" {
+		if body, err = protocol.DecodeJSONPBody(body); err != nil {
+			abort(actors.ReasonParseError, http.StatusBadRequest)
+			return
+		}
+		binary = false
+	}
+	h.sys.Root.RequestWithCustomSender(pid, &actors.Post{Payload: body, Binary: binary}, ib.PID())
 	answer, err = ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
-		// The session may still be reading the body: it is not reused.
-		h.replyFailed(w, r, err)
+		h.replyFailed(req, err)
 		return
 	}
-	// The session has dispatched the payload and kept no reference to it.
-	if buf.Cap() <= 64<<10 {
-		bodyPool.Put(buf)
+	h.writeReply(req, answer)
+}
+
+var errTooLarge = errors.New("engineio: body larger than max payload")
+
+// readBody reads at most limit bytes; the body belongs to the session
+// afterwards, so it is not pooled.
+func readBody(body io.Reader, limit, contentLength int64) ([]byte, error) {
+	size := int64(512)
+	if contentLength > 0 {
+		size = contentLength
 	}
-	h.writeReply(w, r, answer)
+	buf := make([]byte, 0, min(size, limit)+1)
+	for {
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, errTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }
 
 // request sends msg to pid and waits for the reply.
@@ -249,51 +385,67 @@ func (h *Handler) request(ctx context.Context, pid *actor.PID, msg any) (any, er
 	return ib.Wait(ctx, h.cfg.ReplyTimeout, nil)
 }
 
-func (h *Handler) replyFailed(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, reply.ErrGone) {
-		h.fail(w, r, http.StatusBadRequest, protocol.CodeUnknownSID)
-		return
-	}
-	if errors.Is(err, reply.ErrTimeout) {
-		h.cfg.Logger.Warn("engineio: request timed out", "path", r.URL.Path, "query", r.URL.RawQuery)
-		writeError(w, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
+func (h *Handler) replyFailed(req *request, err error) {
+	switch {
+	case errors.Is(err, reply.ErrGone):
+		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownSID)
+	case errors.Is(err, reply.ErrTimeout):
+		h.cfg.Logger.Warn("engineio: request timed out", "path", req.r.URL.Path, "query", req.r.URL.RawQuery)
+		writeError(req.w, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
 	}
 	// A cancelled request has nobody left to answer.
 }
 
-func (h *Handler) writeReply(w http.ResponseWriter, r *http.Request, answer any) {
+func (h *Handler) writeReply(req *request, answer any) {
 	switch m := answer.(type) {
 	case *actors.PollResult:
-		writePayload(w, m.Payload)
+		h.writePayload(req, m.Payload, m.Binary)
 	case *actors.PostResult:
-		hd := w.Header()
+		hd := req.w.Header()
 		hd.Set("Content-Type", "text/html")
 		hd.Set("Content-Length", "2")
 		hd.Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, "ok")
+		req.w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(req.w, "ok")
 	case *actors.Failure:
-		writeError(w, m.Status, m.Code, m.Message, isWebSocket(r))
+		writeError(req.w, m.Status, m.Code, m.Message, req.ws)
 	case *actor.DeadLetterResponse:
 		// The session stopped between the lookup and the request.
-		h.fail(w, r, http.StatusBadRequest, protocol.CodeUnknownSID)
+		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownSID)
 	default:
 		h.cfg.Logger.Error("engineio: unexpected reply", "type", fmt.Sprintf("%T", answer))
-		h.fail(w, r, http.StatusInternalServerError, protocol.CodeBadRequest)
+		h.fail(req, http.StatusInternalServerError, protocol.CodeBadRequest)
 	}
 }
 
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, code protocol.ErrorCode) {
-	writeError(w, status, code, code.Message(), isWebSocket(r))
+func (h *Handler) fail(req *request, status int, code protocol.ErrorCode) {
+	writeError(req.w, status, code, code.Message(), req.ws)
 }
 
-func writePayload(w http.ResponseWriter, payload []byte) {
-	hd := w.Header()
-	hd.Set("Content-Type", "text/plain; charset=UTF-8")
-	hd.Set("Content-Length", strconv.Itoa(len(payload)))
+// writePayload writes a polling response: JSONP-wrapped when asked for, and
+// compressed when the client accepts it and the body is large enough.
+func (h *Handler) writePayload(req *request, payload []byte, binary bool) {
+	hd := req.w.Header()
+	switch {
+	case req.jsonp != "":
+		payload = protocol.AppendJSONP(nil, req.jsonp, payload)
+		hd.Set("Content-Type", "text/javascript; charset=UTF-8")
+	case binary:
+		hd.Set("Content-Type", "application/octet-stream")
+	default:
+		hd.Set("Content-Type", "text/plain; charset=UTF-8")
+	}
 	hd.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(payload)
+	if enc := h.cfg.Compression.Encoding(req.r.Header.Get("Accept-Encoding"), len(payload)); enc != "" {
+		if compressed, err := Compress(nil, enc, payload); err == nil {
+			payload = compressed
+			hd.Set("Content-Encoding", enc)
+			addVary(hd, "Accept-Encoding")
+		}
+	}
+	hd.Set("Content-Length", strconv.Itoa(len(payload)))
+	req.w.WriteHeader(http.StatusOK)
+	_, _ = req.w.Write(payload)
 }
 
 // writeError writes the protocol's JSON error body. A failed WebSocket
@@ -309,8 +461,4 @@ func writeError(w http.ResponseWriter, status int, code protocol.ErrorCode, msg 
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-func isWebSocket(r *http.Request) bool {
-	return r.URL.Query().Get("transport") == "websocket"
 }

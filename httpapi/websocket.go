@@ -16,22 +16,33 @@ import (
 // goroutine reads frames and sends them to the session; a writer actor does
 // all the writing. opened is the handshake answer of a session opened over
 // this WebSocket, nil for an upgrade of a polling session.
-func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sess Session, opened *actors.Opened) {
-	session := sess.PID
-	conn, err := h.upgrader.Upgrade(w, r, nil)
+func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Opened) {
+	r := req.r
+	// gorilla writes the 101 response itself, from these headers only.
+	respHeader := http.Header{}
+	if h.cfg.Headers != nil {
+		h.cfg.Headers(respHeader, r)
+	}
+	if opened != nil {
+		h.handshakeHeaders(respHeader, r, opened.SID)
+	}
+	conn, err := h.upgrader.Upgrade(req.w, r, respHeader)
 	if err != nil {
 		// The upgrader has answered 400.
 		if opened != nil {
-			h.sys.Root.Send(session, &actors.Close{Reason: actors.ReasonTransportError})
+			h.sys.Root.Send(sess.PID, &actors.Close{Reason: actors.ReasonTransportError})
 		}
 		return
 	}
 	conn.SetReadLimit(h.cfg.MaxPayload)
-	writer := h.sys.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor {
-		return &wsWriter{conn: conn, timeout: h.cfg.WriteTimeout}
-	}), "eio-ws-")
+	ww := &wsWriter{conn: conn, rev: req.rev, timeout: h.cfg.WriteTimeout, deflateThreshold: -1}
+	if h.cfg.PerMessageDeflate {
+		ww.deflateThreshold = h.cfg.DeflateThreshold
+		conn.EnableWriteCompression(false)
+	}
+	writer := h.sys.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return ww }), "eio-ws-")
 	defer h.sys.Root.Stop(writer)
-	h.sys.Root.Send(session, &actors.WebSocketOpened{Conn: writer})
+	h.sys.Root.Send(sess.PID, &actors.WebSocketOpened{Conn: writer})
 	select {
 	case <-sess.Done:
 		// The session closed before it could take this connection (it
@@ -39,14 +50,18 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sess Se
 		_ = conn.Close()
 	default:
 	}
+	decode := protocol.DecodeFrame
+	if req.rev == protocol.V3 {
+		decode = protocol.DecodeFrameV3
+	}
 	for {
 		typ, data, err := conn.ReadMessage()
 		if err != nil {
-			h.sys.Root.Send(session, &actors.WebSocketClosed{Conn: writer, Reason: closeReason(err)})
+			h.sys.Root.Send(sess.PID, &actors.WebSocketClosed{Conn: writer, Reason: closeReason(err)})
 			return
 		}
-		pkt, err := protocol.DecodeFrame(data, typ == websocket.BinaryMessage)
-		h.sys.Root.Send(session, &actors.Frame{Conn: writer, Packet: pkt, Err: err})
+		pkt, err := decode(data, typ == websocket.BinaryMessage)
+		h.sys.Root.Send(sess.PID, &actors.Frame{Conn: writer, Packet: pkt, Err: err})
 	}
 }
 
@@ -66,9 +81,11 @@ func closeReason(err error) actors.Reason {
 // wsWriter is the only writer of one WebSocket connection (gorilla allows
 // one concurrent writer). Writes block this actor's mailbox only.
 type wsWriter struct {
-	conn    *websocket.Conn
-	timeout time.Duration
-	closed  bool
+	conn             *websocket.Conn
+	rev              protocol.Revision
+	timeout          time.Duration
+	deflateThreshold int // compress messages at least this long; -1: never
+	closed           bool
 }
 
 func (ww *wsWriter) Receive(ctx actor.Context) {
@@ -99,15 +116,24 @@ func (ww *wsWriter) Receive(ctx actor.Context) {
 var digits = [...][]byte{{'0'}, {'1'}, {'2'}, {'3'}, {'4'}, {'5'}, {'6'}}
 
 func (ww *wsWriter) write(p protocol.Packet) error {
-	if p.Binary {
-		return ww.conn.WriteMessage(websocket.BinaryMessage, p.Data)
+	if ww.deflateThreshold >= 0 {
+		ww.conn.EnableWriteCompression(len(p.Data) >= ww.deflateThreshold)
 	}
-	fw, err := ww.conn.NextWriter(websocket.TextMessage)
+	typ := websocket.TextMessage
+	if p.Binary {
+		typ = websocket.BinaryMessage
+	}
+	fw, err := ww.conn.NextWriter(typ)
 	if err != nil {
 		return err
 	}
-	if int(p.Type) < len(digits) {
+	// Text frames start with the type digit; a v3 binary frame with the
+	// type as a raw byte; a v4 binary frame is the message alone.
+	switch {
+	case !p.Binary && int(p.Type) < len(digits):
 		_, _ = fw.Write(digits[p.Type])
+	case p.Binary && ww.rev == protocol.V3:
+		_, _ = fw.Write([]byte{byte(p.Type)})
 	}
 	if _, err := fw.Write(p.Data); err != nil {
 		return err

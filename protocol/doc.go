@@ -39,7 +39,7 @@
 // enough capacity encodes without allocating.
 //
 // Decoders do not copy text: the Data of a decoded text packet (and of a
-// binary WebSocket frame) aliases the input, so a caller that keeps a packet
+// binary WebSocket frame or revision 3 XHR2 record) aliases the input, so a caller that keeps a packet
 // beyond the life of its input buffer must copy Data. Base64 data is decoded
 // into a new slice. Decoded Data slices have their capacity clipped to their
 // length, so appending to one never overwrites the rest of the input.
@@ -50,8 +50,26 @@
 //
 // # Protocol revisions
 //
-// The unsuffixed names implement revision 4 (EIO=4). Revision 3, with its
-// length-prefixed and XHR2 binary payloads, typed binary frames and JSONP,
-// is meant to be added alongside under V3-suffixed names; [PacketType],
-// [Packet], the errors and the JSON helpers are shared by both revisions.
+// The unsuffixed names implement revision 4 (EIO=4); [ParseRevision] reads
+// the EIO parameter. Revision 3 (EIO=3, Socket.IO 2 clients) is implemented
+// alongside under V3-suffixed names; [PacketType], [Packet], the errors and
+// the JSON helpers are shared by both revisions. Revision 3 differs on the
+// wire in four places:
+//
+//   - Polling text payloads prefix each packet with its length in UTF-16
+//     code units and ':', with no separator, and a base64 binary message
+//     keeps its type digit after the 'b': 6:4hello10:b4AQIDBA== (see
+//     [AppendPayloadV3]).
+//   - A client that can receive binary over XHR (no b64=1) gets the XHR2
+//     binary payload when a packet is binary (see [AppendBinaryPayloadV3]).
+//   - A WebSocket binary frame starts with the raw type byte 4 (see
+//     [AppendFrameV3]).
+//   - Old browsers poll with JSONP: the response is a script
+//     ___eio[j]("payload"); and the POST body a form field (see
+//     [AppendJSONP] and [DecodeJSONPBody]).
+//
+// The open packet has no maxPayload ([AppendOpenV3]), and the heartbeat runs
+// the other way (the client pings), which is the session's business, not
+// this package's. The revision 3 decoders add [ErrInvalidLength],
+// [ErrInvalidUTF8] and [ErrInvalidJSONP] to the sentinel errors.
 package protocol

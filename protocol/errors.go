@@ -6,7 +6,8 @@ import (
 )
 
 // Sentinel errors. Decoders wrap the first three in a [*SyntaxError] so the
-// offset of the fault is kept; match them with errors.Is.
+// offset of the fault is kept; match them with errors.Is. The revision 3
+// decoders add their own (see [ErrInvalidLength]).
 var (
 	// ErrEmptyPacket reports a packet with no bytes at all: an empty
 	// payload, an empty record between separators, or an empty text frame.
@@ -23,6 +24,8 @@ var (
 	// ErrBinaryNotMessage reports a packet marked Binary whose Type is not
 	// Message, which revision 4 cannot express. It is returned unwrapped by
 	// [Packet.Validate]; the encoders never fail and ignore Binary instead.
+	// The revision 3 decoders, whose wire format has a type for binary
+	// packets, wrap it in a [*SyntaxError] when that type is not message.
 	ErrBinaryNotMessage = errors.New("engineio/protocol: binary packet must be a message")
 )
 

@@ -22,7 +22,9 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 // reflection and allocation of json.Marshal. Invalid UTF-8 becomes U+FFFD
 // so the output is always valid JSON, and U+2028/U+2029 are escaped so the
 // text stays safe inside JavaScript (the revision 3 JSONP transport needs it).
-func appendJSONString(dst []byte, s string) []byte {
+// It takes a string (handshake fields) or bytes (a JSONP payload) without
+// converting one into the other, which would copy.
+func appendJSONString[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -52,7 +54,7 @@ func appendJSONString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)
@@ -69,4 +71,14 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// decodeRune is utf8.DecodeRune for either kind of byte string. At most
+// utf8.UTFMax bytes are converted to a string, which the compiler does in a
+// buffer on the stack, so it does not allocate.
+func decodeRune[S string | []byte](s S) (rune, int) {
+	if len(s) > utf8.UTFMax {
+		s = s[:utf8.UTFMax]
+	}
+	return utf8.DecodeRuneInString(string(s))
 }

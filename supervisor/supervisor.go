@@ -80,6 +80,7 @@ func (r *Registry) remove(sid string) {
 // Open asks for a new session. The reply target (the envelope's sender) gets
 // the session's handshake answer, *actors.Opened or *actors.Failure.
 type Open struct {
+	Revision   protocol.Revision
 	Transport  actors.Transport
 	Header     http.Header
 	Query      url.Values
@@ -178,7 +179,11 @@ func (s *supervisor) open(ctx actor.Context, m *Open) {
 	}
 	self := ctx.Self()
 	pid := actor.NewPID(self.Address, self.Id+"/"+sid)
-	info := actors.NewInfo(sid, pid, m.Transport, m.Header, m.Query, m.RemoteAddr)
+	rev := m.Revision
+	if rev == 0 {
+		rev = protocol.V4
+	}
+	info := actors.NewInfo(sid, pid, rev, m.Transport, m.Header, m.Query, m.RemoteAddr)
 	// Registered before the spawn: the Connect handler may already address
 	// the session by sid.
 	s.registry.add(info)
