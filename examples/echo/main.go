@@ -2,6 +2,10 @@
 // its sender, text as text and binary as binary.
 //
 //	go run ./examples/echo -addr 127.0.0.1:3000
+//
+// Flags set the heartbeat (-ping-interval 300 -ping-timeout 200, in
+// milliseconds), the max payload, protocol 3 clients (-eio3) and the origins
+// allowed cross-origin (-cors '*' or -cors https://a.example,https://b.example).
 package main
 
 import (
@@ -14,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +37,8 @@ func run() error {
 	pingInterval := flag.Int("ping-interval", 25000, "ping interval in milliseconds")
 	pingTimeout := flag.Int("ping-timeout", 20000, "ping timeout in milliseconds")
 	maxPayload := flag.Int64("max-payload", 1_000_000, "largest accepted message or POST body in bytes")
+	eio3 := flag.Bool("eio3", false, "also accept protocol revision 3 clients (engine.io-client 3.x)")
+	cors := flag.String("cors", "", "allow cross-origin requests from these origins: a comma-separated list, or * for any")
 	verbose := flag.Bool("v", false, "log sessions and errors to stderr")
 	flag.Parse()
 
@@ -39,6 +46,10 @@ func run() error {
 		engineio.WithPingInterval(time.Duration(*pingInterval) * time.Millisecond),
 		engineio.WithPingTimeout(time.Duration(*pingTimeout) * time.Millisecond),
 		engineio.WithMaxPayload(*maxPayload),
+		engineio.WithAllowEIO3(*eio3),
+	}
+	if *cors != "" {
+		opts = append(opts, engineio.WithCORS(strings.Split(*cors, ",")...))
 	}
 	if *verbose {
 		opts = append(opts, engineio.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
