@@ -10,4 +10,7 @@ var (
 	ErrServerClosed = errors.New("engineio: server closed")
 	// ErrMessageTooLarge: the message is larger than the max payload.
 	ErrMessageTooLarge = errors.New("engineio: message larger than max payload")
+	// ErrQueueFull: the session's outbound queue is full and the overflow
+	// policy is OverflowReject.
+	ErrQueueFull = errors.New("engineio: outbound queue full")
 )

@@ -46,6 +46,12 @@ type config struct {
 	headers           func(http.Header, *http.Request)
 	initialPacket     *protocol.Packet
 	marshalJSON       func(any) ([]byte, error)
+
+	maxQueuedPackets int
+	maxQueuedBytes   int
+	overflow         OverflowPolicy
+	shutdownMessage  *protocol.Packet
+	spawn            func(*actor.Props) (*actor.PID, error)
 }
 
 func defaultConfig() config {
@@ -65,6 +71,10 @@ func defaultConfig() config {
 		origins:        httpapi.OriginPolicy{Credentials: true},
 		compression:    httpapi.Compression{Enabled: true, Threshold: 1024},
 		marshalJSON:    json.Marshal,
+
+		maxQueuedPackets: 10_000,
+		maxQueuedBytes:   32 << 20,
+		overflow:         OverflowClose,
 	}
 }
 
@@ -333,6 +343,67 @@ func WithJSONMarshal(marshal func(v any) ([]byte, error)) Option {
 			return errors.New("engineio: nil JSON marshal function")
 		}
 		c.marshalJSON = marshal
+		return nil
+	}
+}
+
+// OverflowPolicy says what happens to a send that would exceed a session's
+// outbound queue limits.
+type OverflowPolicy = actors.OverflowPolicy
+
+// Overflow policies.
+const (
+	// OverflowClose closes the session with ReasonBackpressure (default).
+	OverflowClose = actors.OverflowClose
+	// OverflowReject refuses the send: Send returns ErrQueueFull.
+	OverflowReject = actors.OverflowReject
+	// OverflowDropOldest drops the oldest queued messages to make room.
+	OverflowDropOldest = actors.OverflowDropOldest
+)
+
+// WithOutboundQueue bounds each session's outbound queue: the messages
+// waiting for the client's next poll, or for the WebSocket writer to finish
+// the batch it is writing (default 10,000 packets and 32 MiB, policy
+// OverflowClose). Zero means no bound for that measure. A stalled client
+// then costs at most these bounds, and never slows other sessions.
+func WithOutboundQueue(maxPackets, maxBytes int, policy OverflowPolicy) Option {
+	return func(c *config) error {
+		if maxPackets < 0 || maxBytes < 0 {
+			return fmt.Errorf("engineio: queue bounds must not be negative, got %d packets, %d bytes", maxPackets, maxBytes)
+		}
+		if policy > OverflowDropOldest {
+			return fmt.Errorf("engineio: unknown overflow policy %d", policy)
+		}
+		c.maxQueuedPackets, c.maxQueuedBytes, c.overflow = maxPackets, maxBytes, policy
+		return nil
+	}
+}
+
+// WithShutdownMessage makes Shutdown send text to every session as its
+// last message, before the close packet.
+func WithShutdownMessage(text string) Option {
+	return func(c *config) error {
+		p := protocol.TextMessage(text)
+		c.shutdownMessage = &p
+		return nil
+	}
+}
+
+// WithSupervisorSpawner spawns the server's supervisor, the parent of all
+// its sessions, with spawn instead of at the root of the actor system, so
+// the sessions sit in the application's own hierarchy. Call NewServer from
+// inside an actor and pass its context's spawn:
+//
+//	engineio.WithActorSystem(ctx.ActorSystem()),
+//	engineio.WithSupervisorSpawner(func(p *actor.Props) (*actor.PID, error) {
+//		return ctx.SpawnNamed(p, "engineio")
+//	})
+func WithSupervisorSpawner(spawn func(props *actor.Props) (*actor.PID, error)) Option {
+	return func(c *config) error {
+		if spawn == nil {
+			return errors.New("engineio: nil spawner")
+		}
+		c.spawn = spawn
 		return nil
 	}
 }

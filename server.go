@@ -32,6 +32,7 @@ type Server struct {
 	onConnect    atomic.Pointer[func(*Session) error]
 	onMessage    atomic.Pointer[func(*Session, Message)]
 	onDisconnect atomic.Pointer[func(*Session, Reason)]
+	onDrain      atomic.Pointer[func(*Session)]
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -61,19 +62,30 @@ func NewServer(opts ...Option) (*Server, error) {
 		upgrades = []string{"websocket"}
 	}
 	sessionCfg := &actors.Config{
-		PingInterval:   cfg.pingInterval,
-		PingTimeout:    cfg.pingTimeout,
-		UpgradeTimeout: cfg.upgradeTimeout,
-		CloseTimeout:   cfg.closeTimeout,
-		MaxPayload:     cfg.maxPayload,
-		Upgrades:       upgrades,
-		InitialPacket:  cfg.initialPacket,
-		Clock:          cfg.clock,
-		Events:         events{s},
-		Logger:         cfg.logger,
+		PingInterval:     cfg.pingInterval,
+		PingTimeout:      cfg.pingTimeout,
+		UpgradeTimeout:   cfg.upgradeTimeout,
+		CloseTimeout:     cfg.closeTimeout,
+		MaxPayload:       cfg.maxPayload,
+		Upgrades:         upgrades,
+		InitialPacket:    cfg.initialPacket,
+		MaxQueuedPackets: cfg.maxQueuedPackets,
+		MaxQueuedBytes:   cfg.maxQueuedBytes,
+		Overflow:         cfg.overflow,
+		Clock:            cfg.clock,
+		Events:           events{s},
+		Logger:           cfg.logger,
 	}
 	props := supervisor.NewProps(supervisor.Config{Session: sessionCfg, NewSID: cfg.newSID, Logger: cfg.logger}, s.registry)
-	pid := s.system.Root.SpawnPrefix(props, "engineio-")
+	var pid *actor.PID
+	if cfg.spawn != nil {
+		var err error
+		if pid, err = cfg.spawn(props); err != nil {
+			return nil, fmt.Errorf("engineio: spawn supervisor: %w", err)
+		}
+	} else {
+		pid = s.system.Root.SpawnPrefix(props, "engineio-")
+	}
 	s.supervisor = pid
 	s.handler = httpapi.New(httpapi.Config{
 		Path:              cfg.path,
@@ -118,6 +130,11 @@ func (s *Server) OnMessage(f func(s *Session, msg Message)) { s.onMessage.Store(
 // OnDisconnect sets the handler that runs once when a session has closed.
 func (s *Server) OnDisconnect(f func(s *Session, reason Reason)) { s.onDisconnect.Store(&f) }
 
+// OnDrain sets a handler that runs when a session's outbound queue has
+// emptied after sends: every queued message has been handed to the
+// transport. Producers use it to pace themselves (see WithOutboundQueue).
+func (s *Server) OnDrain(f func(s *Session)) { s.onDrain.Store(&f) }
+
 // ServeHTTP serves the engine path; other paths get 404.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.closed.Load() {
@@ -151,6 +168,15 @@ func (s *Server) send(sid string, pkt protocol.Packet) error {
 func (s *Server) sendTo(info *actors.Info, pkt protocol.Packet) error {
 	if int64(len(pkt.Data)) > s.cfg.maxPayload {
 		return fmt.Errorf("%w: %d bytes", ErrMessageTooLarge, len(pkt.Data))
+	}
+	if s.cfg.overflow == OverflowReject {
+		// The session enforces the limit too; this check lets the caller
+		// see the rejection.
+		packets, bytes := info.Queued()
+		if (s.cfg.maxQueuedPackets > 0 && packets+1 > s.cfg.maxQueuedPackets) ||
+			(s.cfg.maxQueuedBytes > 0 && bytes+len(pkt.Data) > s.cfg.maxQueuedBytes) {
+			return fmt.Errorf("%w: session %q", ErrQueueFull, info.SID)
+		}
 	}
 	s.system.Root.Send(info.PID, &actors.Send{Packet: pkt})
 	return nil
@@ -203,6 +229,22 @@ func (s *Server) Transport(sid string) (string, error) {
 	return info.Transport().String(), nil
 }
 
+// Subscribe makes subscriber receive the session's events as actor
+// messages (*actors.MessageReceived, *actors.Upgraded, *actors.Drained,
+// *actors.Disconnected), beside the handlers. The session forgets a
+// subscriber that stops.
+func (s *Server) Subscribe(sid string, subscriber *actor.PID) error {
+	info, err := s.session(sid)
+	if err != nil {
+		return err
+	}
+	s.system.Root.Send(info.PID, &actors.Subscribe{Subscriber: subscriber})
+	return nil
+}
+
+// SupervisorPID returns the actor that is the parent of all sessions.
+func (s *Server) SupervisorPID() *actor.PID { return s.supervisor }
+
 // PID returns the session's actor. Any actor may send it the messages of
 // package actors, for instance *actors.Send and *actors.Close.
 func (s *Server) PID(sid string) (*actor.PID, error) {
@@ -236,16 +278,26 @@ func (s *Server) Close(ctx context.Context) error {
 	return s.closeErr
 }
 
-// shutdownGrace is how long Close lets a polling session wait for its
-// client's next poll to deliver the close packet. A live polling client
-// always has a poll parked or on its way, so this is a round trip, not an
-// interval.
-const shutdownGrace = time.Second
+// Shutdown is Close: a graceful drain for rolling deploys. New handshakes
+// get 503 at once; every session gets the shutdown message (see
+// WithShutdownMessage) and what it has queued, then a close packet; the
+// disconnect handler reports ReasonServerShutdown. A polling session waits
+// up to the close timeout (WithCloseTimeout), and never past ctx's
+// deadline, for its client's next poll to carry them; a live polling client
+// has a poll parked or on its way. When ctx ends first, the remaining
+// sessions are stopped at once and Shutdown returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error { return s.Close(ctx) }
 
 func (s *Server) shutdown(ctx context.Context) error {
 	s.closed.Store(true)
+	grace := s.cfg.closeTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		// Leave a little of the deadline for the sessions to stop.
+		left := time.Until(deadline)
+		grace = min(grace, left-left/10)
+	}
 	ib := reply.New(s.system)
-	s.system.Root.RequestWithCustomSender(s.supervisor, &supervisor.Shutdown{Grace: shutdownGrace}, ib.PID())
+	s.system.Root.RequestWithCustomSender(s.supervisor, &supervisor.Shutdown{Grace: max(grace, time.Millisecond), Final: s.cfg.shutdownMessage}, ib.PID())
 	_, waitErr := ib.Wait(ctx, 0, nil)
 	ib.Release()
 	// Stopping the supervisor stops what is left of its sessions.
@@ -278,6 +330,14 @@ func (e events) Connect(info *actors.Info) (any, error) {
 func (e events) Message(state any, pkt protocol.Packet) {
 	if f := e.srv.onMessage.Load(); f != nil {
 		(*f)(state.(*Session), Message{Data: pkt.Data, Binary: pkt.Binary})
+	}
+}
+
+func (e events) WantDrain() bool { return e.srv.onDrain.Load() != nil }
+
+func (e events) Drain(state any) {
+	if f := e.srv.onDrain.Load(); f != nil {
+		(*f)(state.(*Session))
 	}
 }
 

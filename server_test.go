@@ -18,6 +18,9 @@ import (
 
 func newEcho(t *testing.T, opts ...engineio.Option) (*engineio.Server, *httptest.Server) {
 	t.Helper()
+	// Idle polling test clients never poll again: Close waits for them no
+	// longer than this.
+	opts = append([]engineio.Option{engineio.WithCloseTimeout(time.Second)}, opts...)
 	srv, err := engineio.NewServer(opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -24,15 +24,23 @@ import (
 
 // probe is a reply target that records what it receives.
 type probe struct {
-	mu   sync.Mutex
-	pid  *actor.PID
-	msgs []any
+	mu         sync.Mutex
+	pid        *actor.PID
+	msgs       []any
+	root       *actor.RootContext
+	holdWrites bool // do not acknowledge WriteFrames: a stalled client
 }
 
 func (p *probe) SendUserMessage(_ *actor.PID, m any) {
+	_, msg, sender := actor.UnwrapEnvelope(m)
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.msgs = append(p.msgs, actor.UnwrapEnvelopeMessage(m))
+	p.msgs = append(p.msgs, msg)
+	p.mu.Unlock()
+	// A probe standing in for a WebSocket writer acknowledges each batch,
+	// as the real writer does once the frames are written.
+	if _, ok := msg.(*actors.WriteFrames); ok && sender != nil && p.root != nil && !p.holdWrites {
+		p.root.RequestWithCustomSender(sender, &actors.Written{}, p.pid)
+	}
 }
 func (p *probe) SendSystemMessage(*actor.PID, any) {}
 func (p *probe) Stop(*actor.PID)                   {}
@@ -115,6 +123,7 @@ type recorder struct {
 	connects    []string
 	messages    []protocol.Packet
 	disconnects map[string]actors.Reason
+	drains      int
 }
 
 func (r *recorder) Connect(info *actors.Info) (any, error) {
@@ -145,6 +154,14 @@ func (r *recorder) Disconnect(state any, reason actors.Reason) {
 	defer r.mu.Unlock()
 	r.disconnects[state.(*actors.Info).SID] = reason
 }
+
+func (r *recorder) Drain(state any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.drains++
+}
+
+func (r *recorder) WantDrain() bool { return true }
 
 func (r *recorder) disconnected(sid string) (actors.Reason, bool) {
 	r.mu.Lock()
@@ -198,7 +215,7 @@ func newHarness(t *testing.T) *harness {
 var probeSeq atomic.Int64
 
 func (h *harness) probe() *probe {
-	p := &probe{}
+	p := &probe{root: h.sys.Root}
 	p.pid, _ = h.sys.ProcessRegistry.Add(p, fmt.Sprintf("probe%d", probeSeq.Add(1)))
 	return p
 }

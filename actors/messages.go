@@ -80,6 +80,8 @@ type Send struct{ Packet protocol.Packet }
 type Close struct {
 	Reason  Reason
 	Timeout time.Duration
+	// Final, when not nil, is queued before the close packet.
+	Final *protocol.Packet
 }
 
 // Messages from a session to a WebSocket writer.

@@ -49,6 +49,11 @@ type Events interface {
 	Message(state any, pkt protocol.Packet)
 	// Disconnect runs once, when the session has closed.
 	Disconnect(state any, reason Reason)
+	// Drain runs when the outbound queue has emptied, if WantDrain says
+	// anyone listens.
+	Drain(state any)
+	// WantDrain reports whether Drain has a listener.
+	WantDrain() bool
 }
 
 // Info is what is known of a session from outside its actor: it is created
@@ -62,8 +67,16 @@ type Info struct {
 	Query      url.Values
 	RemoteAddr string
 
-	transport atomic.Uint32
-	done      chan struct{}
+	transport     atomic.Uint32
+	queuedPackets atomic.Int64
+	queuedBytes   atomic.Int64
+	done          chan struct{}
+}
+
+// Queued returns the packets and bytes waiting in the session's outbound
+// queue, as the session last published them.
+func (i *Info) Queued() (packets, bytes int) {
+	return int(i.queuedPackets.Load()), int(i.queuedBytes.Load())
 }
 
 // NewInfo describes a session about to be spawned as pid over transport.
@@ -106,6 +119,13 @@ type Config struct {
 	// InitialPacket, when not nil, is sent as a message right after the
 	// open packet.
 	InitialPacket *protocol.Packet
+	// MaxQueuedPackets and MaxQueuedBytes bound the outbound queue of a
+	// session (packets waiting for a poll, or for the WebSocket writer to
+	// finish its current batch); zero means no bound. Overflow says what
+	// happens to a send beyond them.
+	MaxQueuedPackets int
+	MaxQueuedBytes   int
+	Overflow         OverflowPolicy
 	Clock         Clock
 	Events        Events
 	Logger        *slog.Logger
@@ -161,7 +181,12 @@ type session struct {
 	posting   *actor.PID // the reply target of the POST in progress
 
 	outbox         []protocol.Packet
+	outboxBytes    int
 	flushScheduled bool
+	writing        bool // a WriteFrames batch is with the writer
+	drainOwed      bool // packets were queued since the last Drain
+
+	subscribers []*actor.PID
 
 	connected    bool // Connect succeeded: Disconnect is owed
 	awaitingPong bool
@@ -174,6 +199,15 @@ type session struct {
 
 func (s *session) Receive(ctx actor.Context) {
 	defer s.catchPanic(ctx)
+	s.receive(ctx)
+	if s.phase == phaseClosed {
+		// Only now: the replies to this message have been sent, and a
+		// waiter that sees Done finds them.
+		s.markDone()
+	}
+}
+
+func (s *session) receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.open(ctx)
@@ -206,8 +240,11 @@ func (s *session) Receive(ctx actor.Context) {
 	case *WebSocketClosed:
 		s.onWebSocketClosed(ctx, m)
 	case *Send:
-		if s.phase <= phaseOpen {
-			s.enqueue(ctx, m.Packet)
+		s.onSend(ctx, m)
+	case *Written:
+		if s.conn != nil && s.conn.Equal(ctx.Sender()) {
+			s.writing = false
+			s.flush(ctx)
 		}
 	case *Close:
 		reason := m.Reason
@@ -218,11 +255,129 @@ func (s *session) Receive(ctx actor.Context) {
 		if timeout <= 0 {
 			timeout = s.cfg.CloseTimeout
 		}
+		if m.Final != nil && s.phase <= phaseOpen {
+			s.outbox = append(s.outbox, *m.Final)
+			s.outboxBytes += len(m.Final.Data)
+		}
 		s.closeGracefully(ctx, reason, timeout)
 	case *timerFired:
 		s.onTimer(ctx, m)
+	case *GetInfo:
+		ctx.Respond(&SessionInfo{
+			SID: s.info.SID, Transport: s.transport.String(), Revision: s.info.Revision,
+			RemoteAddr: s.info.RemoteAddr, QueuedPackets: len(s.outbox), QueuedBytes: s.outboxBytes,
+		})
+	case *Subscribe:
+		s.onSubscribe(ctx, m)
+	case *Unsubscribe:
+		s.removeSubscriber(ctx, m.Subscriber, true)
+	case *actor.Terminated:
+		s.removeSubscriber(ctx, m.Who, false)
 	case *actor.Stopping:
 		s.cleanUp(ctx)
+	case *actor.Stopped, *actor.Restarting:
+	default:
+		// Documented: unknown messages are logged and, for a request,
+		// answered with *Unhandled.
+		typ := fmt.Sprintf("%T", m)
+		s.cfg.Logger.Debug("engineio: session got an unknown message", "sid", s.info.SID, "type", typ)
+		if ctx.Sender() != nil {
+			ctx.Respond(&Unhandled{Type: typ})
+		}
+	}
+}
+
+func (s *session) onSend(ctx actor.Context, m *Send) {
+	if s.phase > phaseOpen {
+		if ctx.Sender() != nil {
+			ctx.Respond(&SessionClosed{SID: s.info.SID, Reason: s.reason})
+		}
+		return
+	}
+	size := len(m.Packet.Data)
+	if s.overLimit(1, size) {
+		switch s.cfg.Overflow {
+		case OverflowReject:
+			if ctx.Sender() != nil {
+				ctx.Respond(&QueueFull{SID: s.info.SID})
+			}
+			s.cfg.Logger.Debug("engineio: send rejected, queue full", "sid", s.info.SID)
+			return
+		case OverflowDropOldest:
+			for len(s.outbox) > 0 && s.overLimit(1, size) {
+				s.outboxBytes -= len(s.outbox[0].Data)
+				s.outbox[0] = protocol.Packet{}
+				s.outbox = s.outbox[1:]
+			}
+			if s.overLimit(1, size) { // larger than the whole queue
+				if ctx.Sender() != nil {
+					ctx.Respond(&QueueFull{SID: s.info.SID})
+				}
+				s.publishQueue()
+				return
+			}
+		default:
+			if ctx.Sender() != nil {
+				ctx.Respond(&SessionClosed{SID: s.info.SID, Reason: ReasonBackpressure})
+			}
+			s.closeNow(ctx, ReasonBackpressure)
+			return
+		}
+	}
+	s.enqueue(ctx, m.Packet)
+	if ctx.Sender() != nil {
+		ctx.Respond(&Sent{})
+	}
+}
+
+// overLimit reports whether n more packets of size bytes would exceed the
+// queue limits.
+func (s *session) overLimit(n, size int) bool {
+	return (s.cfg.MaxQueuedPackets > 0 && len(s.outbox)+n > s.cfg.MaxQueuedPackets) ||
+		(s.cfg.MaxQueuedBytes > 0 && s.outboxBytes+size > s.cfg.MaxQueuedBytes)
+}
+
+func (s *session) publishQueue() {
+	s.info.queuedPackets.Store(int64(len(s.outbox)))
+	s.info.queuedBytes.Store(int64(s.outboxBytes))
+}
+
+func (s *session) onSubscribe(ctx actor.Context, m *Subscribe) {
+	if s.phase == phaseClosed || m.Subscriber == nil {
+		if ctx.Sender() != nil {
+			ctx.Respond(&SessionClosed{SID: s.info.SID, Reason: s.reason})
+		}
+		return
+	}
+	for _, p := range s.subscribers {
+		if p.Equal(m.Subscriber) {
+			ctx.Respond(&Subscribed{SID: s.info.SID})
+			return
+		}
+	}
+	s.subscribers = append(s.subscribers, m.Subscriber)
+	ctx.Watch(m.Subscriber)
+	if ctx.Sender() != nil {
+		ctx.Respond(&Subscribed{SID: s.info.SID})
+	}
+}
+
+func (s *session) removeSubscriber(ctx actor.Context, pid *actor.PID, unwatch bool) {
+	for i, p := range s.subscribers {
+		if p.Equal(pid) {
+			s.subscribers = append(s.subscribers[:i], s.subscribers[i+1:]...)
+			if unwatch {
+				ctx.Unwatch(pid)
+			}
+			return
+		}
+	}
+}
+
+// publish sends an event to every subscriber.
+func (s *session) publish(ctx actor.Context, event any) {
+	for _, p := range s.subscribers {
+		ctx.Send(p, event)
 	}
 }
 
@@ -400,6 +555,9 @@ func (s *session) onPost(ctx actor.Context, m *Post) {
 func (s *session) onPacket(ctx actor.Context, p protocol.Packet) {
 	switch p.Type {
 	case protocol.Message:
+		if len(s.subscribers) > 0 {
+			s.publish(ctx, &MessageReceived{SID: s.info.SID, Packet: p})
+		}
 		s.call(ctx, func() { s.cfg.Events.Message(s.state, p) })
 	case protocol.Ping:
 		if s.info.Revision != protocol.V3 {
@@ -477,6 +635,7 @@ func (s *session) onProbeFrame(ctx actor.Context, m *Frame) {
 		s.releaseParkedPoll(ctx)
 		s.transport, s.conn, s.probe, s.upgrading = TransportWebSocket, s.probe, nil, false
 		s.info.transport.Store(uint32(TransportWebSocket))
+		s.publish(ctx, &Upgraded{SID: s.info.SID})
 		s.flush(ctx)
 	default:
 		s.abortUpgrade(ctx)
@@ -533,6 +692,9 @@ func (s *session) onTimer(ctx actor.Context, m *timerFired) {
 // mailbox leave together: one poll response or one writer message.
 func (s *session) enqueue(ctx actor.Context, p protocol.Packet) {
 	s.outbox = append(s.outbox, p)
+	s.outboxBytes += len(p.Data)
+	s.drainOwed = true
+	s.publishQueue()
 	if !s.flushScheduled {
 		s.flushScheduled = true
 		ctx.Send(ctx.Self(), &flush{})
@@ -540,13 +702,22 @@ func (s *session) enqueue(ctx actor.Context, p protocol.Packet) {
 }
 
 // flush hands the queued packets to the transport if it can take them.
+//
+// A WebSocket writer gets one batch at a time and answers *Written; packets
+// sent meanwhile wait here, where the queue limits apply, and leave
+// together as the next batch.
 func (s *session) flush(ctx actor.Context) {
 	if len(s.outbox) == 0 {
+		s.maybeDrained(ctx)
 		return
 	}
 	switch {
 	case s.transport == TransportWebSocket && s.conn != nil:
-		ctx.Send(s.conn, &WriteFrames{Packets: s.outbox})
+		if s.writing {
+			return
+		}
+		ctx.Request(s.conn, &WriteFrames{Packets: s.outbox})
+		s.writing = true
 		s.outbox = nil
 	case s.transport == TransportPolling && s.parked != nil && !s.upgrading:
 		payload, binary := s.encodePayload(s.outbox, s.parkedB64)
@@ -557,8 +728,26 @@ func (s *session) flush(ctx actor.Context) {
 	default:
 		return
 	}
+	s.outboxBytes = 0
+	s.publishQueue()
 	if s.phase == phaseClosing {
 		s.finishClosing(ctx)
+		return
+	}
+	s.maybeDrained(ctx)
+}
+
+// maybeDrained reports an empty queue once after packets were queued.
+func (s *session) maybeDrained(ctx actor.Context) {
+	if !s.drainOwed || s.writing || len(s.outbox) > 0 || s.phase != phaseOpen {
+		return
+	}
+	s.drainOwed = false
+	if len(s.subscribers) > 0 {
+		s.publish(ctx, &Drained{SID: s.info.SID})
+	}
+	if s.cfg.Events.WantDrain() {
+		s.call(ctx, func() { s.cfg.Events.Drain(s.state) })
 	}
 }
 
@@ -594,10 +783,10 @@ func (s *session) finishClosing(ctx actor.Context) {
 	s.closeNow(ctx, s.reason)
 }
 
-// closeNow ends the session at once. Done is closed first, then a poison
-// pill stops the actor behind the messages already queued: those are
-// answered from the closed state, and whoever sends later sees Done closed.
-// cleanUp then releases what the session holds.
+// closeNow ends the session at once. Once the current message is handled,
+// Done is closed; a poison pill stops the actor behind the messages already
+// queued: those are answered from the closed state, and whoever sends later
+// sees Done closed. cleanUp then releases what the session holds.
 func (s *session) closeNow(ctx actor.Context, reason Reason) {
 	if s.phase == phaseClosed {
 		return
@@ -606,7 +795,7 @@ func (s *session) closeNow(ctx actor.Context, reason Reason) {
 		s.reason = reason
 	}
 	s.phase = phaseClosed
-	s.markDone()
+	s.release(ctx, s.reason)
 	ctx.Poison(ctx.Self())
 }
 
@@ -618,16 +807,10 @@ func (s *session) markDone() {
 
 // cleanUp runs in *actor.Stopping, whatever stopped the session: a close,
 // a panic (the supervisor's Stop directive) or a server shutdown.
-func (s *session) cleanUp(ctx actor.Context) {
-	reason := s.reason
-	switch {
-	case s.failure != nil:
-		reason = ReasonInternalError
-	case reason == "":
-		reason = ReasonServerShutdown
-	}
-	s.phase = phaseClosed
-	s.markDone()
+// release answers every request the session still owes and lets go of its
+// timers and transports. It runs before Done is closed, so that a waiter
+// woken by Done finds its answer.
+func (s *session) release(ctx actor.Context, reason Reason) {
 	for k := range s.timers {
 		s.disarm(timerKind(k))
 	}
@@ -655,6 +838,21 @@ func (s *session) cleanUp(ctx actor.Context) {
 		}
 	}
 	s.conn, s.probe = nil, nil
+}
+
+func (s *session) cleanUp(ctx actor.Context) {
+	reason := s.reason
+	switch {
+	case s.failure != nil:
+		reason = ReasonInternalError
+	case reason == "":
+		reason = ReasonServerShutdown
+	}
+	s.phase = phaseClosed
+	s.release(ctx, reason)
+	s.markDone()
+	s.publish(ctx, &Disconnected{SID: s.info.SID, Reason: reason})
+	s.subscribers = nil
 	if s.connected {
 		s.connected = false
 		s.call(ctx, func() { s.cfg.Events.Disconnect(s.state, reason) })

@@ -83,11 +83,12 @@ const (
 // host name or bracketed IPv6 address, nothing after the port, and the
 // header sent only once. The integrator answers malformed with 400 code 3.
 //
-// This is stricter than the JavaScript server, which rejects only control
-// characters and characters above U+00FF and lets "http://a b", non-ASCII
-// or duplicate values through to its CORS check. Browsers never send those
-// (they serialise hosts as ASCII), and a strict grammar means every origin
-// we accept is safe to echo in a header.
+// This is stricter than the JavaScript server, whose verify rejects only
+// control characters other than tab, and DEL (Node reads header bytes as
+// Latin-1, so nothing else is out of range), and lets "http://a b",
+// non-ASCII bytes or duplicate values through to its CORS check. Browsers
+// never send those (they serialise hosts as ASCII), and a strict grammar
+// means every origin we accept is safe to echo in a header.
 func (p *OriginPolicy) Check(r *http.Request) (ok, malformed bool) {
 	_, class := p.classify(r)
 	switch class {

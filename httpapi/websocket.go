@@ -91,16 +91,19 @@ type wsWriter struct {
 func (ww *wsWriter) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actors.WriteFrames:
-		if ww.closed {
-			return
-		}
 		_ = ww.conn.SetWriteDeadline(time.Now().Add(ww.timeout))
 		for _, p := range m.Packets {
+			if ww.closed {
+				break
+			}
 			if err := ww.write(p); err != nil {
 				// The reader sees the closed socket and tells the session.
 				ww.shut()
-				return
 			}
+		}
+		if ctx.Sender() != nil {
+			// As a request, so that the session sees which writer answers.
+			ctx.Request(ctx.Sender(), &actors.Written{})
 		}
 	case *actors.CloseConn:
 		if !ww.closed {

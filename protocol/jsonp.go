@@ -31,11 +31,11 @@ func ValidJSONPIndex(j string) bool {
 //
 // where payload, a text payload from [AppendPayloadV3], is written as a
 // JSON string literal. The literal is escaped as encoding/json escapes it:
-// '"', '\\' and control characters, '<', '>' and '&' (as \u003c and so on,
-// where the JavaScript server leaves them; the script evaluates to the same
-// string), U+2028 and U+2029 (which JSON allows raw but JavaScript strings
-// did not), and each invalid UTF-8 byte as \ufffd. The response must be
-// served as text/javascript; charset=UTF-8.
+// double quote, backslash and control characters; '<', '>' and '&' (as
+// \u003c and so on, where the JavaScript server leaves them raw: the script
+// evaluates to the same string); U+2028 and U+2029, which JSON allows raw
+// but older JavaScript engines end a string at; and each invalid UTF-8 byte,
+// as \ufffd. The response must be served as text/javascript; charset=UTF-8.
 //
 // Only the ASCII digits of index are written, as the JavaScript server
 // does, so that an index the caller forgot to check with [ValidJSONPIndex]
@@ -113,10 +113,10 @@ func DecodeJSONPBody(body []byte) ([]byte, error) {
 	if dField < 0 {
 		return nil, syntaxError(len(body), ErrInvalidJSONP)
 	}
-	if off := checkFormEscapes(raw); off >= 0 {
+	out, off := appendFormUnescaped(make([]byte, 0, len(raw)), raw)
+	if off >= 0 {
 		return nil, syntaxError(valueOff+off, ErrInvalidJSONP)
 	}
-	out := appendFormUnescaped(make([]byte, 0, len(raw)), raw)
 	return unescapeJSONPNewlines(out), nil
 }
 
@@ -135,42 +135,58 @@ func checkFormEscapes(s []byte) int {
 			return -1
 		}
 		i += j
-		if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
+		if i+2 >= len(s) || hexValue[s[i+1]]|hexValue[s[i+2]] == 0xff {
 			return i
 		}
 		i += 3
 	}
 }
 
-// appendFormUnescaped appends s percent-decoded, with '+' as a space. The
-// escapes in s must have been checked with checkFormEscapes.
-func appendFormUnescaped(dst, s []byte) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '+':
+// appendFormUnescaped appends s percent-decoded, with '+' as a space. It
+// returns the offset in s of the first '%' not followed by two hex digits,
+// or -1. Runs of plain bytes are copied whole.
+func appendFormUnescaped(dst, s []byte) ([]byte, int) {
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] != '%' && s[j] != '+' {
+			j++
+		}
+		dst = append(dst, s[i:j]...)
+		switch {
+		case j == len(s):
+			return dst, -1
+		case s[j] == '+':
 			dst = append(dst, ' ')
-		case '%':
-			dst = append(dst, byte(unhex(s[i+1])<<4|unhex(s[i+2])))
-			i += 2
+			i = j + 1
 		default:
-			dst = append(dst, c)
+			if j+2 >= len(s) {
+				return dst, j
+			}
+			hi, lo := hexValue[s[j+1]], hexValue[s[j+2]]
+			if hi|lo == 0xff {
+				return dst, j
+			}
+			dst = append(dst, hi<<4|lo)
+			i = j + 3
 		}
 	}
-	return dst
+	return dst, -1
 }
 
-// unhex returns the value of the hex digit c, or -1.
-func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c - 'a' + 10)
-	case c >= 'A' && c <= 'F':
-		return int(c - 'A' + 10)
+// hexValue maps a byte to its value as a hex digit, or 0xff. A valid value
+// has its high nibble clear, so hi|lo == 0xff exactly when one is invalid.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return -1
-}
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+		if c >= 'a' {
+			t[c-'a'+'A'] = byte(i)
+		}
+	}
+	return t
+}()
 
 // unescapeJSONPNewlines undoes the JSONP client's newline escaping in place
 // and returns the shortened s.
@@ -182,22 +198,34 @@ func unhex(c byte) int {
 // left alone), so one scan that tries \\n before \n is equivalent; the
 // tests check it against a literal transcription of the two passes.
 func unescapeJSONPNewlines(s []byte) []byte {
-	w := 0
-	for r := 0; r < len(s); {
+	r := bytes.IndexByte(s, '\\')
+	if r < 0 {
+		return s[:len(s):len(s)]
+	}
+	w := r
+	for r < len(s) {
+		// s[r] is a backslash.
 		switch {
-		case r+2 < len(s) && s[r] == '\\' && s[r+1] == '\\' && s[r+2] == 'n':
+		case r+2 < len(s) && s[r+1] == '\\' && s[r+2] == 'n':
 			s[w], s[w+1] = '\\', 'n'
 			w += 2
 			r += 3
-		case r+1 < len(s) && s[r] == '\\' && s[r+1] == 'n':
+		case r+1 < len(s) && s[r+1] == 'n':
 			s[w] = '\n'
 			w++
 			r += 2
 		default:
-			s[w] = s[r]
+			s[w] = '\\'
 			w++
 			r++
 		}
+		// Copy the run up to the next backslash.
+		next := len(s)
+		if i := bytes.IndexByte(s[r:], '\\'); i >= 0 {
+			next = r + i
+		}
+		w += copy(s[w:], s[r:next])
+		r = next
 	}
 	return s[:w:w]
 }

@@ -98,7 +98,11 @@ type CloseAll struct {
 // the last one has stopped. Grace bounds how long a polling session waits
 // for its client's next poll to carry the close packet (zero: the sessions'
 // CloseTimeout); a live polling client has a poll parked or on its way.
-type Shutdown struct{ Grace time.Duration }
+// Final, when not nil, is queued to every session before its close packet.
+type Shutdown struct {
+	Grace time.Duration
+	Final *protocol.Packet
+}
 
 // ShutdownComplete answers Shutdown.
 type ShutdownComplete struct{}
@@ -149,14 +153,23 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		if ctx.Sender() != nil {
 			s.waiters = append(s.waiters, ctx.Sender())
 		}
-		s.closeAll(ctx, &actors.Close{Reason: actors.ReasonServerShutdown, Timeout: m.Grace})
+		s.closeAll(ctx, &actors.Close{Reason: actors.ReasonServerShutdown, Timeout: m.Grace, Final: m.Final})
 		s.maybeDone(ctx)
+	case *actor.Started, *actor.Stopped, *actor.Restarting:
 	case *actor.Stopping:
 		// Stopping the supervisor stops the sessions with it; their
 		// registry entries go now, since no Terminated will be handled.
 		for id, sid := range s.children {
 			delete(s.children, id)
 			s.registry.remove(sid)
+		}
+	default:
+		// Documented: unknown messages are logged and, for a request,
+		// answered with *actors.Unhandled.
+		typ := fmt.Sprintf("%T", m)
+		s.cfg.Logger.Debug("engineio: supervisor got an unknown message", "type", typ)
+		if ctx.Sender() != nil {
+			ctx.Respond(&actors.Unhandled{Type: typ})
 		}
 	}
 }
