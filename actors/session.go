@@ -126,9 +126,9 @@ type Config struct {
 	MaxQueuedPackets int
 	MaxQueuedBytes   int
 	Overflow         OverflowPolicy
-	Clock         Clock
-	Events        Events
-	Logger        *slog.Logger
+	Clock            Clock
+	Events           Events
+	Logger           *slog.Logger
 	// Dispatcher runs session actors; nil means protoactor's default. Tests
 	// use actor.NewSynchronizedDispatcher for deterministic runs.
 	Dispatcher actor.Dispatcher
