@@ -13,6 +13,7 @@ import (
 
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/httpapi"
+	"github.com/eioactor/engineio/metrics"
 	"github.com/eioactor/engineio/protocol"
 )
 
@@ -52,6 +53,8 @@ type config struct {
 	overflow         OverflowPolicy
 	shutdownMessage  *protocol.Packet
 	spawn            func(*actor.Props) (*actor.PID, error)
+	metrics          metrics.Recorder
+	dispatcher       actor.Dispatcher
 }
 
 func defaultConfig() config {
@@ -75,6 +78,7 @@ func defaultConfig() config {
 		maxQueuedPackets: 10_000,
 		maxQueuedBytes:   32 << 20,
 		overflow:         OverflowClose,
+		metrics:          metrics.Nop{},
 	}
 }
 
@@ -404,6 +408,33 @@ func WithSupervisorSpawner(spawn func(props *actor.Props) (*actor.PID, error)) O
 			return errors.New("engineio: nil spawner")
 		}
 		c.spawn = spawn
+		return nil
+	}
+}
+
+// WithMetrics reports the server's measurements to r: sessions by
+// transport, handshakes, upgrades and failed upgrades, close reasons, HTTP
+// errors by code, packets and bytes in and out, queued packets and bytes.
+// See package metrics and its Prometheus adapter.
+func WithMetrics(r metrics.Recorder) Option {
+	return func(c *config) error {
+		if r == nil {
+			return errors.New("engineio: nil metrics recorder")
+		}
+		c.metrics = r
+		return nil
+	}
+}
+
+// WithDispatcher runs the server's actors on d. Tests pass
+// actor.NewSynchronizedDispatcher to run every session inline, in order, on
+// the sender's goroutine (see package engineiotest).
+func WithDispatcher(d actor.Dispatcher) Option {
+	return func(c *config) error {
+		if d == nil {
+			return errors.New("engineio: nil dispatcher")
+		}
+		c.dispatcher = d
 		return nil
 	}
 }

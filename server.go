@@ -102,6 +102,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		AllowRequest:      cfg.allowRequest,
 		InitialHeaders:    cfg.initialHeaders,
 		Headers:           cfg.headers,
+		Metrics:           cfg.metrics,
 		// A parked poll is answered within a ping interval; the session
 		// closes a silent client within interval+timeout.
 		ReplyTimeout: cfg.pingInterval + cfg.pingTimeout + cfg.upgradeTimeout,

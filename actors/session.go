@@ -12,6 +12,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/eioactor/engineio/metrics"
 	"github.com/eioactor/engineio/protocol"
 )
 
@@ -129,6 +130,8 @@ type Config struct {
 	Clock            Clock
 	Events           Events
 	Logger           *slog.Logger
+	// Metrics gets the session's measurements; nil means none.
+	Metrics metrics.Recorder
 	// Dispatcher runs session actors; nil means protoactor's default. Tests
 	// use actor.NewSynchronizedDispatcher for deterministic runs.
 	Dispatcher actor.Dispatcher
@@ -338,8 +341,19 @@ func (s *session) overLimit(n, size int) bool {
 }
 
 func (s *session) publishQueue() {
-	s.info.queuedPackets.Store(int64(len(s.outbox)))
-	s.info.queuedBytes.Store(int64(s.outboxBytes))
+	packets, bytes := int64(len(s.outbox)), int64(s.outboxBytes)
+	dp := packets - s.info.queuedPackets.Swap(packets)
+	db := bytes - s.info.queuedBytes.Swap(bytes)
+	if dp != 0 || db != 0 {
+		s.metrics().QueueChanged(int(dp), int(db))
+	}
+}
+
+func (s *session) metrics() metrics.Recorder {
+	if s.cfg.Metrics == nil {
+		return metrics.Nop{}
+	}
+	return s.cfg.Metrics
 }
 
 func (s *session) onSubscribe(ctx actor.Context, m *Subscribe) {
@@ -419,6 +433,7 @@ func (s *session) open(ctx actor.Context) {
 	}
 	s.phase = phaseOpen
 	s.connected = true
+	s.metrics().SessionOpened(s.transport.String())
 	hs := protocol.Handshake{
 		SID:          s.info.SID,
 		Upgrades:     []string{},
@@ -553,6 +568,7 @@ func (s *session) onPost(ctx actor.Context, m *Post) {
 
 // onPacket handles a packet that came over the active transport.
 func (s *session) onPacket(ctx actor.Context, p protocol.Packet) {
+	s.metrics().PacketsIn(s.transport.String(), 1, len(p.Data))
 	switch p.Type {
 	case protocol.Message:
 		if len(s.subscribers) > 0 {
@@ -635,6 +651,7 @@ func (s *session) onProbeFrame(ctx actor.Context, m *Frame) {
 		s.releaseParkedPoll(ctx)
 		s.transport, s.conn, s.probe, s.upgrading = TransportWebSocket, s.probe, nil, false
 		s.info.transport.Store(uint32(TransportWebSocket))
+		s.metrics().SessionUpgraded()
 		s.publish(ctx, &Upgraded{SID: s.info.SID})
 		s.flush(ctx)
 	default:
@@ -650,12 +667,14 @@ func (s *session) onWebSocketClosed(ctx actor.Context, m *WebSocketClosed) {
 	case s.probe != nil && m.Conn.Equal(s.probe):
 		s.probe, s.upgrading = nil, false
 		s.disarm(timerUpgrade)
+		s.metrics().UpgradeFailed()
 	}
 }
 
 func (s *session) abortUpgrade(ctx actor.Context) {
 	if s.probe != nil {
 		ctx.Send(s.probe, &CloseConn{})
+		s.metrics().UpgradeFailed()
 	}
 	s.probe, s.upgrading = nil, false
 	s.disarm(timerUpgrade)
@@ -716,10 +735,12 @@ func (s *session) flush(ctx actor.Context) {
 		if s.writing {
 			return
 		}
+		s.metrics().PacketsOut(s.transport.String(), len(s.outbox), s.outboxBytes)
 		ctx.Request(s.conn, &WriteFrames{Packets: s.outbox})
 		s.writing = true
 		s.outbox = nil
 	case s.transport == TransportPolling && s.parked != nil && !s.upgrading:
+		s.metrics().PacketsOut(s.transport.String(), len(s.outbox), s.outboxBytes)
 		payload, binary := s.encodePayload(s.outbox, s.parkedB64)
 		ctx.Send(s.parked, &PollResult{Payload: payload, Binary: binary})
 		s.lastPoll, s.parked = s.parked, nil
@@ -854,6 +875,8 @@ func (s *session) cleanUp(ctx actor.Context) {
 	s.publish(ctx, &Disconnected{SID: s.info.SID, Reason: reason})
 	s.subscribers = nil
 	if s.connected {
+		s.metrics().SessionClosed(s.transport.String(), string(reason))
+		s.metrics().QueueChanged(-int(s.info.queuedPackets.Load()), -int(s.info.queuedBytes.Load()))
 		s.connected = false
 		s.call(ctx, func() { s.cfg.Events.Disconnect(s.state, reason) })
 	}

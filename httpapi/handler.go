@@ -17,6 +17,7 @@ import (
 
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/internal/reply"
+	"github.com/eioactor/engineio/metrics"
 	"github.com/eioactor/engineio/protocol"
 	"github.com/eioactor/engineio/supervisor"
 )
@@ -58,6 +59,8 @@ type Config struct {
 	InitialHeaders func(h http.Header, r *http.Request)
 	Headers        func(h http.Header, r *http.Request)
 	Logger         *slog.Logger
+	// Metrics counts error responses; nil means none.
+	Metrics metrics.Recorder
 }
 
 // RequestError rejects a handshake with its Status (403 when zero), Code
@@ -106,7 +109,7 @@ func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lo
 		// The origin policy has been applied before the upgrade.
 		CheckOrigin: func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), true)
+			h.writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), true)
 		},
 	}
 	return h
@@ -170,7 +173,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.Has("j") && req.transport == actors.TransportPolling {
 		if !protocol.ValidJSONPIndex(q.Get("j")) {
-			writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "Invalid JSONP index number", false)
+			h.writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "Invalid JSONP index number", false)
 			return
 		}
 		req.jsonp, req.base64 = q.Get("j"), true
@@ -264,7 +267,7 @@ func (h *Handler) handshakeHeaders(hd http.Header, r *http.Request, sid string) 
 func (h *Handler) reject(req *request, err error) {
 	var re *RequestError
 	if !errors.As(err, &re) {
-		writeError(req.w, http.StatusForbidden, protocol.CodeForbidden, err.Error(), req.ws)
+		h.writeError(req.w, http.StatusForbidden, protocol.CodeForbidden, err.Error(), req.ws)
 		return
 	}
 	status, code := re.Status, re.Code
@@ -278,7 +281,7 @@ func (h *Handler) reject(req *request, err error) {
 	if msg == "" {
 		msg = code.Message()
 	}
-	writeError(req.w, status, code, msg, req.ws)
+	h.writeError(req.w, status, code, msg, req.ws)
 }
 
 func (h *Handler) poll(req *request, sess Session) {
@@ -314,7 +317,7 @@ func (h *Handler) post(req *request, sess Session) {
 	abort := func(reason actors.Reason, status int) {
 		h.sys.Root.RequestWithCustomSender(pid, &actors.PostAborted{Reason: reason}, ib.PID())
 		if status == http.StatusRequestEntityTooLarge {
-			writeError(req.w, status, protocol.CodeBadRequest, "Payload too large", false)
+			h.writeError(req.w, status, protocol.CodeBadRequest, "Payload too large", false)
 			return
 		}
 		h.fail(req, status, protocol.CodeBadRequest)
@@ -391,7 +394,7 @@ func (h *Handler) replyFailed(req *request, err error) {
 		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownSID)
 	case errors.Is(err, reply.ErrTimeout):
 		h.cfg.Logger.Warn("engineio: request timed out", "path", req.r.URL.Path, "query", req.r.URL.RawQuery)
-		writeError(req.w, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
+		h.writeError(req.w, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
 	}
 	// A cancelled request has nobody left to answer.
 }
@@ -408,7 +411,7 @@ func (h *Handler) writeReply(req *request, answer any) {
 		req.w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(req.w, "ok")
 	case *actors.Failure:
-		writeError(req.w, m.Status, m.Code, m.Message, req.ws)
+		h.writeError(req.w, m.Status, m.Code, m.Message, req.ws)
 	case *actor.DeadLetterResponse:
 		// The session stopped between the lookup and the request.
 		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownSID)
@@ -419,7 +422,7 @@ func (h *Handler) writeReply(req *request, answer any) {
 }
 
 func (h *Handler) fail(req *request, status int, code protocol.ErrorCode) {
-	writeError(req.w, status, code, code.Message(), req.ws)
+	h.writeError(req.w, status, code, code.Message(), req.ws)
 }
 
 // writePayload writes a polling response: JSONP-wrapped when asked for, and
@@ -450,7 +453,10 @@ func (h *Handler) writePayload(req *request, payload []byte, binary bool) {
 
 // writeError writes the protocol's JSON error body. A failed WebSocket
 // handshake also closes the connection, as the reference server does.
-func writeError(w http.ResponseWriter, status int, code protocol.ErrorCode, msg string, closeConn bool) {
+func (h *Handler) writeError(w http.ResponseWriter, status int, code protocol.ErrorCode, msg string, closeConn bool) {
+	if h.cfg.Metrics != nil {
+		h.cfg.Metrics.HTTPError(status, int(code))
+	}
 	body := protocol.AppendErrorJSON(nil, code, msg)
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
