@@ -75,6 +75,8 @@ func NewServer(opts ...Option) (*Server, error) {
 		Clock:            cfg.clock,
 		Events:           events{s},
 		Logger:           cfg.logger,
+		Metrics:          cfg.metrics,
+		Dispatcher:       cfg.dispatcher,
 	}
 	props := supervisor.NewProps(supervisor.Config{Session: sessionCfg, NewSID: cfg.newSID, Logger: cfg.logger}, s.registry)
 	var pid *actor.PID
