@@ -45,6 +45,12 @@ func (s *Session) SendBinary(data []byte) error {
 	return s.srv.sendTo(s.info, protocol.BinaryMessage(data))
 }
 
+// SendMessage queues msg as it is, text or binary; an echo is
+// s.SendMessage(msg). The server owns msg.Data from then on.
+func (s *Session) SendMessage(msg Message) error {
+	return s.srv.sendTo(s.info, protocol.Packet{Type: protocol.Message, Data: msg.Data, Binary: msg.Binary})
+}
+
 // SendJSON queues v, encoded as JSON, as a text message.
 func (s *Session) SendJSON(v any) error {
 	b, err := s.srv.cfg.marshalJSON(v)

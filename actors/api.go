@@ -83,11 +83,12 @@ type Disconnected struct {
 // Unhandled answers a request of a type the session does not know.
 type Unhandled struct{ Type string }
 
-// Written is a WebSocket writer's answer to WriteFrames: the frames are
-// written (or the connection failed, which the reader reports). A session
-// hands its writer one batch at a time, so its own queue is where packets
-// wait and where the queue limits apply.
-type Written struct{}
+// Written is a WebSocket writer's answer to WriteFrames, sent to its
+// session: the frames are written (or the connection failed, which the
+// reader reports). Conn is the writer (when nil, the envelope's sender is).
+// A session hands its writer one batch at a time, so its own queue is where
+// packets wait and where the queue limits apply.
+type Written struct{ Conn *actor.PID }
 
 func (*Sent) IgnoreDeadLetterLogging()          {}
 func (*QueueFull) IgnoreDeadLetterLogging()     {}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,10 @@ type probe struct {
 
 func (p *probe) SendUserMessage(_ *actor.PID, m any) {
 	_, msg, sender := actor.UnwrapEnvelope(m)
+	if wf, ok := msg.(*actors.WriteFrames); ok {
+		// The session reuses the batch once it is acknowledged.
+		msg = &actors.WriteFrames{Packets: slices.Clone(wf.Packets)}
+	}
 	p.mu.Lock()
 	p.msgs = append(p.msgs, msg)
 	p.mu.Unlock()

@@ -86,8 +86,10 @@ type Close struct {
 
 // Messages from a session to a WebSocket writer.
 
-// WriteFrames asks the writer to write each packet as one frame, in order.
-// The writer owns Packets from then on.
+// WriteFrames asks the writer to write each packet as one frame, in order,
+// and then to answer *Written to the sender. The session reuses the
+// message and its Packets once Written arrives: a writer must not keep
+// them.
 type WriteFrames struct{ Packets []protocol.Packet }
 
 // CloseConn asks the writer to send a WebSocket close frame, after any

@@ -186,8 +186,10 @@ type session struct {
 	outbox         []protocol.Packet
 	outboxBytes    int
 	flushScheduled bool
-	writing        bool // a WriteFrames batch is with the writer
-	drainOwed      bool // packets were queued since the last Drain
+	writing        bool              // a WriteFrames batch is with the writer
+	batch          *WriteFrames      // reused: one batch is in flight at a time
+	spare          []protocol.Packet // the slice of the last batch, for the next outbox
+	drainOwed      bool              // packets were queued since the last Drain
 
 	subscribers []*actor.PID
 
@@ -245,8 +247,18 @@ func (s *session) receive(ctx actor.Context) {
 	case *Send:
 		s.onSend(ctx, m)
 	case *Written:
-		if s.conn != nil && s.conn.Equal(ctx.Sender()) {
+		from := m.Conn
+		if from == nil {
+			from = ctx.Sender()
+		}
+		if s.conn != nil && s.conn.Equal(from) {
 			s.writing = false
+			if s.batch != nil {
+				// The writer is done with the batch: its slice becomes the
+				// spare for the next one.
+				clear(s.batch.Packets)
+				s.spare = s.batch.Packets[:0]
+			}
 			s.flush(ctx)
 		}
 	case *Close:
@@ -736,9 +748,15 @@ func (s *session) flush(ctx actor.Context) {
 			return
 		}
 		s.metrics().PacketsOut(s.transport.String(), len(s.outbox), s.outboxBytes)
-		ctx.Request(s.conn, &WriteFrames{Packets: s.outbox})
+		if s.batch == nil {
+			s.batch = &WriteFrames{}
+		}
+		s.batch.Packets = s.outbox
+		// As a request too, so that a writer that does not know its session
+		// (a test probe) can answer the sender.
+		ctx.Request(s.conn, s.batch)
 		s.writing = true
-		s.outbox = nil
+		s.outbox, s.spare = s.spare, nil
 	case s.transport == TransportPolling && s.parked != nil && !s.upgrading:
 		s.metrics().PacketsOut(s.transport.String(), len(s.outbox), s.outboxBytes)
 		payload, binary := s.encodePayload(s.outbox, s.parkedB64)

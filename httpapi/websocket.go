@@ -86,10 +86,14 @@ type wsWriter struct {
 	timeout          time.Duration
 	deflateThreshold int // compress messages at least this long; -1: never
 	closed           bool
+	written          *actors.Written
+	scratch          []byte // a text frame is assembled here
 }
 
 func (ww *wsWriter) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		ww.written = &actors.Written{Conn: ctx.Self()}
 	case *actors.WriteFrames:
 		_ = ww.conn.SetWriteDeadline(time.Now().Add(ww.timeout))
 		for _, p := range m.Packets {
@@ -102,8 +106,8 @@ func (ww *wsWriter) Receive(ctx actor.Context) {
 			}
 		}
 		if ctx.Sender() != nil {
-			// As a request, so that the session sees which writer answers.
-			ctx.Request(ctx.Sender(), &actors.Written{})
+			// One batch is in flight at a time, so one answer serves all.
+			ctx.Send(ctx.Sender(), ww.written)
 		}
 	case *actors.CloseConn:
 		if !ww.closed {
@@ -116,32 +120,27 @@ func (ww *wsWriter) Receive(ctx actor.Context) {
 	}
 }
 
-var digits = [...][]byte{{'0'}, {'1'}, {'2'}, {'3'}, {'4'}, {'5'}, {'6'}}
-
+// write writes one packet as one frame. WriteMessage is gorilla's
+// allocation-free path, so the frame is assembled in a scratch buffer:
+// text frames start with the type digit, a v3 binary frame with the type as
+// a raw byte, and a v4 binary frame is the message alone.
 func (ww *wsWriter) write(p protocol.Packet) error {
 	if ww.deflateThreshold >= 0 {
 		ww.conn.EnableWriteCompression(len(p.Data) >= ww.deflateThreshold)
 	}
-	typ := websocket.TextMessage
+	if p.Binary && ww.rev != protocol.V3 {
+		return ww.conn.WriteMessage(websocket.BinaryMessage, p.Data)
+	}
+	typ, lead := websocket.TextMessage, byte('0'+p.Type)
 	if p.Binary {
-		typ = websocket.BinaryMessage
+		typ, lead = websocket.BinaryMessage, byte(p.Type)
 	}
-	fw, err := ww.conn.NextWriter(typ)
-	if err != nil {
-		return err
+	ww.scratch = append(append(ww.scratch[:0], lead), p.Data...)
+	err := ww.conn.WriteMessage(typ, ww.scratch)
+	if cap(ww.scratch) > 64<<10 {
+		ww.scratch = nil // do not keep a large frame's buffer for an idle connection
 	}
-	// Text frames start with the type digit; a v3 binary frame with the
-	// type as a raw byte; a v4 binary frame is the message alone.
-	switch {
-	case !p.Binary && int(p.Type) < len(digits):
-		_, _ = fw.Write(digits[p.Type])
-	case p.Binary && ww.rev == protocol.V3:
-		_, _ = fw.Write([]byte{byte(p.Type)})
-	}
-	if _, err := fw.Write(p.Data); err != nil {
-		return err
-	}
-	return fw.Close()
+	return err
 }
 
 func (ww *wsWriter) shut() {

@@ -59,11 +59,7 @@ func run() error {
 		return err
 	}
 	srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
-		if msg.Binary {
-			_ = s.SendBinary(msg.Data)
-			return
-		}
-		_ = s.Send(msg.Text())
+		_ = s.SendMessage(msg) // text as text, binary as binary
 	})
 
 	ln, err := net.Listen("tcp", *addr)

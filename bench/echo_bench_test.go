@@ -1,0 +1,154 @@
+// Package bench holds the in-process benchmarks of the server's hot paths;
+// the load generator and the comparison with the reference server are in
+// cmd/eioload and run.sh.
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/eioactor/engineio"
+)
+
+func echoServer(b *testing.B) *httptest.Server {
+	b.Helper()
+	srv, err := engineio.NewServer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
+		_ = s.SendMessage(msg) // text as text, binary as binary
+	})
+	ts := httptest.NewServer(srv)
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 0)
+		defer cancel()
+		_ = srv.Close(ctx)
+		ts.Close()
+	})
+	return ts
+}
+
+// BenchmarkWebSocketEcho measures one echoed 64-byte text message over a
+// WebSocket session: the client's write, the server's read, session and
+// handler, the server's write and the client's read. Allocations count
+// both sides; BenchmarkWebSocketClientOnly gives the client's share.
+func BenchmarkWebSocketEcho(b *testing.B) {
+	ts := echoServer(b)
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/engine.io/?EIO=4&transport=websocket"
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if _, _, err := c.ReadMessage(); err != nil { // open packet
+		b.Fatal(err)
+	}
+	msg := []byte("4" + strings.Repeat("x", 64))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, got, err := c.ReadMessage()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got[0] == '4' {
+				break
+			}
+			if got[0] == '2' {
+				_ = c.WriteMessage(websocket.TextMessage, []byte("3"))
+			}
+		}
+	}
+}
+
+// BenchmarkWebSocketClientOnly is the client side of the echo alone,
+// against a server that answers every frame with the same frame and has no
+// Engine.IO in it: its allocations are the client's share of the above.
+func BenchmarkWebSocketClientOnly(b *testing.B) {
+	up := websocket.Upgrader{}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		buf := make([]byte, 4096)
+		for {
+			typ, rd, err := conn.NextReader()
+			if err != nil {
+				return
+			}
+			n, _ := io.ReadFull(rd, buf)
+			if err := conn.WriteMessage(typ, buf[:n]); err != nil {
+				return
+			}
+		}
+	}))
+	defer ts.Close()
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	msg := []byte("4" + strings.Repeat("x", 64))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := c.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPollingEcho measures one echoed 64-byte text message over
+// long-polling: a POST and the GET that returns the echo.
+func BenchmarkPollingEcho(b *testing.B) {
+	ts := echoServer(b)
+	base := ts.URL + "/engine.io/?EIO=4&transport=polling"
+	client := ts.Client()
+	res, err := client.Get(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	open, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	i := strings.Index(string(open), `"sid":"`)
+	sid := string(open[i+7 : i+7+20])
+	url := base + "&sid=" + sid
+	body := "4" + strings.Repeat("x", 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := client.Post(url, "text/plain;charset=UTF-8", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		for {
+			res, err := client.Get(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if strings.HasPrefix(string(got), "4") {
+				break
+			}
+		}
+	}
+}
