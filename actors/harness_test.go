@@ -43,8 +43,14 @@ func (p *probe) SendUserMessage(_ *actor.PID, m any) {
 	p.mu.Unlock()
 	// A probe standing in for a WebSocket writer acknowledges each batch,
 	// as the real writer does once the frames are written.
-	if _, ok := msg.(*actors.WriteFrames); ok && sender != nil && p.root != nil && !p.holdWrites {
-		p.root.RequestWithCustomSender(sender, &actors.Written{}, p.pid)
+	if wf, ok := actor.UnwrapEnvelopeMessage(m).(*actors.WriteFrames); ok && p.root != nil && !p.holdWrites {
+		to := wf.Session
+		if to == nil {
+			to = sender
+		}
+		if to != nil {
+			p.root.Send(to, &actors.Written{Conn: p.pid})
+		}
 	}
 }
 func (p *probe) SendSystemMessage(*actor.PID, any) {}

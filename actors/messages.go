@@ -87,10 +87,14 @@ type Close struct {
 // Messages from a session to a WebSocket writer.
 
 // WriteFrames asks the writer to write each packet as one frame, in order,
-// and then to answer *Written to the sender. The session reuses the
+// and then to answer *Written to Session. The session reuses the
 // message and its Packets once Written arrives: a writer must not keep
 // them.
-type WriteFrames struct{ Packets []protocol.Packet }
+type WriteFrames struct {
+	Packets []protocol.Packet
+	// Session is where *Written goes; when nil, to the envelope's sender.
+	Session *actor.PID
+}
 
 // CloseConn asks the writer to send a WebSocket close frame, after any
 // frames already asked for, and close the connection.

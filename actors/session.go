@@ -469,6 +469,7 @@ func (s *session) open(ctx actor.Context) {
 	} else {
 		// The open packet is the first frame of the WebSocket.
 		s.outbox = append(s.outbox, openPkt)
+		s.outboxBytes += len(openPkt.Data)
 		ctx.Send(s.handshakeReply, &Opened{SID: s.info.SID})
 	}
 	s.handshakeReply = nil
@@ -749,12 +750,10 @@ func (s *session) flush(ctx actor.Context) {
 		}
 		s.metrics().PacketsOut(s.transport.String(), len(s.outbox), s.outboxBytes)
 		if s.batch == nil {
-			s.batch = &WriteFrames{}
+			s.batch = &WriteFrames{Session: ctx.Self()}
 		}
 		s.batch.Packets = s.outbox
-		// As a request too, so that a writer that does not know its session
-		// (a test probe) can answer the sender.
-		ctx.Request(s.conn, s.batch)
+		ctx.Send(s.conn, s.batch)
 		s.writing = true
 		s.outbox, s.spare = s.spare, nil
 	case s.transport == TransportPolling && s.parked != nil && !s.upgrading:

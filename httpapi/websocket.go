@@ -105,8 +105,10 @@ func (ww *wsWriter) Receive(ctx actor.Context) {
 				ww.shut()
 			}
 		}
-		if ctx.Sender() != nil {
-			// One batch is in flight at a time, so one answer serves all.
+		// One batch is in flight at a time, so one answer serves all.
+		if to := m.Session; to != nil {
+			ctx.Send(to, ww.written)
+		} else if ctx.Sender() != nil {
 			ctx.Send(ctx.Sender(), ww.written)
 		}
 	case *actors.CloseConn:
