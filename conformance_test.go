@@ -1153,7 +1153,9 @@ func TestConformance40_ServerInitiatedClose(t *testing.T) {
 func TestConformanceShutdown_ClientsToldAndNothingLeaks(t *testing.T) {
 	// Not parallel: goleak looks at every goroutine of the process.
 	ignore := goleak.IgnoreCurrent()
-	h := newHarness(t)
+	// The idle polling session below waits out the close timeout, well
+	// within Close's deadline.
+	h := newHarness(t, engineio.WithCloseTimeout(500*time.Millisecond))
 
 	wsSID, ws, _ := h.wsHandshake(t)
 	upSID, _ := h.handshake(t)

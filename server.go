@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -140,7 +139,9 @@ func (s *Server) OnDrain(f func(s *Session)) { s.onDrain.Store(&f) }
 
 // ServeHTTP serves the engine path; other paths get 404.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.closed.Load() {
+	// While shutting down, sessions still drain: only new handshakes are
+	// refused.
+	if s.closed.Load() && !r.URL.Query().Has("sid") {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write(protocol.AppendErrorJSON(nil, protocol.CodeBadRequest, "Server closed"))
@@ -285,22 +286,18 @@ func (s *Server) Close(ctx context.Context) error {
 // get 503 at once; every session gets the shutdown message (see
 // WithShutdownMessage) and what it has queued, then a close packet; the
 // disconnect handler reports ReasonServerShutdown. A polling session waits
-// up to the close timeout (WithCloseTimeout), and never past ctx's
-// deadline, for its client's next poll to carry them; a live polling client
-// has a poll parked or on its way. When ctx ends first, the remaining
-// sessions are stopped at once and Shutdown returns ctx's error.
+// up to the close timeout (WithCloseTimeout) for its client's next poll to
+// carry them; a live polling client has a poll parked or on its way. When
+// ctx ends first, the remaining sessions are stopped at once and Shutdown
+// returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error { return s.Close(ctx) }
 
 func (s *Server) shutdown(ctx context.Context) error {
 	s.closed.Store(true)
-	grace := s.cfg.closeTimeout
-	if deadline, ok := ctx.Deadline(); ok {
-		// Leave a little of the deadline for the sessions to stop.
-		left := time.Until(deadline)
-		grace = min(grace, left-left/10)
-	}
+	// Sessions wait up to the close timeout; a deadline that comes first
+	// stops the rest at once (and Shutdown reports it).
 	ib := reply.New(s.system)
-	s.system.Root.RequestWithCustomSender(s.supervisor, &supervisor.Shutdown{Grace: max(grace, time.Millisecond), Final: s.cfg.shutdownMessage}, ib.PID())
+	s.system.Root.RequestWithCustomSender(s.supervisor, &supervisor.Shutdown{Grace: s.cfg.closeTimeout, Final: s.cfg.shutdownMessage}, ib.PID())
 	_, waitErr := ib.Wait(ctx, 0, nil)
 	ib.Release()
 	// Stopping the supervisor stops what is left of its sessions.

@@ -97,8 +97,10 @@ type WriteFrames struct {
 }
 
 // CloseConn asks the writer to send a WebSocket close frame, after any
-// frames already asked for, and close the connection.
-type CloseConn struct{}
+// frames already asked for, and close the connection. With Abort the
+// connection is closed at once, even while a write to a client that does
+// not read is blocked: the writer intercepts it as it is posted.
+type CloseConn struct{ Abort bool }
 
 // Replies.
 

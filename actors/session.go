@@ -153,9 +153,43 @@ func NewProps(cfg *Config, start Start) *actor.Props {
 	if cfg.Dispatcher != nil {
 		opts = append(opts, actor.WithDispatcher(cfg.Dispatcher))
 	}
+	guard := &stopGuard{info: start.Info}
+	opts = append(opts, actor.WithMailbox(actor.Unbounded(guard)))
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &session{cfg: cfg, info: start.Info, transport: start.Transport, handshakeReply: start.ReplyTo}
+		return &session{cfg: cfg, info: start.Info, transport: start.Transport, handshakeReply: start.ReplyTo, guard: guard}
 	}, opts...)
+}
+
+// stopGuard answers the requests that reach a session's mailbox once it is
+// stopping: protoactor would drop them unanswered. It runs on the sender's
+// goroutine as the message is posted. A request posted just as the session
+// starts to stop may be answered twice (here and by the session); never
+// not at all.
+type stopGuard struct {
+	info     *Info
+	root     atomic.Pointer[actor.RootContext]
+	stopping atomic.Bool
+}
+
+func (g *stopGuard) MailboxStarted() {}
+func (g *stopGuard) MessagePosted(m any) {
+	if !g.stopping.Load() {
+		return
+	}
+	if env, ok := m.(*actor.MessageEnvelope); ok && env.Sender != nil {
+		if root := g.root.Load(); root != nil {
+			root.Send(env.Sender, &SessionClosed{SID: g.info.SID})
+		}
+	}
+}
+func (g *stopGuard) MessageReceived(any) {}
+func (g *stopGuard) MailboxEmpty()       {}
+
+func (s *session) stopping(ctx actor.Context) {
+	if s.guard != nil {
+		s.guard.root.Store(ctx.ActorSystem().Root)
+		s.guard.stopping.Store(true)
+	}
 }
 
 type phase uint8
@@ -170,6 +204,7 @@ const (
 type session struct {
 	cfg            *Config
 	info           *Info
+	guard          *stopGuard
 	handshakeReply *actor.PID
 	state          any // from Events.Connect
 
@@ -377,7 +412,9 @@ func (s *session) onSubscribe(ctx actor.Context, m *Subscribe) {
 	}
 	for _, p := range s.subscribers {
 		if p.Equal(m.Subscriber) {
-			ctx.Respond(&Subscribed{SID: s.info.SID})
+			if ctx.Sender() != nil {
+				ctx.Respond(&Subscribed{SID: s.info.SID})
+			}
 			return
 		}
 	}
@@ -834,6 +871,7 @@ func (s *session) closeNow(ctx actor.Context, reason Reason) {
 	}
 	s.phase = phaseClosed
 	s.release(ctx, s.reason)
+	s.stopping(ctx)
 	ctx.Poison(ctx.Self())
 }
 
@@ -872,7 +910,8 @@ func (s *session) release(ctx actor.Context, reason Reason) {
 	}
 	for _, c := range []*actor.PID{s.conn, s.probe} {
 		if c != nil {
-			ctx.Send(c, &CloseConn{})
+			// Not a graceful close: don't wait behind a blocked write.
+			ctx.Send(c, &CloseConn{Abort: true})
 		}
 	}
 	s.conn, s.probe = nil, nil
@@ -887,6 +926,7 @@ func (s *session) cleanUp(ctx actor.Context) {
 		reason = ReasonServerShutdown
 	}
 	s.phase = phaseClosed
+	s.stopping(ctx)
 	s.release(ctx, reason)
 	s.markDone()
 	s.publish(ctx, &Disconnected{SID: s.info.SID, Reason: reason})

@@ -40,7 +40,8 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		ww.deflateThreshold = h.cfg.DeflateThreshold
 		conn.EnableWriteCompression(false)
 	}
-	writer := h.sys.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return ww }), "eio-ws-")
+	writer := h.sys.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return ww },
+		actor.WithMailbox(actor.Unbounded(abortOnPost{conn}))), "eio-ws-")
 	defer h.sys.Root.Stop(writer)
 	h.sys.Root.Send(sess.PID, &actors.WebSocketOpened{Conn: writer})
 	select {
@@ -64,6 +65,27 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		h.sys.Root.Send(sess.PID, &actors.Frame{Conn: writer, Packet: pkt, Err: err})
 	}
 }
+
+// abortOnPost closes the connection as soon as a CloseConn{Abort: true} is
+// posted to the writer: the writer itself may be blocked writing to a
+// client that does not read. gorilla allows WriteControl and Close
+// concurrently with a write.
+type abortOnPost struct{ conn *websocket.Conn }
+
+func (a abortOnPost) MailboxStarted() {}
+func (a abortOnPost) MessagePosted(m any) {
+	if c, ok := m.(*actors.CloseConn); ok && c.Abort {
+		// A close frame if the socket takes it at once, then the close;
+		// off the sender's goroutine, which must not wait on a client.
+		go func() {
+			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+			_ = a.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(100*time.Millisecond))
+			_ = a.conn.Close()
+		}()
+	}
+}
+func (a abortOnPost) MessageReceived(any) {}
+func (a abortOnPost) MailboxEmpty()       {}
 
 func closeReason(err error) actors.Reason {
 	var ce *websocket.CloseError
