@@ -404,7 +404,13 @@ func (s *session) metrics() metrics.Recorder {
 }
 
 func (s *session) onSubscribe(ctx actor.Context, m *Subscribe) {
-	if s.phase == phaseClosed || m.Subscriber == nil {
+	if m.Subscriber == nil {
+		if ctx.Sender() != nil {
+			ctx.Respond(&Unhandled{Type: "*actors.Subscribe without a subscriber"})
+		}
+		return
+	}
+	if s.phase == phaseClosed {
 		if ctx.Sender() != nil {
 			ctx.Respond(&SessionClosed{SID: s.info.SID, Reason: s.reason})
 		}
