@@ -24,6 +24,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/eioactor/engineio"
+	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/metrics"
 )
 
@@ -230,13 +231,35 @@ func (p *bpProducer) attempts() int64 { return p.accepted.Load() + p.full.Load()
 func (b *bpServer) stall(t *testing.T, sid string) int {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
+	pid, err := b.srv.PID(sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// queued asks the session itself: the request is handled after the
+	// sends before it, so the producer never runs far ahead of the queue
+	// (sends are asynchronous; a burst could overflow it under
+	// OverflowClose before the stall is even seen).
+	queued := func() int {
+		res, err := b.srv.ActorSystem().Root.RequestFuture(pid, &actors.GetInfo{}, 5*time.Second).Result()
+		if err != nil {
+			t.Fatalf("GetInfo: %v", err)
+		}
+		info, ok := res.(*actors.SessionInfo)
+		if !ok {
+			t.Fatalf("GetInfo answered %T", res)
+		}
+		return info.QueuedPackets
+	}
 	for seq := 0; ; seq++ {
 		if err := b.srv.Send(sid, bpMessage(seq)); err != nil {
 			t.Fatalf("Send while filling the socket: %v", err)
 		}
-		if q := b.counters.Snapshot().QueuedPackets; q >= 32 {
+		if seq%8 != 7 {
+			continue
+		}
+		if q := queued(); q >= 32 {
 			time.Sleep(50 * time.Millisecond)
-			if b.counters.Snapshot().QueuedPackets >= q {
+			if queued() >= q {
 				return seq + 1
 			}
 		}

@@ -35,7 +35,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		return
 	}
 	conn.SetReadLimit(h.cfg.MaxPayload)
-	ww := &wsWriter{conn: conn, rev: req.rev, timeout: h.cfg.WriteTimeout, deflateThreshold: -1}
+	ww := &wsWriter{conn: conn, rev: req.rev, base64: req.rev == protocol.V3 && req.base64, timeout: h.cfg.WriteTimeout, deflateThreshold: -1}
 	if h.cfg.PerMessageDeflate {
 		ww.deflateThreshold = h.cfg.DeflateThreshold
 		conn.EnableWriteCompression(false)
@@ -105,6 +105,7 @@ func closeReason(err error) actors.Reason {
 type wsWriter struct {
 	conn             *websocket.Conn
 	rev              protocol.Revision
+	base64           bool // a v3 client that asked for binary as base64 text
 	timeout          time.Duration
 	deflateThreshold int // compress messages at least this long; -1: never
 	closed           bool
@@ -152,7 +153,11 @@ func (ww *wsWriter) write(p protocol.Packet) error {
 	if ww.deflateThreshold >= 0 {
 		ww.conn.EnableWriteCompression(len(p.Data) >= ww.deflateThreshold)
 	}
-	if p.Binary && ww.rev != protocol.V3 {
+	switch {
+	case p.Binary && ww.base64:
+		ww.scratch = protocol.AppendPacketV3(ww.scratch[:0], p)
+		return ww.conn.WriteMessage(websocket.TextMessage, ww.scratch)
+	case p.Binary && ww.rev != protocol.V3:
 		return ww.conn.WriteMessage(websocket.BinaryMessage, p.Data)
 	}
 	typ, lead := websocket.TextMessage, byte('0'+p.Type)
