@@ -64,7 +64,7 @@ type Config struct {
 }
 
 // RequestError rejects a handshake with its Status (403 when zero), Code
-// (4, Forbidden, when zero and Status is 0 or 403) and Message.
+// (4, Forbidden, when zero) and Message.
 type RequestError struct {
 	Status  int
 	Code    protocol.ErrorCode
@@ -274,7 +274,8 @@ func (h *Handler) reject(req *request, err error) {
 	if status == 0 {
 		status = http.StatusForbidden
 	}
-	if code == 0 && status == http.StatusForbidden {
+	if code == 0 {
+		// Code 0 is "Transport unknown"; a rejection is a Forbidden.
 		code = protocol.CodeForbidden
 	}
 	msg := re.Message
