@@ -12,9 +12,9 @@ import (
 	"github.com/eioactor/engineio/protocol"
 )
 
-// serveWebSocket upgrades the request and runs the connection: this
-// goroutine reads frames and sends them to the session; a writer actor does
-// all the writing. opened is the handshake answer of a session opened over
+// serveWebSocket upgrades the request and starts the connection: a reader
+// goroutine sends the frames to the session; a writer actor does all the
+// writing. opened is the handshake answer of a session opened over
 // this WebSocket, nil for an upgrade of a polling session.
 func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Opened) {
 	r := req.r
@@ -42,7 +42,6 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	}
 	writer := h.sys.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return ww },
 		actor.WithMailbox(actor.Unbounded(abortOnPost{conn}))), "eio-ws-")
-	defer h.sys.Root.Stop(writer)
 	h.sys.Root.Send(sess.PID, &actors.WebSocketOpened{Conn: writer})
 	select {
 	case <-sess.Done:
@@ -55,14 +54,25 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	if req.rev == protocol.V3 {
 		decode = protocol.DecodeFrameV3
 	}
+	// The reader gets a goroutine of its own and this handler returns: the
+	// HTTP server then lets go of the request, its headers and its
+	// buffers, which an idle connection would otherwise hold for its
+	// whole life.
+	go h.readFrames(conn, sess.PID, writer, decode)
+}
+
+// readFrames reads the connection until it fails or closes, sending each
+// frame to the session; then it stops the writer.
+func (h *Handler) readFrames(conn *websocket.Conn, session, writer *actor.PID, decode func([]byte, bool) (protocol.Packet, error)) {
+	defer h.sys.Root.Stop(writer)
 	for {
 		typ, data, err := conn.ReadMessage()
 		if err != nil {
-			h.sys.Root.Send(sess.PID, &actors.WebSocketClosed{Conn: writer, Reason: closeReason(err)})
+			h.sys.Root.Send(session, &actors.WebSocketClosed{Conn: writer, Reason: closeReason(err)})
 			return
 		}
 		pkt, err := decode(data, typ == websocket.BinaryMessage)
-		h.sys.Root.Send(sess.PID, &actors.Frame{Conn: writer, Packet: pkt, Err: err})
+		h.sys.Root.Send(session, &actors.Frame{Conn: writer, Packet: pkt, Err: err})
 	}
 }
 
