@@ -1,23 +1,34 @@
 #!/usr/bin/env bash
 # Benchmarks our Engine.IO echo server (examples/echo) against the JavaScript
-# reference server (bench/reference, engine.io 6.6.x) with bench/cmd/eioload,
-# and prints a Markdown table of medians. See bench/README.md.
+# reference server (bench/reference, engine.io 6.6.x) and the bare limit
+# (bench/bare) with bench/cmd/eioload, and prints Markdown tables of medians.
+# See bench/README.md.
 #
-#   bash bench/run.sh                               # 3 rounds, 10 s windows
+#   bash bench/run.sh                               # default scenarios, 3 rounds, 10 s windows
 #   ROUNDS=1 DURATION=5s bash bench/run.sh          # quick
 #   bash bench/run.sh --quick                       # the same
 #   SCENARIOS="ws-text idle" bash bench/run.sh      # a subset
+#   SCENARIOS="sizes idle-scale idle-polling rate" bash bench/run.sh   # the long ones
+#   SCENARIOS=idle-scale IDLE_MAX=100000 bash bench/run.sh             # adds 100k sessions
 #
 # Settings (environment, or the flags in brackets):
-#   ROUNDS=3          [--rounds N]       ours, reference, ours, reference ... N times per scenario
+#   ROUNDS=3          [--rounds N]       ours, reference, bare, ours, ... N times per scenario
 #   DURATION=10s      [--duration D]     measured window (echo), holding time (idle)
 #   WARMUP=2s         [--warmup D]       unmeasured load before each window
-#   SCENARIOS="ws-text ws-binary polling connect idle"  [--scenarios "..."]
-#   SERVERS="ours reference"             [--servers "..."]
+#   SCENARIOS="ws-text ws-binary polling connect idle upgrade"  [--scenarios "..."]
+#             also: rate sizes idle-scale idle-polling (long, off by default)
+#   SERVERS="ours reference bare"        [--servers "..."]
 #   WS_CLIENTS=200 POLL_CLIENTS=50 CONNECTIONS=2000 CONNECT_CONCURRENCY=50 IDLE_SESSIONS=1000
-#   PING_INTERVAL=25000 PING_TIMEOUT=20000   (ms, given to both servers)
+#   UPGRADES=500 UPGRADE_CONCURRENCY=10          upgrade
+#   RATE_CLIENTS=2000 RATE=1 RATE_DURATION=60s   rate (msgs/s per client)
+#   SIZES="64 1024 16384 65536" SIZES_BINARY=1   sizes (WebSocket echo, WS_CLIENTS clients)
+#   IDLE_SCALE="1000 10000" IDLE_MAX= IDLE_HOLD=30s   idle-scale (IDLE_MAX adds one more count)
+#   IDLE_POLL_SESSIONS=10000                     idle-polling (held for IDLE_HOLD)
+#   PING_INTERVAL=25000 PING_TIMEOUT=20000   (ms, given to every server)
 #   PORT=38471        port the servers listen on (127.0.0.1)
 #   SERVER_CPU=0 LOAD_CPU=1   CPUs for taskset
+#   QUIET=0.5 QUIET_WAIT=20   before each run, wait up to QUIET_WAIT s for other
+#                             processes to use less than QUIET cores (0: do not wait)
 #   OUT=<dir>         where results.jsonl, table.md and the server logs go (default: a new temp dir)
 #
 # Exit status: 0 if every run finished without errors, 1 otherwise (the table
@@ -27,13 +38,26 @@ set -euo pipefail
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
-SCENARIOS=${SCENARIOS:-"ws-text ws-binary polling connect idle"}
-SERVERS=${SERVERS:-"ours reference"}
+SCENARIOS=${SCENARIOS:-"ws-text ws-binary polling connect idle upgrade"}
+SERVERS=${SERVERS:-"ours reference bare"}
 WS_CLIENTS=${WS_CLIENTS:-200}
 POLL_CLIENTS=${POLL_CLIENTS:-50}
 CONNECTIONS=${CONNECTIONS:-2000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-50}
 IDLE_SESSIONS=${IDLE_SESSIONS:-1000}
+UPGRADES=${UPGRADES:-500}
+UPGRADE_CONCURRENCY=${UPGRADE_CONCURRENCY:-10}
+RATE_CLIENTS=${RATE_CLIENTS:-2000}
+RATE=${RATE:-1}
+RATE_DURATION=${RATE_DURATION:-60s}
+SIZES=${SIZES:-"64 1024 16384 65536"}
+SIZES_BINARY=${SIZES_BINARY:-1}
+IDLE_SCALE=${IDLE_SCALE:-"1000 10000"}
+IDLE_MAX=${IDLE_MAX:-}
+IDLE_HOLD=${IDLE_HOLD:-30s}
+IDLE_POLL_SESSIONS=${IDLE_POLL_SESSIONS:-10000}
+QUIET=${QUIET:-0.5}
+QUIET_WAIT=${QUIET_WAIT:-20}
 PING_INTERVAL=${PING_INTERVAL:-25000}
 PING_TIMEOUT=${PING_TIMEOUT:-20000}
 PORT=${PORT:-38471}
@@ -41,7 +65,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-}
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -64,14 +88,39 @@ cd "$ROOT"
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 for s in $SCENARIOS; do
-	case $s in ws-text | ws-binary | polling | connect | idle) ;; *) die "unknown scenario '$s'" ;; esac
+	case $s in ws-text | ws-binary | polling | connect | idle | upgrade | rate | sizes | idle-scale | idle-polling) ;;
+	*) die "unknown scenario '$s'" ;;
+	esac
 done
 for s in $SERVERS; do
-	case $s in ours | reference) ;; *) die "unknown server '$s'" ;; esac
+	case $s in ours | reference | bare) ;; *) die "unknown server '$s'" ;; esac
+done
+for n in $SIZES $IDLE_SCALE $IDLE_MAX $IDLE_POLL_SESSIONS $UPGRADES $RATE_CLIENTS; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "sizes and session counts must be positive integers, got '$n'"
 done
 command -v taskset >/dev/null || die "taskset (util-linux) is needed to pin the server and the load generator"
-command -v node >/dev/null || die "node is needed for the reference server"
+if [[ " $SERVERS " == *" reference "* ]]; then
+	command -v node >/dev/null || die "node is needed for the reference server"
+fi
 command -v go >/dev/null || die "go is needed"
+
+# The concrete runs of a scenario: sizes, idle-scale and idle-polling stand
+# for several.
+expand() {
+	case $1 in
+	sizes) for n in $SIZES; do echo "size-$n"; done ;;
+	idle-scale)
+		for n in $IDLE_SCALE; do echo "idle-$n"; done
+		if [[ -n $IDLE_MAX && " $IDLE_SCALE " != *" $IDLE_MAX "* ]]; then echo "idle-$IDLE_MAX"; fi
+		;;
+	idle-polling) echo idle-polling; echo idle-polling-state ;;
+	*) echo "$1" ;;
+	esac
+}
+RUNS=()
+for s in $SCENARIOS; do
+	while read -r r; do RUNS+=("$r"); done < <(expand "$s")
+done
 
 # Every process this script starts is recorded here and ended on exit, by pid.
 PIDS=()
@@ -105,12 +154,32 @@ mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
 
-# A thousand idle WebSockets on each side need file descriptors.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# Idle sessions need a file descriptor each, on both sides (each process
+# has its own limit). Raise the soft limit as far as needed, or to the hard
+# limit; raising the hard limit needs CAP_SYS_RESOURCE.
+MOST=$IDLE_SESSIONS
+for r in "${RUNS[@]}"; do
+	case $r in
+	idle-polling*) n=$IDLE_POLL_SESSIONS ;;
+	idle-[0-9]*) n=${r#idle-} ;;
+	rate) n=$RATE_CLIENTS ;;
+	*) n=0 ;;
+	esac
+	((n > MOST)) && MOST=$n
+done
+WANT_FDS=$((MOST + 1024 > 65536 ? MOST + 1024 : 65536))
+ulimit -n "$WANT_FDS" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+FD_LIMIT=$(ulimit -n)
+[[ $FD_LIMIT == unlimited ]] && FD_LIMIT=$WANT_FDS
+NOTES=()
 
 log "building eioload and benchreport"
 go build -o "$WORK/eioload" ./bench/cmd/eioload
 go build -o "$WORK/benchreport" ./bench/cmd/benchreport
+if [[ " $SERVERS " == *" bare "* ]]; then
+	log "building bench/bare"
+	go build -o "$WORK/bare" ./bench/bare
+fi
 if [[ " $SERVERS " == *" ours "* ]]; then
 	[[ -f examples/echo/main.go ]] || die "examples/echo does not exist yet; run with SERVERS=reference to measure only the reference"
 	log "building examples/echo"
@@ -149,6 +218,10 @@ start_server() { # name logfile
 		taskset -c "$SERVER_CPU" node bench/reference/echo.js -host 127.0.0.1 -port "$PORT" \
 			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" >"$logfile" 2>&1 &
 		;;
+	bare)
+		taskset -c "$SERVER_CPU" "$WORK/bare" -addr "127.0.0.1:$PORT" \
+			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" >"$logfile" 2>&1 &
+		;;
 	esac
 	# taskset execs the server, so $! is the server's own pid.
 	SERVER_PID=$!
@@ -182,6 +255,15 @@ stop_server() {
 	sleep 1
 }
 
+# -local-ips for n connections: one more loopback source address per 25000
+# connections above the first 25000 (ip_local_port_range is ~28k ports).
+local_ips() {
+	if (($1 > 25000)); then echo "-local-ips $((($1 + 24999) / 25000))"; fi
+}
+
+BINFLAG=
+[[ $SIZES_BINARY == 1 ]] && BINFLAG=-binary
+
 scenario_args() {
 	case $1 in
 	ws-text) echo "-transport websocket -clients $WS_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
@@ -189,14 +271,74 @@ scenario_args() {
 	polling) echo "-transport polling -clients $POLL_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	connect) echo "-transport websocket -connect-only -clients $CONNECTIONS -concurrency $CONNECT_CONCURRENCY -warmup $WARMUP" ;;
 	idle) echo "-transport websocket -idle -clients $IDLE_SESSIONS -duration $DURATION" ;;
+	upgrade) echo "-upgrade -clients $UPGRADES -concurrency $UPGRADE_CONCURRENCY -size 64 -warmup $WARMUP" ;;
+	rate) echo "-transport websocket -clients $RATE_CLIENTS -rate $RATE -size 64 -duration $RATE_DURATION -warmup $WARMUP $(local_ips "$RATE_CLIENTS")" ;;
+	size-*) echo "-transport websocket -clients $WS_CLIENTS -size ${1#size-} $BINFLAG -duration $DURATION -warmup $WARMUP" ;;
+	idle-polling) echo "-transport polling -idle -clients $IDLE_POLL_SESSIONS -duration $IDLE_HOLD $(local_ips "$IDLE_POLL_SESSIONS")" ;;
+	idle-polling-state) echo "-transport polling -idle -idle-get=false -clients $IDLE_POLL_SESSIONS -duration $IDLE_HOLD $(local_ips "$IDLE_POLL_SESSIONS")" ;;
+	idle-[0-9]*) echo "-transport websocket -idle -clients ${1#idle-} -duration $IDLE_HOLD $(local_ips "${1#idle-}")" ;;
 	esac
+}
+
+# Sessions a run keeps open at once (for the file descriptor check).
+scenario_sessions() {
+	case $1 in
+	idle) echo "$IDLE_SESSIONS" ;;
+	idle-polling*) echo "$IDLE_POLL_SESSIONS" ;;
+	idle-[0-9]*) echo "${1#idle-}" ;;
+	rate) echo "$RATE_CLIENTS" ;;
+	*) echo 0 ;;
+	esac
+}
+
+# An upper bound of the seconds a run takes, for eioload's timeout.
+scenario_limit() {
+	local n secs
+	n=$(scenario_sessions "$1")
+	case $1 in
+	rate) secs=$(seconds_of "$RATE_DURATION") ;;
+	idle-*) secs=$(seconds_of "$IDLE_HOLD") ;;
+	*) secs=$(seconds_of "$DURATION") ;;
+	esac
+	# Connecting 100k sessions at a few hundred per second takes minutes.
+	echo $((secs + $(seconds_of "$WARMUP") + 180 + n / 100))
+}
+
+# Waits (up to QUIET_WAIT s) until the machine's busy CPU, measured over
+# one second while none of our processes runs, is below QUIET cores.
+wait_quiet() {
+	[[ $QUIET == 0 ]] && return 0
+	local waited=0 a b busy
+	while :; do
+		a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat)
+		sleep 1
+		b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat)
+		busy=$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.2f", (b-a)/100}')
+		if awk -v x="$busy" -v q="$QUIET" 'BEGIN{exit !(x < q)}'; then
+			return 0
+		fi
+		waited=$((waited + 1))
+		if ((waited >= QUIET_WAIT)); then
+			log "other processes still use $busy cores after ${QUIET_WAIT}s; running anyway"
+			return 0
+		fi
+	done
 }
 
 FAILED=0
 run_one() { # scenario server round
 	local scenario=$1 server=$2 round=$3
 	local tag="$scenario.$server.$round"
-	local limit=$(($(seconds_of "$DURATION") + $(seconds_of "$WARMUP") + 180))
+	local limit
+	limit=$(scenario_limit "$scenario")
+	local need=$(($(scenario_sessions "$scenario") + 256))
+	if ((need > FD_LIMIT)); then
+		local note="$scenario / $server / round $round not run: it needs about $need file descriptors per process, the limit is $FD_LIMIT (ulimit -Hn; raising it needs CAP_SYS_RESOURCE)"
+		log "$note"
+		NOTES+=("$note")
+		return
+	fi
+	wait_quiet
 	log "$scenario / $server / round $round"
 	if ! start_server "$server" "$OUT/$tag.server.log"; then
 		printf '{"server":"%s","scenario":"%s","round":%d,"exit":-1,"server_alive":false,"result":null}\n' \
@@ -239,12 +381,13 @@ run_one() { # scenario server round
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "go: $(go version | cut -d' ' -f3-)  node: $(node --version)  engine.io: $(node -p "require('./bench/reference/node_modules/engine.io/package.json').version" 2>/dev/null || echo '?')"
 	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-	echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS=\"$SCENARIOS\" WS_CLIENTS=$WS_CLIENTS POLL_CLIENTS=$POLL_CLIENTS CONNECTIONS=$CONNECTIONS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY IDLE_SESSIONS=$IDLE_SESSIONS PING_INTERVAL=$PING_INTERVAL PING_TIMEOUT=$PING_TIMEOUT"
-	echo "pinning: server on CPU $SERVER_CPU, eioload on CPU $LOAD_CPU (taskset)"
+	echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS=\"$SCENARIOS\" SERVERS=\"$SERVERS\" WS_CLIENTS=$WS_CLIENTS POLL_CLIENTS=$POLL_CLIENTS CONNECTIONS=$CONNECTIONS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY IDLE_SESSIONS=$IDLE_SESSIONS PING_INTERVAL=$PING_INTERVAL PING_TIMEOUT=$PING_TIMEOUT"
+	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
+	echo "pinning: server on CPU $SERVER_CPU, eioload on CPU $LOAD_CPU (taskset); open files limit $FD_LIMIT"
 } >"$OUT/header.txt"
 cat "$OUT/header.txt" >&2
 
-for scenario in $SCENARIOS; do
+for scenario in "${RUNS[@]}"; do
 	for round in $(seq "$ROUNDS"); do
 		for server in $SERVERS; do
 			run_one "$scenario" "$server" "$round"
@@ -256,6 +399,12 @@ done
 	cat "$OUT/header.txt"
 	echo
 	"$WORK/benchreport" <"$RESULTS"
+	if ((${#NOTES[@]} > 0)); then
+		echo
+		echo "Not run:"
+		echo
+		for n in "${NOTES[@]}"; do echo "- $n"; done
+	fi
 } >"$OUT/table.md"
 echo
 cat "$OUT/table.md"

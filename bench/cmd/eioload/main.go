@@ -13,6 +13,11 @@
 //	-idle          connect, then only answer the server's pings for -duration
 //	-connect-only  -clients sessions in all, -concurrency at a time: open,
 //	               wait for the open packet, close
+//	-upgrade       -clients sessions in all, -concurrency at a time: polling
+//	               handshake, a pending GET, then the upgrade to WebSocket
+//	               (2probe, 3probe, wait for the GET, 5) and one echo over
+//	               the WebSocket; reports the time from the start of the
+//	               upgrade to that echo
 //
 // Exit status: 0 if everything went well, 1 if any error or echo mismatch was
 // seen or a client could not connect, 2 on bad flags.
@@ -33,6 +38,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -44,7 +50,7 @@ import (
 type config struct {
 	url         *url.URL
 	transport   string
-	mode        string // "echo", "idle" or "connect-only"
+	mode        string // "echo", "idle", "connect-only" or "upgrade"
 	clients     int
 	concurrency int
 	duration    time.Duration
@@ -55,6 +61,8 @@ type config struct {
 	rate        float64
 	pid         int
 	jsonOut     bool
+	localIPs    int  // dial from 127.0.0.2 .. 127.0.0.(1+localIPs); 0: let the kernel choose
+	idleGet     bool // -idle over polling: keep a GET pending during the hold
 }
 
 // session is one connected Engine.IO client. Its methods are called by one
@@ -110,8 +118,11 @@ func parseFlags(args []string) (*config, error) {
 	fs.Float64Var(&cfg.rate, "rate", 0, "messages per second per client; 0 = closed loop (next message as soon as the echo is in)")
 	fs.IntVar(&cfg.pid, "pid", 0, "server process id, to report its CPU time and RSS from /proc")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print one JSON object line on stdout (the summary goes to stderr)")
+	fs.IntVar(&cfg.localIPs, "local-ips", 0, "dial from N loopback source addresses, 127.0.0.2 and up, so that more than ~28k connections find a local port (loopback servers only)")
+	fs.BoolVar(&cfg.idleGet, "idle-get", true, "with -idle over polling: keep a long-poll GET pending during the hold, as a browser does; false: handshake, close the HTTP connections and stay silent until the end (the server holds only the session; pings go unanswered)")
 	idle := fs.Bool("idle", false, "only connect and hold the sessions for -duration, answering pings")
 	connectOnly := fs.Bool("connect-only", false, "open and close -clients sessions, -concurrency at a time; report sessions per second")
+	upgrade := fs.Bool("upgrade", false, "open -clients polling sessions, -concurrency at a time, upgrade each to WebSocket and echo one message over it; report the upgrade time (-transport is ignored)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -126,9 +137,17 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("-url must be http:// or https://, got %q", *rawURL)
 	}
 	cfg.url = u
+	if cfg.localIPs > 0 {
+		if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() || ip.To4() == nil {
+			return nil, fmt.Errorf("-local-ips needs a server on an IPv4 loopback address, got %q", u.Hostname())
+		}
+	}
 	switch {
-	case *idle && *connectOnly:
-		return nil, fmt.Errorf("-idle and -connect-only exclude each other")
+	case *idle && *connectOnly, *idle && *upgrade, *connectOnly && *upgrade:
+		return nil, fmt.Errorf("-idle, -connect-only and -upgrade exclude each other")
+	case *upgrade:
+		cfg.mode = "upgrade"
+		cfg.transport = "polling"
 	case *idle:
 		cfg.mode = "idle"
 	case *connectOnly:
@@ -147,7 +166,9 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("-size must be at least 1")
 	case cfg.rate < 0:
 		return nil, fmt.Errorf("-rate must not be negative")
-	case cfg.duration <= 0 && cfg.mode != "connect-only":
+	case cfg.localIPs < 0 || cfg.localIPs > 250:
+		return nil, fmt.Errorf("-local-ips must be between 0 and 250")
+	case cfg.duration <= 0 && cfg.mode != "connect-only" && cfg.mode != "upgrade":
 		return nil, fmt.Errorf("-duration must be positive")
 	case cfg.warmup < 0:
 		return nil, fmt.Errorf("-warmup must not be negative")
@@ -178,6 +199,17 @@ type result struct {
 	RTT        *latencySummary `json:"rtt_ms,omitempty"`
 	Pings      uint64          `json:"pings"`
 	LateSends  uint64          `json:"late_sends,omitempty"`
+	// Echo mode: messages sent over the whole run (warm-up included), and
+	// those of them whose echo never came (a timeout, a closed session).
+	Sent uint64  `json:"sent,omitempty"`
+	Lost *uint64 `json:"lost,omitempty"`
+
+	// -upgrade: from the start of the upgrade (dialling the WebSocket) to
+	// the 3probe answer, and to the first echo over the upgraded
+	// WebSocket; upgrades per second and per server CPU-second are in
+	// Connect.
+	Probe   *latencySummary `json:"probe_ms,omitempty"`
+	Upgrade *latencySummary `json:"upgrade_ms,omitempty"`
 
 	Errors       uint64            `json:"errors"`
 	Mismatches   uint64            `json:"mismatches"`
@@ -293,7 +325,7 @@ func run(cfg *config) *result {
 		Clients: cfg.clients, Concurrency: cfg.concurrency,
 		WarmupS: cfg.warmup.Seconds(),
 	}
-	if cfg.mode != "connect-only" {
+	if cfg.mode != "connect-only" && cfg.mode != "upgrade" {
 		res.DurationS = cfg.duration.Seconds()
 	}
 	if cfg.mode == "echo" {
@@ -318,6 +350,11 @@ func run(cfg *config) *result {
 		finish(res, &errs)
 		return res
 	}
+	if cfg.mode == "upgrade" {
+		runUpgrade(cfg, d.(*pollDialer), newWSDialer(cfg), pr, res, &errs)
+		finish(res, &errs)
+		return res
+	}
 
 	before := pr.sample()
 	sessions, handshakes := connectAll(cfg, d, &errs)
@@ -331,6 +368,10 @@ func run(cfg *config) *result {
 	res.Connect = connectSummary(cfg.clients, len(live), handshakes, before, connected, pr)
 	if len(live) > 0 {
 		warnAboutPings(cfg, live[0])
+	}
+	if pd, ok := d.(*pollDialer); ok && cfg.mode == "idle" && !cfg.idleGet {
+		// Only the sessions stay: no connection, no pending request.
+		pd.transport.CloseIdleConnections()
 	}
 
 	stats := make([]clientStats, len(sessions))
@@ -378,6 +419,7 @@ func run(cfg *config) *result {
 	window := end.at.Sub(start.at).Seconds()
 	res.WindowS = round3(window)
 	rtt := newHistogram()
+	var echoed uint64
 	for i := range stats {
 		st := &stats[i]
 		if st.rtt != nil {
@@ -385,6 +427,8 @@ func run(cfg *config) *result {
 		}
 		res.Pings += st.pings
 		res.LateSends += st.late
+		res.Sent += st.sent
+		echoed += st.echoed
 		errs.merge(&st.errors)
 	}
 	// Echoes are counted by their arrival in [t0, t1), CPU time between the
@@ -396,6 +440,8 @@ func run(cfg *config) *result {
 		res.MsgsPerSec = round1(msgRate)
 		sum := rtt.summary()
 		res.RTT = &sum
+		lost := res.Sent - echoed
+		res.Lost = &lost
 	}
 	res.Machine, res.Loadgen = pr.machine(start, end)
 	if s := pr.server; s != nil {
@@ -621,6 +667,7 @@ func runEcho(cfg *config, id int, s session, t0, t1 time.Time, st *clientStats) 
 		if !sent.Before(t1) {
 			return
 		}
+		st.sent++
 		got, gotBinary, err := s.echo(msg, cfg.binary, st)
 		done := time.Now()
 		if err != nil {
@@ -717,6 +764,8 @@ func (r *result) print(w io.Writer) {
 		what = fmt.Sprintf("echo, %d B %s, %s", r.Size, kind, load)
 	case "connect-only":
 		what = fmt.Sprintf("connect-only, %d at a time", r.Concurrency)
+	case "upgrade":
+		what = fmt.Sprintf("upgrade to websocket, %d at a time", r.Concurrency)
 	}
 	fmt.Fprintf(&b, "eioload: %s %s, %d clients, %s\n", r.Transport, what, r.Clients, r.URL)
 	c := r.Connect
@@ -727,12 +776,19 @@ func (r *result) print(w io.Writer) {
 			r.Messages, r.DurationS, r.WarmupS, r.MsgsPerSec)
 		fmt.Fprintf(&b, "  RTT ms      p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f\n",
 			r.RTT.P50, r.RTT.P90, r.RTT.P99, r.RTT.Max, r.RTT.Mean)
+		if r.Lost != nil {
+			fmt.Fprintf(&b, "  sent        %d messages, %d of them lost (no echo)\n", r.Sent, *r.Lost)
+		}
 		if r.LateSends > 0 {
 			fmt.Fprintf(&b, "  late sends  %d (could not keep the -rate schedule)\n", r.LateSends)
 		}
 	}
 	if r.Mode == "idle" {
 		fmt.Fprintf(&b, "  idle        held %.3f s\n", r.WindowS)
+	}
+	if r.Upgrade != nil {
+		fmt.Fprintf(&b, "  upgrade ms  to 3probe p50 %.3f p99 %.3f; to the first echo over WebSocket p50 %.3f p90 %.3f p99 %.3f max %.3f\n",
+			r.Probe.P50, r.Probe.P99, r.Upgrade.P50, r.Upgrade.P90, r.Upgrade.P99, r.Upgrade.Max)
 	}
 	fmt.Fprintf(&b, "  pings       %d answered\n", r.Pings)
 	fmt.Fprintf(&b, "  errors      %d", r.Errors)
@@ -750,7 +806,7 @@ func (r *result) print(w io.Writer) {
 		}
 		window := "window"
 		switch r.Mode {
-		case "connect-only":
+		case "connect-only", "upgrade":
 			window = "connect phase"
 		case "idle":
 			window = "holding time"
@@ -765,7 +821,7 @@ func (r *result) print(w io.Writer) {
 		}
 		fmt.Fprintf(&b, "\n              RSS before %.1f MB, connected %.1f MB, end %.1f MB",
 			float64(s.RSSBeforeKB)/1024, float64(s.RSSConnectedKB)/1024, float64(s.RSSEndKB)/1024)
-		if r.Mode != "connect-only" {
+		if r.Mode != "connect-only" && r.Mode != "upgrade" {
 			fmt.Fprintf(&b, "; per session %.1f KB connected, %.1f KB at the end", s.RSSPerConnKB, s.RSSPerConnEnd)
 		}
 		b.WriteString("\n")

@@ -10,17 +10,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"time"
 )
 
 type pollDialer struct {
-	base    string       // http://host/engine.io/?EIO=4&transport=polling
-	client  *http.Client // with a whole-request timeout: handshakes, POSTs, echo GETs
-	holding *http.Client // without one: idle GETs that the server holds until its next ping
-	timeout time.Duration
+	base      string // http://host/engine.io/?EIO=4&transport=polling
+	transport *http.Transport
+	idleGet   bool         // -idle-get
+	client    *http.Client // with a whole-request timeout: handshakes, POSTs, echo GETs
+	holding   *http.Client // without one: idle GETs that the server holds until its next ping
+	timeout   time.Duration
 }
 
 func newPollDialer(cfg *config) *pollDialer {
@@ -28,7 +29,7 @@ func newPollDialer(cfg *config) *pollDialer {
 	u.RawQuery = "EIO=4&transport=polling"
 	conns := max(2*cfg.clients, 2*cfg.concurrency)
 	transport := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: cfg.timeout}).DialContext,
+		DialContext:           dialFunc(cfg),
 		MaxConnsPerHost:       conns,
 		MaxIdleConnsPerHost:   conns,
 		MaxIdleConns:          conns,
@@ -41,10 +42,12 @@ func newPollDialer(cfg *config) *pollDialer {
 		ForceAttemptHTTP2:  false,
 	}
 	return &pollDialer{
-		base:    u.String(),
-		client:  &http.Client{Transport: transport, Timeout: cfg.timeout},
-		holding: &http.Client{Transport: transport},
-		timeout: cfg.timeout,
+		base:      u.String(),
+		transport: transport,
+		idleGet:   cfg.idleGet,
+		client:    &http.Client{Transport: transport, Timeout: cfg.timeout},
+		holding:   &http.Client{Transport: transport},
+		timeout:   cfg.timeout,
 	}
 }
 
@@ -190,6 +193,10 @@ func (p *pollSession) echo(data []byte, binary bool, st *clientStats) ([]byte, b
 // the last GET ends the session on servers that treat an aborted poll as a
 // transport error, which is fine: the client is done then.
 func (p *pollSession) hold(until time.Time, st *clientStats) error {
+	if !p.d.idleGet {
+		time.Sleep(time.Until(until))
+		return nil
+	}
 	ctx, cancel := context.WithDeadline(context.Background(), until)
 	defer cancel()
 	for {

@@ -212,5 +212,6 @@ type clientStats struct {
 	echoed uint64     // echoes received over the whole run, warm-up included
 	pings  uint64     // server pings answered
 	late   uint64     // -rate mode: sends that could not keep the schedule
+	sent   uint64     // messages sent over the whole run
 	errors errorCounts
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -34,7 +35,7 @@ func newWSDialer(cfg *config) *wsDialer {
 	return &wsDialer{
 		url: u.String(),
 		dialer: websocket.Dialer{
-			NetDialContext:   (&net.Dialer{Timeout: cfg.timeout}).DialContext,
+			NetDialContext:   dialFunc(cfg),
 			HandshakeTimeout: cfg.timeout,
 			ReadBufferSize:   bufSize,
 			WriteBufferSize:  bufSize,
@@ -198,4 +199,22 @@ func (w *wsSession) close() {
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 	w.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 	w.conn.Close()
+}
+
+// dialFunc dials TCP connections for both transports. With -local-ips N it
+// binds them to the source addresses 127.0.0.2 .. 127.0.0.(N+1) in turn:
+// each source address has its own ~28k ephemeral ports
+// (net.ipv4.ip_local_port_range) towards the one server address.
+func dialFunc(cfg *config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if cfg.localIPs == 0 {
+		return (&net.Dialer{Timeout: cfg.timeout}).DialContext
+	}
+	dialers := make([]*net.Dialer, cfg.localIPs)
+	for i := range dialers {
+		dialers[i] = &net.Dialer{Timeout: cfg.timeout, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))}}
+	}
+	var next atomic.Uint64
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dialers[next.Add(1)%uint64(len(dialers))].DialContext(ctx, network, addr)
+	}
 }

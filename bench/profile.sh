@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Profiles our echo server (bench/cmd/eioprof: examples/echo plus pprof) under
+# the load of bench/run.sh's scenarios, pinned the same way (server CPU 0,
+# eioload CPU 1). Per scenario, two fresh servers:
+#   1. a CPU profile over the measured window (default MemProfileRate);
+#   2. allocation profiles at the start and the end of the window, with
+#      MemProfileRate=MEMRATE, and the server's count of echoed messages at
+#      both, so that allocations can be given per message.
+# Writes into OUT: <scenario>.cpu.pb.gz, <scenario>.allocs.{0,1}.pb.gz, the
+# eioload summaries, and <scenario>.txt with the top functions; prints them.
+# The scenario idle-N instead holds N idle WebSocket sessions for IDLE_HOLD
+# and takes a heap profile (in use) and the runtime's memory figures at the
+# end of the hold, before and after the sessions, to show where the memory
+# per session goes.
+#
+#   bash bench/profile.sh                             # ws-text and polling
+#   PROFILE_SCENARIOS=ws-binary DURATION=20s bash bench/profile.sh
+#   PROFILE_SCENARIOS=idle-10000 bash bench/profile.sh
+#
+# Settings: PROFILE_SCENARIOS="ws-text polling" DURATION=10s WARMUP=2s
+#   MEMRATE=4096 NODES=35 PORT=38481 PPROF_PORT=38482 SERVER_CPU=0 LOAD_CPU=1
+#   SERVER_FLAGS=""   more eioprof flags, e.g. "-dispatcher sync"
+#   IDLE_HOLD=30s     holding time of idle-N
+#   OUT=<dir> (default: a new temp dir)
+set -euo pipefail
+
+PROFILE_SCENARIOS=${PROFILE_SCENARIOS:-"ws-text polling"}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+MEMRATE=${MEMRATE:-4096}
+NODES=${NODES:-35}
+PORT=${PORT:-38481}
+PPROF_PORT=${PPROF_PORT:-38482}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+SERVER_FLAGS=${SERVER_FLAGS:-}
+IDLE_HOLD=${IDLE_HOLD:-30s}
+OUT=${OUT:-}
+
+log() { printf '[profile.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+command -v taskset >/dev/null || die "taskset (util-linux) is needed"
+command -v curl >/dev/null || die "curl is needed"
+secs() { # a Go duration in whole seconds: 10s, 2m, 1500ms
+	case $1 in
+	*ms) echo $(((${1%ms} + 999) / 1000)) ;;
+	*s) echo "${1%s}" ;;
+	*m) echo $((${1%m} * 60)) ;;
+	*) die "cannot read duration $1" ;;
+	esac
+}
+D=$(secs "$DURATION")
+W=$(secs "$WARMUP")
+
+PIDS=()
+WORK=$(mktemp -d /tmp/eio-prof.XXXXXX)
+cleanup() {
+	local rc=$? pid
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+forget_pid() {
+	local keep=() p
+	for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+
+[[ -n $OUT ]] || OUT=$(mktemp -d /tmp/eio-prof-results.XXXXXX)
+mkdir -p "$OUT"
+log "building eioprof and eioload"
+go build -o "$WORK/eioprof" ./bench/cmd/eioprof
+go build -o "$WORK/eioload" ./bench/cmd/eioload
+
+port_open() { (: >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+SERVER_PID=
+# shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags
+start() { # memprofilerate logfile
+	port_open "$PORT" && die "something listens on 127.0.0.1:$PORT already"
+	taskset -c "$SERVER_CPU" "$WORK/eioprof" -addr "127.0.0.1:$PORT" -pprof "127.0.0.1:$PPROF_PORT" \
+		-memprofilerate "$1" $SERVER_FLAGS >"$2" 2>&1 &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	for _ in $(seq 100); do
+		port_open "$PORT" && port_open "$PPROF_PORT" && return 0
+		sleep 0.1
+	done
+	die "eioprof did not start; see $2"
+}
+stop() {
+	kill -TERM "$SERVER_PID" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$SERVER_PID" 2>/dev/null || true
+	wait "$SERVER_PID" 2>/dev/null || true
+	forget_pid "$SERVER_PID"
+	for _ in $(seq 50); do port_open "$PORT" || break; sleep 0.1; done
+	sleep 1
+}
+args() {
+	case $1 in
+	ws-text) echo "-transport websocket -clients 200 -size 64" ;;
+	ws-binary) echo "-transport websocket -clients 200 -size 1024 -binary" ;;
+	polling) echo "-transport polling -clients 50 -size 64" ;;
+	size-*) echo "-transport websocket -clients 200 -binary -size ${1#size-}" ;;
+	idle-*) echo "-transport websocket -idle -clients ${1#idle-}" ;;
+	*) die "unknown scenario $1" ;;
+	esac
+}
+load() { # scenario tag
+	# shellcheck disable=SC2046
+	taskset -c "$LOAD_CPU" "$WORK/eioload" -json -pid "$SERVER_PID" -url "http://127.0.0.1:$PORT/engine.io/" \
+		$(args "$1") -warmup "$WARMUP" -duration "$DURATION" >"$OUT/$2.json" 2>"$OUT/$2.eioload.txt" &
+	LOAD_PID=$!
+	PIDS+=("$LOAD_PID")
+}
+finish_load() {
+	wait "$LOAD_PID" || log "eioload exited with status $?"
+	forget_pid "$LOAD_PID"
+}
+pp() { curl -fsS "http://127.0.0.1:$PPROF_PORT$1"; }
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# idle-N: where the memory of N idle WebSocket sessions is.
+profile_idle() { # scenario
+	local sc=$1 n=${1#idle-} h
+	h=$(secs "$IDLE_HOLD")
+	log "$sc: heap of $n idle sessions after ${h}s"
+	start 524288 "$OUT/$sc.server.log"
+	sleep 1
+	pp /memstats >"$OUT/$sc.memstats.0.txt"
+	pp /debug/pprof/heap >"$OUT/$sc.heap.0.pb.gz"
+	local rss0
+	rss0=$(awk '/^VmRSS/{print $2}' "/proc/$SERVER_PID/status")
+	# shellcheck disable=SC2046
+	taskset -c "$LOAD_CPU" "$WORK/eioload" -json -pid "$SERVER_PID" -url "http://127.0.0.1:$PORT/engine.io/" \
+		$(args "$sc") -duration "$IDLE_HOLD" >"$OUT/$sc.json" 2>"$OUT/$sc.eioload.txt" &
+	LOAD_PID=$!
+	PIDS+=("$LOAD_PID")
+	# The sessions are up within a few seconds; sample near the end of the hold.
+	sleep $((h - 3))
+	local rss1
+	rss1=$(awk '/^VmRSS/{print $2}' "/proc/$SERVER_PID/status")
+	pp /memstats >"$OUT/$sc.memstats.1.txt"
+	pp /debug/pprof/heap >"$OUT/$sc.heap.1.pb.gz"
+	finish_load
+	stop
+	{
+		echo "## $sc"
+		echo
+		grep -E '^  (connect|server|  *RSS)' "$OUT/$sc.eioload.txt" | sed 's/^ *//'
+		echo
+		echo "VmRSS before $rss0 kB, near the end of the hold $rss1 kB: $(((rss1 - rss0) / n)) KB per session (read before the forced GC of the runtime figures below)"
+		echo
+		echo "| runtime figure (after a GC) | before | with the sessions | per session |"
+		echo "|---|---:|---:|---:|"
+		paste "$OUT/$sc.memstats.0.txt" "$OUT/$sc.memstats.1.txt" |
+			awk -v n="$n" '{d=$4-$2; printf "| %s | %s | %s | %.2f |\n", $1, $2, $4, d/n}'
+		echo
+		echo "### in-use heap, by function (difference over the sessions)"
+		go tool pprof -top -sample_index=inuse_space -nodecount="$NODES" \
+			-base "$OUT/$sc.heap.0.pb.gz" "$OUT/$sc.heap.1.pb.gz" 2>/dev/null
+	} >"$OUT/$sc.txt"
+	cat "$OUT/$sc.txt"
+}
+
+for sc in $PROFILE_SCENARIOS; do
+	if [[ $sc == idle-* ]]; then
+		profile_idle "$sc"
+		continue
+	fi
+	log "$sc: CPU profile"
+	start 524288 "$OUT/$sc.cpu.server.log"
+	load "$sc" "$sc.cpu"
+	sleep "$W"
+	pp "/debug/pprof/profile?seconds=$D" >"$OUT/$sc.cpu.pb.gz"
+	finish_load
+	stop
+
+	log "$sc: allocation profiles (MemProfileRate=$MEMRATE)"
+	start "$MEMRATE" "$OUT/$sc.allocs.server.log"
+	load "$sc" "$sc.allocs"
+	sleep "$W"
+	c0=$(pp /count)
+	pp /debug/pprof/allocs >"$OUT/$sc.allocs.0.pb.gz"
+	sleep "$D"
+	c1=$(pp /count)
+	pp /debug/pprof/allocs >"$OUT/$sc.allocs.1.pb.gz"
+	finish_load
+	stop
+
+	msgs=$((c1 - c0))
+	{
+		echo "## $sc"
+		echo
+		echo "CPU run: $(grep -m1 -E '^  echo ' "$OUT/$sc.cpu.eioload.txt" | sed 's/^ *//')"
+		echo "         $(grep -m1 -E '^  server ' "$OUT/$sc.cpu.eioload.txt" | sed 's/^ *//')"
+		echo "         $(grep -m1 -E '^  machine ' "$OUT/$sc.cpu.eioload.txt" | sed 's/^ *//')"
+		echo "allocation run: $msgs messages echoed between the two allocation profiles"
+		echo
+		echo "### CPU, flat"
+		go tool pprof -top -nodecount="$NODES" "$OUT/$sc.cpu.pb.gz" 2>/dev/null
+		echo
+		echo "### CPU, cumulative"
+		go tool pprof -top -cum -nodecount="$NODES" "$OUT/$sc.cpu.pb.gz" 2>/dev/null
+		for idx in alloc_objects alloc_space; do
+			echo
+			echo "### $idx over the window ($msgs messages)"
+			go tool pprof -top -sample_index="$idx" -nodecount="$NODES" -ignore='runtime/pprof' \
+				-base "$OUT/$sc.allocs.0.pb.gz" "$OUT/$sc.allocs.1.pb.gz" 2>/dev/null
+		done
+		echo
+		echo "### allocations per message"
+		# Sample lines of -raw: alloc_objects alloc_space inuse_objects inuse_space: locations
+		go tool pprof -raw -ignore='runtime/pprof' -base "$OUT/$sc.allocs.0.pb.gz" "$OUT/$sc.allocs.1.pb.gz" 2>/dev/null |
+			awk -v m="$msgs" '/^Samples:/{s=1;next} /^Locations/{s=0} s&&/^ *-?[0-9]+ +-?[0-9]+ +-?[0-9]+ +-?[0-9]+:/{n+=$1; b+=$2}
+				END{ if (m>0) printf "%.2f allocations and %.0f bytes per echoed message (%d messages; pprof'"'"'s own allocations left out)\n", n/m, b/m, m }'
+	} >"$OUT/$sc.txt"
+	cat "$OUT/$sc.txt"
+done
+log "profiles and summaries in $OUT"
