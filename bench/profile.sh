@@ -112,7 +112,11 @@ args() {
 	ws-binary) echo "-transport websocket -clients 200 -size 1024 -binary" ;;
 	polling) echo "-transport polling -clients 50 -size 64" ;;
 	size-*) echo "-transport websocket -clients 200 -binary -size ${1#size-}" ;;
-	idle-*) echo "-transport websocket -idle -clients ${1#idle-}" ;;
+	idle-*)
+		local n=${1#idle-}
+		echo "-transport websocket -idle -clients $n"
+		if ((n > 5000)); then echo "-local-ips $(((n + 4999) / 5000))"; fi
+		;;
 	*) die "unknown scenario $1" ;;
 	esac
 }

@@ -255,10 +255,12 @@ stop_server() {
 	sleep 1
 }
 
-# -local-ips for n connections: one more loopback source address per 25000
-# connections above the first 25000 (ip_local_port_range is ~28k ports).
+# -local-ips for n connections: one loopback source address per 5000
+# connections when there are more than 5000. One address has ~28k ephemeral
+# ports (ip_local_port_range), and connect() slows down long before they
+# run out: 19000 sessions took 12-16 s from one address, 3 s from four.
 local_ips() {
-	if (($1 > 25000)); then echo "-local-ips $((($1 + 24999) / 25000))"; fi
+	if (($1 > 5000)); then echo "-local-ips $((($1 + 4999) / 5000))"; fi
 }
 
 BINFLAG=
@@ -380,7 +382,7 @@ run_one() { # scenario server round
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr)"
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "go: $(go version | cut -d' ' -f3-)  node: $(node --version)  engine.io: $(node -p "require('./bench/reference/node_modules/engine.io/package.json').version" 2>/dev/null || echo '?')"
-	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), working tree: $(git status --porcelain 2>/dev/null | wc -l) files changed or new ($(git status --porcelain -- . ':!bench' 2>/dev/null | wc -l) outside bench/)"
 	echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS=\"$SCENARIOS\" SERVERS=\"$SERVERS\" WS_CLIENTS=$WS_CLIENTS POLL_CLIENTS=$POLL_CLIENTS CONNECTIONS=$CONNECTIONS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY IDLE_SESSIONS=$IDLE_SESSIONS PING_INTERVAL=$PING_INTERVAL PING_TIMEOUT=$PING_TIMEOUT"
 	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
 	echo "pinning: server on CPU $SERVER_CPU, eioload on CPU $LOAD_CPU (taskset); open files limit $FD_LIMIT"
