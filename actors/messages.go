@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/eioactor/engineio/internal/mailbox"
 	"github.com/eioactor/engineio/protocol"
 )
 
@@ -47,7 +48,14 @@ type PostAborted struct{ Reason Reason }
 // is its writer (it accepts *WriteFrames and *CloseConn). On a session opened
 // over WebSocket it becomes the transport; on a polling session it starts an
 // upgrade probe; otherwise the session tells it to close.
-type WebSocketOpened struct{ Conn *actor.PID }
+type WebSocketOpened struct {
+	Conn *actor.PID
+	// Runner, when not nil, is the reader goroutine of a connection in
+	// this process: the session's mailbox runs there while the reader
+	// waits for a frame to be handled (see package internal/mailbox). A
+	// session that uses a configured Dispatcher ignores it.
+	Runner *mailbox.Runner
+}
 
 // Frame is one decoded frame read from the WebSocket Conn, or the decoding
 // error in Err.
@@ -161,7 +169,4 @@ type timerFired struct {
 	gen  uint64
 }
 
-type flush struct{}
-
 func (*timerFired) IgnoreDeadLetterLogging() {}
-func (*flush) IgnoreDeadLetterLogging()      {}

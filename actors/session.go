@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/eioactor/engineio/internal/mailbox"
 	"github.com/eioactor/engineio/metrics"
 	"github.com/eioactor/engineio/protocol"
 )
@@ -145,19 +147,60 @@ type Start struct {
 	ReplyTo *actor.PID
 }
 
-// NewProps returns the props of a session actor opened as described by
-// start. The spawner must use Stop as the supervision directive: a restarted
-// session would have lost its transport and queue.
-func NewProps(cfg *Config, start Start) *actor.Props {
-	opts := []actor.PropsOption{}
+// Spawner spawns session actors. All its sessions share one props, which
+// the actor runtime keeps for each actor's life: a props per session would
+// cost every idle session its size and whatever its producer holds.
+type Spawner struct {
+	props *actor.Props
+
+	mu      sync.Mutex // held through one spawn
+	pending Start
+	links   *sessionLinks
+}
+
+// sessionLinks is what the actor and the mailbox producer of one spawn
+// share: the session reaches its mailbox through it.
+type sessionLinks struct {
+	guard *stopGuard
+	mbox  *mailbox.Mailbox
+}
+
+// NewSpawner returns a spawner of sessions configured by cfg.
+func NewSpawner(cfg *Config) *Spawner {
+	sp := &Spawner{}
+	opts := []actor.PropsOption{actor.WithMailbox(func() actor.Mailbox {
+		sp.links.mbox = mailbox.New(sp.links.guard)
+		return sp.links.mbox
+	})}
 	if cfg.Dispatcher != nil {
 		opts = append(opts, actor.WithDispatcher(cfg.Dispatcher))
 	}
-	guard := &stopGuard{info: start.Info}
-	opts = append(opts, actor.WithMailbox(actor.Unbounded(guard)))
-	return actor.PropsFromProducer(func() actor.Actor {
-		return &session{cfg: cfg, info: start.Info, transport: start.Transport, handshakeReply: start.ReplyTo, guard: guard}
+	sp.props = actor.PropsFromProducer(func() actor.Actor {
+		st := sp.pending
+		return &session{cfg: cfg, info: st.Info, transport: st.Transport, handshakeReply: st.ReplyTo, links: sp.links}
 	}, opts...)
+	return sp
+}
+
+// Spawn spawns the session described by start as a child of ctx, named
+// name. The parent must use Stop as the supervision directive: a restarted
+// session would have lost its transport and queue.
+func (sp *Spawner) Spawn(ctx actor.SpawnerContext, name string, start Start) (*actor.PID, error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	sp.pending = start
+	sp.links = &sessionLinks{guard: &stopGuard{info: start.Info}}
+	defer func() { sp.pending, sp.links = Start{}, nil }()
+	return ctx.SpawnNamed(sp.props, name)
+}
+
+// useRunner lets the session's mailbox run on the reader goroutine of its
+// WebSocket (nil: on the dispatcher only). A configured Dispatcher keeps
+// every run.
+func (s *session) useRunner(r *mailbox.Runner) {
+	if s.cfg.Dispatcher == nil {
+		s.links.mbox.SetRunner(r)
+	}
 }
 
 // stopGuard answers the requests that reach a session's mailbox once it is
@@ -186,9 +229,9 @@ func (g *stopGuard) MessageReceived(any) {}
 func (g *stopGuard) MailboxEmpty()       {}
 
 func (s *session) stopping(ctx actor.Context) {
-	if s.guard != nil {
-		s.guard.root.Store(ctx.ActorSystem().Root)
-		s.guard.stopping.Store(true)
+	if g := s.links.guard; g != nil {
+		g.root.Store(ctx.ActorSystem().Root)
+		g.stopping.Store(true)
 	}
 }
 
@@ -204,27 +247,28 @@ const (
 type session struct {
 	cfg            *Config
 	info           *Info
-	guard          *stopGuard
+	links          *sessionLinks // the mailbox and its stop guard
 	handshakeReply *actor.PID
 	state          any // from Events.Connect
 
-	phase     phase
-	transport Transport
-	conn      *actor.PID // the active WebSocket's writer
-	probe     *actor.PID // a WebSocket being probed for an upgrade
-	upgrading bool       // the probe was answered; waiting for "5"
-	parked    *actor.PID // the reply target of a parked long-poll
-	parkedB64 bool       // the parked poll asked for binary as base64 (v3)
-	lastPoll  *actor.PID // the reply target of the last poll answered with packets
-	posting   *actor.PID // the reply target of the POST in progress
+	phase       phase
+	transport   Transport
+	conn        *actor.PID // the active WebSocket's writer
+	probe       *actor.PID // a WebSocket being probed for an upgrade
+	probeRunner *mailbox.Runner
+	upgrading   bool       // the probe was answered; waiting for "5"
+	parked      *actor.PID // the reply target of a parked long-poll
+	parkedB64   bool       // the parked poll asked for binary as base64 (v3)
+	lastPoll    *actor.PID // the reply target of the last poll answered with packets
+	posting     *actor.PID // the reply target of the POST in progress
 
-	outbox         []protocol.Packet
-	outboxBytes    int
-	flushScheduled bool
-	writing        bool              // a WriteFrames batch is with the writer
-	batch          *WriteFrames      // reused: one batch is in flight at a time
-	spare          []protocol.Packet // the slice of the last batch, for the next outbox
-	drainOwed      bool              // packets were queued since the last Drain
+	outbox      []protocol.Packet
+	outboxBytes int
+	flushOwed   bool              // packets were queued: flush when the mailbox empties
+	writing     bool              // a WriteFrames batch is with the writer
+	batch       *WriteFrames      // reused: one batch is in flight at a time
+	spare       []protocol.Packet // the slice of the last batch, for the next outbox
+	drainOwed   bool              // packets were queued since the last Drain
 
 	subscribers []*actor.PID
 
@@ -240,6 +284,14 @@ type session struct {
 func (s *session) Receive(ctx actor.Context) {
 	defer s.catchPanic(ctx)
 	s.receive(ctx)
+	if s.flushOwed && s.phase != phaseClosed && s.links.mbox.UserMessageCount() == 0 {
+		// The last message in the mailbox: what the messages before it
+		// queued leaves together, as one poll response or one batch for
+		// the writer. With messages still waiting, the last of them
+		// flushes.
+		s.flushOwed = false
+		s.flush(ctx)
+	}
 	if s.phase == phaseClosed {
 		// Only now: the replies to this message have been sent, and a
 		// waiter that sees Done finds them.
@@ -251,9 +303,6 @@ func (s *session) receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.open(ctx)
-	case *flush:
-		s.flushScheduled = false
-		s.flush(ctx)
 	case *Poll:
 		s.onPoll(ctx, m)
 	case *PollAbandoned:
@@ -274,7 +323,7 @@ func (s *session) receive(ctx actor.Context) {
 			s.closeNow(ctx, m.Reason)
 		}
 	case *WebSocketOpened:
-		s.onWebSocketOpened(ctx, m.Conn)
+		s.onWebSocketOpened(ctx, m)
 	case *Frame:
 		s.onFrame(ctx, m)
 	case *WebSocketClosed:
@@ -374,7 +423,7 @@ func (s *session) onSend(ctx actor.Context, m *Send) {
 			return
 		}
 	}
-	s.enqueue(ctx, m.Packet)
+	s.enqueue(m.Packet)
 	if ctx.Sender() != nil {
 		ctx.Respond(&Sent{})
 	}
@@ -517,7 +566,7 @@ func (s *session) open(ctx actor.Context) {
 	}
 	s.handshakeReply = nil
 	if p := s.cfg.InitialPacket; p != nil {
-		s.enqueue(ctx, *p)
+		s.enqueue(*p)
 	}
 	if s.info.Revision == protocol.V3 {
 		// v3: the client pings; silence for interval+timeout closes.
@@ -638,7 +687,7 @@ func (s *session) onPacket(ctx actor.Context, p protocol.Packet) {
 			s.closeNow(ctx, ReasonTransportError)
 			return
 		}
-		s.enqueue(ctx, protocol.Packet{Type: protocol.Pong, Data: p.Data})
+		s.enqueue(protocol.Packet{Type: protocol.Pong, Data: p.Data})
 		s.arm(ctx, timerPong, s.cfg.PingInterval+s.cfg.PingTimeout)
 	case protocol.Pong:
 		if s.info.Revision == protocol.V3 {
@@ -660,19 +709,21 @@ func (s *session) onPacket(ctx actor.Context, p protocol.Packet) {
 	}
 }
 
-func (s *session) onWebSocketOpened(ctx actor.Context, conn *actor.PID) {
+func (s *session) onWebSocketOpened(ctx actor.Context, m *WebSocketOpened) {
+	conn := m.Conn
 	switch {
 	case s.phase >= phaseClosing:
 		ctx.Send(conn, &CloseConn{})
 	case s.transport == TransportWebSocket && s.conn == nil:
 		s.conn = conn
+		s.useRunner(m.Runner)
 		s.flush(ctx)
 	case s.transport == TransportWebSocket, s.probe != nil, len(s.cfg.Upgrades) == 0:
 		// One WebSocket per session: a second one is turned away and the
 		// first keeps working.
 		ctx.Send(conn, &CloseConn{})
 	default:
-		s.probe = conn
+		s.probe, s.probeRunner = conn, m.Runner
 		s.arm(ctx, timerUpgrade, s.cfg.UpgradeTimeout)
 	}
 }
@@ -706,6 +757,8 @@ func (s *session) onProbeFrame(ctx actor.Context, m *Frame) {
 		s.disarm(timerUpgrade)
 		s.releaseParkedPoll(ctx)
 		s.transport, s.conn, s.probe, s.upgrading = TransportWebSocket, s.probe, nil, false
+		s.useRunner(s.probeRunner)
+		s.probeRunner = nil
 		s.info.transport.Store(uint32(TransportWebSocket))
 		s.metrics().SessionUpgraded()
 		s.publish(ctx, &Upgraded{SID: s.info.SID})
@@ -721,7 +774,7 @@ func (s *session) onWebSocketClosed(ctx actor.Context, m *WebSocketClosed) {
 		s.conn = nil
 		s.closeNow(ctx, m.Reason)
 	case s.probe != nil && m.Conn.Equal(s.probe):
-		s.probe, s.upgrading = nil, false
+		s.probe, s.probeRunner, s.upgrading = nil, nil, false
 		s.disarm(timerUpgrade)
 		s.metrics().UpgradeFailed()
 	}
@@ -732,7 +785,7 @@ func (s *session) abortUpgrade(ctx actor.Context) {
 		ctx.Send(s.probe, &CloseConn{})
 		s.metrics().UpgradeFailed()
 	}
-	s.probe, s.upgrading = nil, false
+	s.probe, s.probeRunner, s.upgrading = nil, nil, false
 	s.disarm(timerUpgrade)
 }
 
@@ -750,7 +803,7 @@ func (s *session) onTimer(ctx actor.Context, m *timerFired) {
 	s.timers[m.kind] = nil
 	switch m.kind {
 	case timerPing:
-		s.enqueue(ctx, protocol.Packet{Type: protocol.Ping})
+		s.enqueue(protocol.Packet{Type: protocol.Ping})
 		s.awaitingPong = true
 		s.arm(ctx, timerPong, s.cfg.PingTimeout)
 	case timerPong:
@@ -762,18 +815,13 @@ func (s *session) onTimer(ctx actor.Context, m *timerFired) {
 	}
 }
 
-// enqueue queues a packet and makes sure a flush follows. The flush is a
-// message to self, so that packets queued by the messages already in the
-// mailbox leave together: one poll response or one writer message.
-func (s *session) enqueue(ctx actor.Context, p protocol.Packet) {
+// enqueue queues a packet; Receive flushes once the mailbox is empty.
+func (s *session) enqueue(p protocol.Packet) {
 	s.outbox = append(s.outbox, p)
 	s.outboxBytes += len(p.Data)
 	s.drainOwed = true
 	s.publishQueue()
-	if !s.flushScheduled {
-		s.flushScheduled = true
-		ctx.Send(ctx.Self(), &flush{})
-	}
+	s.flushOwed = true
 }
 
 // flush hands the queued packets to the transport if it can take them.
@@ -920,7 +968,7 @@ func (s *session) release(ctx actor.Context, reason Reason) {
 			ctx.Send(c, &CloseConn{Abort: true})
 		}
 	}
-	s.conn, s.probe = nil, nil
+	s.conn, s.probe, s.probeRunner = nil, nil, nil
 }
 
 func (s *session) cleanUp(ctx actor.Context) {

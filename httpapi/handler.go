@@ -101,16 +101,27 @@ type Handler struct {
 func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lookup) *Handler {
 	h := &Handler{cfg: cfg, sys: sys, supervisor: supervisorPID, lookup: lookup}
 	h.altPath = strings.TrimSuffix(cfg.Path, "/")
+	// Small buffers, each connection its own: they are most of what an
+	// idle WebSocket costs. A message larger than a buffer is not slower
+	// for it: gorilla reads a large payload straight into the caller's
+	// buffer, and writes an uncompressed message as one frame from the
+	// buffer (header and first bytes) and the message itself, in one
+	// vectored write. A pooled write buffer would save its 270 bytes per
+	// connection but cost an allocation per message. Compressed writes
+	// are framed by the buffer's size, so they get a larger, pooled one.
 	h.upgrader = websocket.Upgrader{
-		ReadBufferSize:    1024,
-		WriteBufferSize:   1024,
-		WriteBufferPool:   &sync.Pool{},
+		ReadBufferSize:    256,
+		WriteBufferSize:   256,
 		EnableCompression: cfg.PerMessageDeflate,
 		// The origin policy has been applied before the upgrade.
 		CheckOrigin: func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			h.writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), true)
 		},
+	}
+	if cfg.PerMessageDeflate {
+		h.upgrader.WriteBufferSize = 4096
+		h.upgrader.WriteBufferPool = &sync.Pool{}
 	}
 	return h
 }

@@ -2,13 +2,18 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 
 	"github.com/eioactor/engineio/actors"
+	"github.com/eioactor/engineio/internal/mailbox"
 	"github.com/eioactor/engineio/protocol"
 )
 
@@ -35,14 +40,17 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		return
 	}
 	conn.SetReadLimit(h.cfg.MaxPayload)
-	ww := &wsWriter{conn: conn, rev: req.rev, base64: req.rev == protocol.V3 && req.base64, timeout: h.cfg.WriteTimeout, deflateThreshold: -1}
+	// The reader's goroutine runs the session's and the writer's mailboxes
+	// while it waits for a frame to be handled: reading, handling and
+	// writing the answer need no goroutine hand-off.
+	runner := &mailbox.Runner{}
+	ww := &wsWriter{conn: conn, rev: req.rev, base64: req.rev == protocol.V3 && req.base64, timeout: h.cfg.WriteTimeout, deflateThreshold: -1, logger: h.cfg.Logger}
 	if h.cfg.PerMessageDeflate {
 		ww.deflateThreshold = h.cfg.DeflateThreshold
 		conn.EnableWriteCompression(false)
 	}
-	writer := h.sys.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return ww },
-		actor.WithMailbox(actor.Unbounded(abortOnPost{conn}))), "eio-ws-")
-	h.sys.Root.Send(sess.PID, &actors.WebSocketOpened{Conn: writer})
+	writer := ww.start(h.sys, runner)
+	h.sys.Root.Send(sess.PID, &actors.WebSocketOpened{Conn: writer, Runner: runner})
 	select {
 	case <-sess.Done:
 		// The session closed before it could take this connection (it
@@ -50,30 +58,109 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		_ = conn.Close()
 	default:
 	}
-	decode := protocol.DecodeFrame
+	rd := &wsReader{conn: conn, session: sess.PID, writer: writer, runner: runner, root: h.sys.Root, decode: protocol.DecodeFrame}
 	if req.rev == protocol.V3 {
-		decode = protocol.DecodeFrameV3
+		rd.decode = protocol.DecodeFrameV3
 	}
 	// The reader gets a goroutine of its own and this handler returns: the
 	// HTTP server then lets go of the request, its headers and its
 	// buffers, which an idle connection would otherwise hold for its
 	// whole life.
-	go h.readFrames(conn, sess.PID, writer, decode)
+	go rd.run()
 }
 
-// readFrames reads the connection until it fails or closes, sending each
-// frame to the session; then it stops the writer.
-func (h *Handler) readFrames(conn *websocket.Conn, session, writer *actor.PID, decode func([]byte, bool) (protocol.Packet, error)) {
-	defer h.sys.Root.Stop(writer)
+// wsReader reads one WebSocket until it fails or closes, sending each frame
+// to the session; then it stops the writer.
+type wsReader struct {
+	conn    *websocket.Conn
+	session *actor.PID
+	writer  *actor.PID
+	runner  *mailbox.Runner
+	root    *actor.RootContext
+	decode  func([]byte, bool) (protocol.Packet, error)
+}
+
+func (rd *wsReader) run() {
+	defer rd.root.Stop(rd.writer)
 	for {
-		typ, data, err := conn.ReadMessage()
+		typ, r, err := rd.conn.NextReader()
+		var f *actors.Frame
+		if err == nil {
+			f, err = rd.readFrame(r, typ == websocket.BinaryMessage)
+		}
 		if err != nil {
-			h.sys.Root.Send(session, &actors.WebSocketClosed{Conn: writer, Reason: closeReason(err)})
+			rd.runner.Send(rd.root, rd.session, &actors.WebSocketClosed{Conn: rd.writer, Reason: closeReason(err)})
 			return
 		}
-		pkt, err := decode(data, typ == websocket.BinaryMessage)
-		h.sys.Root.Send(session, &actors.Frame{Conn: writer, Packet: pkt, Err: err})
+		rd.runner.Send(rd.root, rd.session, f)
 	}
+}
+
+// inlineSize is the largest message read into the frame's own array: one
+// allocation carries the message and its frame.
+const inlineSize = 128
+
+type inlineFrame struct {
+	actors.Frame
+	buf [inlineSize]byte
+}
+
+// scratch holds large messages while they are read, before they are copied
+// into a buffer of their exact size.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledScratch bounds the buffers kept in scratch.
+const maxPooledScratch = 1 << 20
+
+// readFrame reads the rest of one message and decodes it. A small message
+// (most are) shares one allocation with its frame; a larger one is read
+// into a pooled buffer and copied out at its exact size, so that what the
+// application keeps is no larger than the message.
+func (rd *wsReader) readFrame(r io.Reader, binary bool) (*actors.Frame, error) {
+	in := &inlineFrame{}
+	n, err := io.ReadFull(r, in.buf[:])
+	var data []byte
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		data = in.buf[:n]
+	case nil:
+		if data, err = readRest(r, in.buf[:]); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, err
+	}
+	f := &in.Frame
+	f.Conn = rd.writer
+	f.Packet, f.Err = rd.decode(data, binary)
+	return f, nil
+}
+
+// readRest reads r to its end after head and returns head and the rest in
+// a new slice of their exact length.
+func readRest(r io.Reader, head []byte) ([]byte, error) {
+	bp := scratch.Get().(*[]byte)
+	b := append((*bp)[:0], head...)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	data := make([]byte, len(b))
+	copy(data, b)
+	if cap(b) <= maxPooledScratch {
+		*bp = b[:0]
+		scratch.Put(bp)
+	}
+	return data, nil
 }
 
 // abortOnPost closes the connection as soon as a CloseConn{Abort: true} is
@@ -111,24 +198,100 @@ func closeReason(err error) actors.Reason {
 }
 
 // wsWriter is the only writer of one WebSocket connection (gorilla allows
-// one concurrent writer). Writes block this actor's mailbox only.
+// one concurrent writer). Writes block its mailbox only.
+//
+// It is a process of its own, registered under its PID with a mailbox and
+// no actor context: it needs no children, supervision or behaviour, and an
+// idle connection does not pay for them. It handles *actors.WriteFrames,
+// *actors.CloseConn, and as system messages Watch, Unwatch and its stop.
 type wsWriter struct {
 	conn             *websocket.Conn
 	rev              protocol.Revision
 	base64           bool // a v3 client that asked for binary as base64 text
 	timeout          time.Duration
 	deflateThreshold int // compress messages at least this long; -1: never
-	closed           bool
-	written          *actors.Written
-	scratch          []byte // a text frame is assembled here
+	logger           *slog.Logger
+
+	pid      *actor.PID
+	registry *actor.ProcessRegistryValue
+	root     *actor.RootContext
+	mbox     *mailbox.Mailbox
+	written  *actors.Written // the answer to every batch: one is in flight at a time
+	watchers []*actor.PID
+	stopped  bool
+	closed   bool
+	renewAt  time.Time // when the write deadline is next moved
+	scratch  []byte    // a text frame is assembled here
 }
 
-func (ww *wsWriter) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
-	case *actor.Started:
-		ww.written = &actors.Written{Conn: ctx.Self()}
+// writerDispatcher runs a writer's mailbox when the reader is not there to.
+var writerDispatcher = actor.NewDefaultDispatcher(300)
+
+// stopWriter is the system message of Stop.
+type stopWriter struct{}
+
+// start registers the writer in sys and returns its PID; its mailbox runs
+// on runner's goroutine when it can.
+func (ww *wsWriter) start(sys *actor.ActorSystem, runner *mailbox.Runner) *actor.PID {
+	ww.registry, ww.root = sys.ProcessRegistry, sys.Root
+	ww.mbox = mailbox.New(abortOnPost{ww.conn})
+	ww.mbox.SetRunner(runner)
+	ww.mbox.RegisterHandlers(ww, writerDispatcher)
+	ww.pid, _ = sys.ProcessRegistry.Add(ww, "eio-ws-"+sys.ProcessRegistry.NextId())
+	ww.written = &actors.Written{Conn: ww.pid}
+	ww.mbox.Start()
+	return ww.pid
+}
+
+// SendUserMessage implements actor.Process.
+func (ww *wsWriter) SendUserMessage(_ *actor.PID, m any) { ww.mbox.PostUserMessage(m) }
+
+// SendSystemMessage implements actor.Process.
+func (ww *wsWriter) SendSystemMessage(_ *actor.PID, m any) { ww.mbox.PostSystemMessage(m) }
+
+// Stop implements actor.Process: the writer closes the connection and
+// unregisters once what was posted before has been handled.
+func (ww *wsWriter) Stop(*actor.PID) { ww.mbox.PostSystemMessage(stopWriter{}) }
+
+// InvokeSystemMessage implements actor.MessageInvoker.
+func (ww *wsWriter) InvokeSystemMessage(m any) {
+	switch m := m.(type) {
+	case stopWriter:
+		ww.stop()
+	case *actor.Watch:
+		if ww.stopped {
+			ww.root.Send(m.Watcher, &actor.Terminated{Who: ww.pid})
+			return
+		}
+		ww.watchers = append(ww.watchers, m.Watcher)
+	case *actor.Unwatch:
+		for i, w := range ww.watchers {
+			if w.Equal(m.Watcher) {
+				ww.watchers = append(ww.watchers[:i], ww.watchers[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// EscalateFailure implements actor.MessageInvoker: a panic while writing
+// ends the connection; the reader then tells the session.
+func (ww *wsWriter) EscalateFailure(reason any, m any) {
+	ww.logger.Error("engineio: websocket writer failed", "panic", reason, "message", fmt.Sprintf("%T", m))
+	ww.stop()
+}
+
+// InvokeUserMessage implements actor.MessageInvoker.
+func (ww *wsWriter) InvokeUserMessage(msg any) {
+	if env, ok := msg.(*actor.MessageEnvelope); ok {
+		msg = env.Message
+	}
+	if ww.stopped {
+		return
+	}
+	switch m := msg.(type) {
 	case *actors.WriteFrames:
-		_ = ww.conn.SetWriteDeadline(time.Now().Add(ww.timeout))
+		ww.renewDeadline()
 		for _, p := range m.Packets {
 			if ww.closed {
 				break
@@ -138,11 +301,8 @@ func (ww *wsWriter) Receive(ctx actor.Context) {
 				ww.shut()
 			}
 		}
-		// One batch is in flight at a time, so one answer serves all.
-		if to := m.Session; to != nil {
-			ctx.Send(to, ww.written)
-		} else if ctx.Sender() != nil {
-			ctx.Send(ctx.Sender(), ww.written)
+		if m.Session != nil {
+			ww.root.Send(m.Session, ww.written)
 		}
 	case *actors.CloseConn:
 		if !ww.closed {
@@ -150,9 +310,32 @@ func (ww *wsWriter) Receive(ctx actor.Context) {
 			_ = ww.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(ww.timeout))
 			ww.shut()
 		}
-	case *actor.Stopping:
-		ww.shut()
 	}
+}
+
+// renewDeadline keeps the write deadline between three quarters of the
+// timeout and the whole of it ahead, moving it once per quarter rather
+// than at every batch: moving it costs a timer update.
+func (ww *wsWriter) renewDeadline() {
+	now := time.Now()
+	if now.Before(ww.renewAt) {
+		return
+	}
+	_ = ww.conn.SetWriteDeadline(now.Add(ww.timeout))
+	ww.renewAt = now.Add(ww.timeout / 4)
+}
+
+func (ww *wsWriter) stop() {
+	if ww.stopped {
+		return
+	}
+	ww.stopped = true
+	ww.shut()
+	ww.registry.Remove(ww.pid)
+	for _, w := range ww.watchers {
+		ww.root.Send(w, &actor.Terminated{Who: ww.pid})
+	}
+	ww.watchers = nil
 }
 
 // write writes one packet as one frame. WriteMessage is gorilla's

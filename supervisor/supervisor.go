@@ -124,13 +124,14 @@ func NewProps(cfg Config, reg *Registry) *actor.Props {
 		opts = append(opts, actor.WithDispatcher(cfg.Session.Dispatcher))
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &supervisor{cfg: cfg, registry: reg, children: map[string]string{}}
+		return &supervisor{cfg: cfg, registry: reg, children: map[string]string{}, spawner: actors.NewSpawner(cfg.Session)}
 	}, opts...)
 }
 
 type supervisor struct {
 	cfg      Config
 	registry *Registry
+	spawner  *actors.Spawner
 	children map[string]string // session PID id -> sid
 	closing  bool
 	waiters  []*actor.PID
@@ -200,8 +201,7 @@ func (s *supervisor) open(ctx actor.Context, m *Open) {
 	// Registered before the spawn: the Connect handler may already address
 	// the session by sid.
 	s.registry.add(info)
-	props := actors.NewProps(s.cfg.Session, actors.Start{Info: info, Transport: m.Transport, ReplyTo: ctx.Sender()})
-	if _, err := ctx.SpawnNamed(props, sid); err != nil {
+	if _, err := s.spawner.Spawn(ctx, sid, actors.Start{Info: info, Transport: m.Transport, ReplyTo: ctx.Sender()}); err != nil {
 		s.registry.remove(sid)
 		s.cfg.Logger.Error("engineio: spawn session", "sid", sid, "err", err)
 		ctx.Respond(&actors.Failure{Status: http.StatusInternalServerError, Code: protocol.CodeBadRequest, Message: protocol.CodeBadRequest.Message()})

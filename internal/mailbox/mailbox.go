@@ -1,0 +1,240 @@
+// Package mailbox is the actor mailbox of sessions and WebSocket writers.
+//
+// It behaves as protoactor's default mailbox (system messages first,
+// suspension, middlewares, a dispatcher's throughput) with two differences
+// that matter on the hot path:
+//
+//   - posting a message allocates nothing: the queues are rings that grow
+//     when needed and are released when they empty after a burst, and the
+//     function handed to the dispatcher is bound once per mailbox;
+//   - a mailbox may be given a Runner: the goroutine of the connection that
+//     feeds the actor. When that goroutine is waiting in Runner.Send, the
+//     mailbox runs there instead of on a new goroutine, so a WebSocket
+//     message is read, handled, and its answer written without a goroutine
+//     hand-off.
+//
+// Batches (actor.MessageBatch) are delivered as one message, not unpacked.
+package mailbox
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+const (
+	idle int32 = iota
+	running
+)
+
+// Mailbox is an actor.Mailbox; see the package documentation.
+type Mailbox struct {
+	mu   sync.Mutex
+	user ring
+	sys  ring
+
+	userCount atomic.Int32
+	sysCount  atomic.Int32
+	status    atomic.Int32
+	suspended atomic.Bool
+
+	invoker     actor.MessageInvoker
+	dispatcher  actor.Dispatcher
+	middlewares []actor.MailboxMiddleware
+	process     func() // processMessages, bound once
+	runner      atomic.Pointer[Runner]
+}
+
+var _ actor.Mailbox = (*Mailbox)(nil)
+
+// New returns a mailbox with the given middlewares.
+func New(middlewares ...actor.MailboxMiddleware) *Mailbox {
+	m := &Mailbox{middlewares: middlewares}
+	m.process = m.processMessages
+	return m
+}
+
+// Producer returns the mailbox producer of props for one actor: it yields m.
+func (m *Mailbox) Producer() actor.MailboxProducer {
+	return func() actor.Mailbox { return m }
+}
+
+// SetRunner makes the mailbox run on r's goroutine whenever that goroutine
+// is in r.Send; nil goes back to the dispatcher alone.
+func (m *Mailbox) SetRunner(r *Runner) { m.runner.Store(r) }
+
+// PostUserMessage implements actor.Mailbox.
+func (m *Mailbox) PostUserMessage(message any) {
+	for _, mw := range m.middlewares {
+		mw.MessagePosted(message)
+	}
+	m.mu.Lock()
+	m.user.push(message)
+	m.userCount.Add(1)
+	m.mu.Unlock()
+	m.schedule()
+}
+
+// PostSystemMessage implements actor.Mailbox.
+func (m *Mailbox) PostSystemMessage(message any) {
+	for _, mw := range m.middlewares {
+		mw.MessagePosted(message)
+	}
+	m.mu.Lock()
+	m.sys.push(message)
+	m.sysCount.Add(1)
+	m.mu.Unlock()
+	m.schedule()
+}
+
+// RegisterHandlers implements actor.Mailbox.
+func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher actor.Dispatcher) {
+	m.invoker = invoker
+	m.dispatcher = dispatcher
+}
+
+// Start implements actor.Mailbox.
+func (m *Mailbox) Start() {
+	for _, mw := range m.middlewares {
+		mw.MailboxStarted()
+	}
+}
+
+// UserMessageCount implements actor.Mailbox.
+func (m *Mailbox) UserMessageCount() int { return int(m.userCount.Load()) }
+
+func (m *Mailbox) schedule() {
+	if !m.status.CompareAndSwap(idle, running) {
+		return
+	}
+	if r := m.runner.Load(); r != nil && r.offer(m.process) {
+		return
+	}
+	m.dispatcher.Schedule(m.process)
+}
+
+func (m *Mailbox) processMessages() {
+	for {
+		m.run()
+		m.status.Store(idle)
+		// Messages posted after the loop ended but before idle was
+		// stored found the mailbox running and did not schedule it.
+		if m.sysCount.Load() > 0 || (!m.suspended.Load() && m.userCount.Load() > 0) {
+			if m.status.CompareAndSwap(idle, running) {
+				continue
+			}
+		}
+		break
+	}
+	if m.userCount.Load() == 0 && !m.suspended.Load() {
+		for _, mw := range m.middlewares {
+			mw.MailboxEmpty()
+		}
+	}
+}
+
+func (m *Mailbox) run() {
+	var msg any
+	defer func() {
+		if r := recover(); r != nil {
+			m.invoker.EscalateFailure(r, msg)
+		}
+	}()
+	i, t := 0, m.dispatcher.Throughput()
+	for {
+		if i > t {
+			i = 0
+			runtime.Gosched()
+		}
+		i++
+		if m.sysCount.Load() > 0 {
+			m.mu.Lock()
+			msg = m.sys.pop()
+			if msg != nil {
+				m.sysCount.Add(-1)
+			}
+			m.mu.Unlock()
+			if msg != nil {
+				switch msg.(type) {
+				case *actor.SuspendMailbox:
+					m.suspended.Store(true)
+				case *actor.ResumeMailbox:
+					m.suspended.Store(false)
+				default:
+					m.invoker.InvokeSystemMessage(msg)
+				}
+				for _, mw := range m.middlewares {
+					mw.MessageReceived(msg)
+				}
+				continue
+			}
+		}
+		if m.suspended.Load() {
+			return
+		}
+		if m.userCount.Load() == 0 {
+			return
+		}
+		m.mu.Lock()
+		msg = m.user.pop()
+		if msg != nil {
+			m.userCount.Add(-1)
+		}
+		m.mu.Unlock()
+		if msg == nil {
+			return
+		}
+		m.invoker.InvokeUserMessage(msg)
+		for _, mw := range m.middlewares {
+			mw.MessageReceived(msg)
+		}
+	}
+}
+
+// ring is a FIFO queue on a slice that doubles when full. Its storage is
+// dropped when it empties with more than shrinkAbove slots, so that a
+// burst does not stay with an idle actor.
+type ring struct {
+	buf  []any
+	head int
+	n    int
+}
+
+const (
+	ringInitial = 4
+	shrinkAbove = 64
+)
+
+func (r *ring) push(v any) {
+	if r.n == len(r.buf) {
+		size := 2 * len(r.buf)
+		if size == 0 {
+			size = ringInitial
+		}
+		buf := make([]any, size)
+		k := copy(buf, r.buf[r.head:])
+		copy(buf[k:], r.buf[:r.head])
+		r.buf, r.head = buf, 0
+	}
+	r.buf[(r.head+r.n)%len(r.buf)] = v
+	r.n++
+}
+
+func (r *ring) pop() any {
+	if r.n == 0 {
+		return nil
+	}
+	v := r.buf[r.head]
+	r.buf[r.head] = nil
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	if r.n == 0 {
+		r.head = 0
+		if len(r.buf) > shrinkAbove {
+			r.buf = nil
+		}
+	}
+	return v
+}
