@@ -25,11 +25,12 @@ func (s *Session) ID() string { return s.info.SID }
 // Transport returns the current transport: "polling" or "websocket".
 func (s *Session) Transport() string { return s.info.Transport().String() }
 
-// Header returns the headers of the handshake request.
+// Header returns the headers of the handshake request, without those of
+// the WebSocket handshake itself (Connection, Upgrade, Sec-WebSocket-*).
 func (s *Session) Header() http.Header { return s.info.Header }
 
-// Query returns the query of the handshake request.
-func (s *Session) Query() url.Values { return s.info.Query }
+// Query returns the query of the handshake request, parsed at each call.
+func (s *Session) Query() url.Values { return s.info.Query() }
 
 // RemoteAddr returns the network address of the handshake request.
 func (s *Session) RemoteAddr() string { return s.info.RemoteAddr }

@@ -10,7 +10,9 @@ import (
 )
 
 // Messages from the HTTP layer. Those that get a reply are sent with the
-// reply target as the envelope's sender (RequestWithCustomSender).
+// reply target as the envelope's sender (RequestWithCustomSender). Those
+// that embed mailbox.Lending may carry the waiting request's goroutine, on
+// which the session then runs; code outside this module leaves it zero.
 
 // Poll is a long-poll GET. The session answers at once with *PollResult when
 // packets are queued; otherwise it parks the reply target and answers when
@@ -18,7 +20,10 @@ import (
 // A second Poll while one is parked gets *Failure and closes the session.
 // Base64 says a protocol 3 client wants binary packets as base64 text (the
 // b64 query parameter, or JSONP); v4 payloads are always text.
-type Poll struct{ Base64 bool }
+type Poll struct {
+	Base64 bool
+	mailbox.Lending
+}
 
 // PollAbandoned says that the long-poll whose reply target is ReplyTo ended
 // before it was answered (the client went away). The spec treats that as a
@@ -28,7 +33,7 @@ type PollAbandoned struct{ ReplyTo *actor.PID }
 // PostBegin announces a POST before its body is read, so that two
 // overlapping POSTs are seen as such. Reply: *PostReady or *Failure. A second
 // PostBegin before the first POST ends gets *Failure and closes the session.
-type PostBegin struct{}
+type PostBegin struct{ mailbox.Lending }
 
 // Post carries the body of the POST announced by PostBegin from the same
 // sender. Reply: *PostResult once the packets are dispatched, or *Failure.
@@ -37,6 +42,7 @@ type PostBegin struct{}
 type Post struct {
 	Payload []byte
 	Binary  bool
+	mailbox.Lending
 }
 
 // PostAborted ends the POST announced by the sender without a payload: the

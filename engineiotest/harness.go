@@ -192,7 +192,7 @@ func (h *Harness) TryConnect(transport Transport, header http.Header, query url.
 		Revision:   protocol.V4,
 		Transport:  transport,
 		Header:     header,
-		Query:      q,
+		RawQuery:   q.Encode(),
 		RemoteAddr: RemoteAddr,
 	}, "handshake")
 	var opened *actors.Opened

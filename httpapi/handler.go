@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/eioactor/engineio/actors"
+	"github.com/eioactor/engineio/internal/mailbox"
 	"github.com/eioactor/engineio/internal/reply"
 	"github.com/eioactor/engineio/metrics"
 	"github.com/eioactor/engineio/protocol"
@@ -234,8 +235,8 @@ func (h *Handler) handshake(req *request) {
 	open := &supervisor.Open{
 		Revision:   req.rev,
 		Transport:  req.transport,
-		Header:     r.Header.Clone(),
-		Query:      r.URL.Query(),
+		Header:     sessionHeader(r.Header),
+		RawQuery:   r.URL.RawQuery,
 		RemoteAddr: r.RemoteAddr,
 	}
 	answer, err := h.request(r.Context(), h.supervisor, open)
@@ -299,7 +300,7 @@ func (h *Handler) reject(req *request, err error) {
 func (h *Handler) poll(req *request, sess Session) {
 	ib := reply.New(h.sys)
 	defer ib.Release()
-	h.sys.Root.RequestWithCustomSender(sess.PID, &actors.Poll{Base64: req.base64}, ib.PID())
+	ib.Ask(h.sys.Root, sess.PID, &actors.Poll{Base64: req.base64, Lending: mailbox.Lending{Runner: ib.Runner()}})
 	answer, err := ib.Wait(req.r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
 		// The client went away (or the session never answered): the spec
@@ -315,7 +316,7 @@ func (h *Handler) post(req *request, sess Session) {
 	r, pid := req.r, sess.PID
 	ib := reply.New(h.sys)
 	defer ib.Release()
-	h.sys.Root.RequestWithCustomSender(pid, &actors.PostBegin{}, ib.PID())
+	ib.Ask(h.sys.Root, pid, &actors.PostBegin{Lending: mailbox.Lending{Runner: ib.Runner()}})
 	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
 		h.sys.Root.RequestWithCustomSender(pid, &actors.PostAborted{Reason: actors.ReasonTransportError}, ib.PID())
@@ -355,7 +356,7 @@ func (h *Handler) post(req *request, sess Session) {
 		}
 		binary = false
 	}
-	h.sys.Root.RequestWithCustomSender(pid, &actors.Post{Payload: body, Binary: binary}, ib.PID())
+	ib.Ask(h.sys.Root, pid, &actors.Post{Payload: body, Binary: binary, Lending: mailbox.Lending{Runner: ib.Runner()}})
 	answer, err = ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
 		h.replyFailed(req, err)
@@ -396,7 +397,10 @@ func readBody(body io.Reader, limit, contentLength int64) ([]byte, error) {
 func (h *Handler) request(ctx context.Context, pid *actor.PID, msg any) (any, error) {
 	ib := reply.New(h.sys)
 	defer ib.Release()
-	h.sys.Root.RequestWithCustomSender(pid, msg, ib.PID())
+	if o, ok := msg.(*supervisor.Open); ok {
+		o.Runner = ib.Runner()
+	}
+	ib.Ask(h.sys.Root, pid, msg)
 	return ib.Wait(ctx, h.cfg.ReplyTimeout, nil)
 }
 
@@ -479,4 +483,18 @@ func (h *Handler) writeError(w http.ResponseWriter, status int, code protocol.Er
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// transportHeaders are those of the WebSocket handshake: they describe the
+// connection, not the client, and a session does not keep them.
+var transportHeaders = []string{"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions"}
+
+// sessionHeader is the copy of the handshake's headers that a session keeps
+// for its whole life.
+func sessionHeader(h http.Header) http.Header {
+	c := h.Clone()
+	for _, k := range transportHeaders {
+		delete(c, k)
+	}
+	return c
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/eioactor/engineio/actors"
+	"github.com/eioactor/engineio/internal/mailbox"
 	"github.com/eioactor/engineio/protocol"
 )
 
@@ -83,8 +83,11 @@ type Open struct {
 	Revision   protocol.Revision
 	Transport  actors.Transport
 	Header     http.Header
-	Query      url.Values
+	RawQuery   string // the handshake's query, encoded
 	RemoteAddr string
+	// The waiting request's goroutine, lent to the supervisor and the new
+	// session for the handshake.
+	mailbox.Lending
 }
 
 // CloseAll closes every session gracefully with Reason (see actors.Close).
@@ -119,7 +122,7 @@ func NewProps(cfg Config, reg *Registry) *actor.Props {
 	stop := actor.NewOneForOneStrategy(0, 0, func(reason any) actor.Directive {
 		return actor.StopDirective
 	})
-	opts := []actor.PropsOption{actor.WithSupervisor(stop)}
+	opts := []actor.PropsOption{actor.WithSupervisor(stop), actor.WithMailbox(func() actor.Mailbox { return mailbox.New() })}
 	if cfg.Session.Dispatcher != nil {
 		opts = append(opts, actor.WithDispatcher(cfg.Session.Dispatcher))
 	}
@@ -197,11 +200,11 @@ func (s *supervisor) open(ctx actor.Context, m *Open) {
 	if rev == 0 {
 		rev = protocol.V4
 	}
-	info := actors.NewInfo(sid, pid, rev, m.Transport, m.Header, m.Query, m.RemoteAddr)
+	info := actors.NewInfo(sid, pid, rev, m.Transport, m.Header, m.RawQuery, m.RemoteAddr)
 	// Registered before the spawn: the Connect handler may already address
 	// the session by sid.
 	s.registry.add(info)
-	if _, err := s.spawner.Spawn(ctx, sid, actors.Start{Info: info, Transport: m.Transport, ReplyTo: ctx.Sender()}); err != nil {
+	if _, err := s.spawner.Spawn(ctx, sid, actors.Start{Info: info, Transport: m.Transport, ReplyTo: ctx.Sender(), Runner: m.Runner}); err != nil {
 		s.registry.remove(sid)
 		s.cfg.Logger.Error("engineio: spawn session", "sid", sid, "err", err)
 		ctx.Respond(&actors.Failure{Status: http.StatusInternalServerError, Code: protocol.CodeBadRequest, Message: protocol.CodeBadRequest.Message()})

@@ -11,7 +11,9 @@
 //     feeds the actor. When that goroutine is waiting in Runner.Send, the
 //     mailbox runs there instead of on a new goroutine, so a WebSocket
 //     message is read, handled, and its answer written without a goroutine
-//     hand-off.
+//     hand-off. A message may also lend its sender's goroutine (Lending):
+//     an HTTP request that waits for the session's answer runs the session
+//     itself.
 //
 // Batches (actor.MessageBatch) are delivered as one message, not unpacked.
 package mailbox
@@ -45,6 +47,7 @@ type Mailbox struct {
 	middlewares []actor.MailboxMiddleware
 	process     func() // processMessages, bound once
 	runner      atomic.Pointer[Runner]
+	on          *Runner // the runner of the current run, if any; set while running
 }
 
 var _ actor.Mailbox = (*Mailbox)(nil)
@@ -74,7 +77,26 @@ func (m *Mailbox) PostUserMessage(message any) {
 	m.user.push(message)
 	m.userCount.Add(1)
 	m.mu.Unlock()
-	m.schedule()
+	if !m.status.CompareAndSwap(idle, running) {
+		return
+	}
+	if r := lentRunner(message); r != nil && m.offer(r) {
+		return
+	}
+	m.dispatch()
+}
+
+// offer hands the mailbox, set running, to r's goroutine if it takes it.
+func (m *Mailbox) offer(r *Runner) bool {
+	if r.Released() {
+		return false
+	}
+	m.on = r // before the offer: the run may start at once
+	if r.offer(m.process) {
+		return true
+	}
+	m.on = nil
+	return false
 }
 
 // PostSystemMessage implements actor.Mailbox.
@@ -106,10 +128,15 @@ func (m *Mailbox) Start() {
 func (m *Mailbox) UserMessageCount() int { return int(m.userCount.Load()) }
 
 func (m *Mailbox) schedule() {
-	if !m.status.CompareAndSwap(idle, running) {
-		return
+	if m.status.CompareAndSwap(idle, running) {
+		m.dispatch()
 	}
-	if r := m.runner.Load(); r != nil && r.offer(m.process) {
+}
+
+// dispatch runs the mailbox, which the caller has set running: on its
+// runner's goroutine if that is waiting, else on the dispatcher.
+func (m *Mailbox) dispatch() {
+	if r := m.runner.Load(); r != nil && m.offer(r) {
 		return
 	}
 	m.dispatcher.Schedule(m.process)
@@ -117,7 +144,10 @@ func (m *Mailbox) schedule() {
 
 func (m *Mailbox) processMessages() {
 	for {
-		m.run()
+		if m.run() {
+			// Handed over to the dispatcher, still running.
+			return
+		}
 		m.status.Store(idle)
 		// Messages posted after the loop ended but before idle was
 		// stored found the mailbox running and did not schedule it.
@@ -135,16 +165,31 @@ func (m *Mailbox) processMessages() {
 	}
 }
 
-func (m *Mailbox) run() {
+// run processes messages until there are none, or the mailbox is
+// suspended, or (handedOver) the runner it runs on was released and the
+// rest went to the dispatcher.
+func (m *Mailbox) run() (handedOver bool) {
 	var msg any
 	defer func() {
 		if r := recover(); r != nil {
+			m.on = nil
 			m.invoker.EscalateFailure(r, msg)
 		}
 	}()
 	i, t := 0, m.dispatcher.Throughput()
 	for {
+		if r := m.on; r != nil && r.Released() {
+			m.on = nil
+			m.dispatcher.Schedule(m.process)
+			return true
+		}
 		if i > t {
+			if m.on != nil {
+				// A lent goroutine has its own work to get back to.
+				m.on = nil
+				m.dispatcher.Schedule(m.process)
+				return true
+			}
 			i = 0
 			runtime.Gosched()
 		}
@@ -172,10 +217,12 @@ func (m *Mailbox) run() {
 			}
 		}
 		if m.suspended.Load() {
-			return
+			m.on = nil
+			return false
 		}
 		if m.userCount.Load() == 0 {
-			return
+			m.on = nil
+			return false
 		}
 		m.mu.Lock()
 		msg = m.user.pop()
@@ -184,7 +231,8 @@ func (m *Mailbox) run() {
 		}
 		m.mu.Unlock()
 		if msg == nil {
-			return
+			m.on = nil
+			return false
 		}
 		m.invoker.InvokeUserMessage(msg)
 		for _, mw := range m.middlewares {

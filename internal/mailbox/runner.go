@@ -17,7 +17,8 @@ const (
 
 // runnerBudget bounds how many mailbox runs one Send performs, so that the
 // goroutine gets back to its own work (reading) under a steady stream of
-// messages from elsewhere.
+// messages from elsewhere. One run is bounded too: after the dispatcher's
+// throughput in messages, the mailbox goes on on the dispatcher.
 const runnerBudget = 64
 
 // Runner lets one goroutine, typically the reader of a connection, run the
@@ -30,34 +31,55 @@ const runnerBudget = 64
 // writer that runs there makes the reader wait for the write, which is the
 // back-pressure a plain read-then-write loop has.
 type Runner struct {
-	state atomic.Int32
-	fn    func() // set while runnerFull
+	state    atomic.Int32
+	fn       func() // set while runnerFull
+	released atomic.Bool
 }
+
+// Release tells the runner that its goroutine got what it waited for: it
+// takes no more mailboxes, and a mailbox running there hands what is left
+// in it to its dispatcher after the message in hand. An HTTP request that
+// has its answer goes on to write it instead of running the session's
+// later messages (the application's disconnect handler, say). The next Do
+// or Send takes mailboxes again.
+func (r *Runner) Release() { r.released.Store(true) }
+
+// Released reports whether Release was called since the last Do or Send.
+func (r *Runner) Released() bool { return r.released.Load() }
 
 // Send posts msg to pid from root, then runs the mailboxes handed to the
 // runner until none is ready.
 func (r *Runner) Send(root *actor.RootContext, pid *actor.PID, msg any) {
+	r.Do(func() { root.Send(pid, msg) })
+}
+
+// Do calls post, which posts messages, then runs the mailboxes handed to
+// the runner until none is ready.
+func (r *Runner) Do(post func()) {
+	r.released.Store(false)
 	r.state.Store(runnerAccepting)
-	root.Send(pid, msg)
+	post()
 	for budget := runnerBudget; ; {
 		switch r.state.Load() {
 		case runnerFull:
 			fn := r.fn
 			r.fn = nil
 			budget--
-			if budget > 0 {
-				r.state.Store(runnerAccepting)
-			} else {
+			last := budget <= 0 || r.released.Load()
+			if last {
 				r.state.Store(runnerOff)
+			} else {
+				r.state.Store(runnerAccepting)
 			}
 			fn()
-			if budget <= 0 {
+			if last {
 				return
 			}
 		case runnerAccepting:
 			if r.state.CompareAndSwap(runnerAccepting, runnerOff) {
 				return
 			}
+			// An offer came in between: run it.
 		default: // runnerClaimed: an offer is storing its function
 			runtime.Gosched()
 		}
@@ -73,4 +95,30 @@ func (r *Runner) offer(fn func()) bool {
 	r.fn = fn
 	r.state.Store(runnerFull)
 	return true
+}
+
+// Lending is embedded in a message whose sender waits for the answer: the
+// sender lends its goroutine, Runner, to the addressee's mailbox, which
+// runs there if the message finds it idle (see Runner.Do). A nil Runner
+// lends nothing; a message that crosses nodes loses it.
+type Lending struct {
+	Runner *Runner
+}
+
+func (l Lending) lent() *Runner { return l.Runner }
+
+type lender interface{ lent() *Runner }
+
+// lentRunner returns the runner a message (or the message in an envelope)
+// lends, or nil.
+func lentRunner(msg any) *Runner {
+	switch m := msg.(type) {
+	case lender:
+		return m.lent()
+	case *actor.MessageEnvelope:
+		if l, ok := m.Message.(lender); ok {
+			return l.lent()
+		}
+	}
+	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/eioactor/engineio/internal/mailbox"
 )
 
 // Errors returned by Wait.
@@ -28,6 +30,7 @@ type Inbox struct {
 	registry *actor.ProcessRegistryValue
 	pid      *actor.PID
 	ch       chan any
+	run      mailbox.Runner
 }
 
 var seq atomic.Uint64
@@ -37,6 +40,19 @@ func New(sys *actor.ActorSystem) *Inbox {
 	ib := &Inbox{registry: sys.ProcessRegistry, ch: make(chan any, 1)}
 	ib.pid, _ = sys.ProcessRegistry.Add(ib, "eio-reply-"+strconv.FormatUint(seq.Add(1), 36))
 	return ib
+}
+
+// Runner is the goroutine of the inbox's owner, for the requests it sends
+// to lend (mailbox.Lending).
+func (ib *Inbox) Runner() *mailbox.Runner { return &ib.run }
+
+// Ask sends msg to pid with the inbox as the sender, then runs on the
+// calling goroutine the mailboxes handed to the inbox's runner: the
+// addressee's, if msg lends it and finds it idle. The caller goes on to
+// Wait, which finds the answer already there when the addressee could
+// give it at once.
+func (ib *Inbox) Ask(root *actor.RootContext, pid *actor.PID, msg any) {
+	ib.run.Do(func() { root.RequestWithCustomSender(pid, msg, ib.pid) })
 }
 
 // PID is the inbox's address, to be used as a request's sender.
@@ -81,6 +97,8 @@ func (ib *Inbox) SendUserMessage(_ *actor.PID, message any) {
 	case ib.ch <- actor.UnwrapEnvelopeMessage(message):
 	default:
 	}
+	// The owner has its answer: it stops running the addressee.
+	ib.run.Release()
 }
 
 // SendSystemMessage implements actor.Process.
