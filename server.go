@@ -302,6 +302,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	ib.Release()
 	// Stopping the supervisor stops what is left of its sessions.
 	stopErr := s.system.Root.StopFuture(s.supervisor).Wait()
+	s.handler.Close()
 	if s.ownSystem {
 		s.system.Shutdown()
 	}

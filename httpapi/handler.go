@@ -95,12 +95,17 @@ type Handler struct {
 	lookup     Lookup
 	upgrader   websocket.Upgrader
 	altPath    string
+	inboxes    *reply.Pool
 }
+
+// maxIdleInboxes bounds the reply inboxes kept for reuse: about the
+// requests in flight at a time.
+const maxIdleInboxes = 4096
 
 // New returns a handler that opens sessions through the supervisor and
 // finds them with lookup.
 func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lookup) *Handler {
-	h := &Handler{cfg: cfg, sys: sys, supervisor: supervisorPID, lookup: lookup}
+	h := &Handler{cfg: cfg, sys: sys, supervisor: supervisorPID, lookup: lookup, inboxes: reply.NewPool(sys, maxIdleInboxes)}
 	h.altPath = strings.TrimSuffix(cfg.Path, "/")
 	// Small buffers, each connection its own: they are most of what an
 	// idle WebSocket costs. A message larger than a buffer is not slower
@@ -144,8 +149,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	q := r.URL.Query()
-	req := &request{w: w, r: r, ws: q.Get("transport") == "websocket"}
+	q := parseEngineQuery(r.URL.RawQuery)
+	req := &request{w: w, r: r, ws: q.transport == "websocket"}
 	if h.cfg.Headers != nil {
 		h.cfg.Headers(w.Header(), r)
 	}
@@ -163,13 +168,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-XSS-Protection", "0")
 	}
 
-	rev, ok := protocol.ParseRevision(q.Get("EIO"))
+	rev, ok := protocol.ParseRevision(q.eio)
 	if !ok || (rev == protocol.V3 && !h.cfg.AllowEIO3) {
 		h.fail(req, http.StatusBadRequest, protocol.CodeUnsupportedProtocolVersion)
 		return
 	}
 	req.rev = rev
-	switch q.Get("transport") {
+	switch q.transport {
 	case "polling":
 		if h.cfg.Polling {
 			req.transport = actors.TransportPolling
@@ -183,18 +188,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownTransport)
 		return
 	}
-	if q.Has("j") && req.transport == actors.TransportPolling {
-		if !protocol.ValidJSONPIndex(q.Get("j")) {
+	if q.hasJ && req.transport == actors.TransportPolling {
+		if !protocol.ValidJSONPIndex(q.j) {
 			h.writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "Invalid JSONP index number", false)
 			return
 		}
-		req.jsonp, req.base64 = q.Get("j"), true
+		req.jsonp, req.base64 = q.j, true
 	}
-	if q.Get("b64") != "" {
+	if q.b64 != "" {
 		req.base64 = true
 	}
 
-	sid := q.Get("sid")
+	sid := q.sid
 	if sid == "" {
 		h.handshake(req)
 		return
@@ -298,8 +303,8 @@ func (h *Handler) reject(req *request, err error) {
 }
 
 func (h *Handler) poll(req *request, sess Session) {
-	ib := reply.New(h.sys)
-	defer ib.Release()
+	ib, reusable := h.inboxes.Get(), false
+	defer func() { h.inboxes.Put(ib, reusable) }()
 	ib.Ask(h.sys.Root, sess.PID, &actors.Poll{Base64: req.base64, Lending: mailbox.Lending{Runner: ib.Runner()}})
 	answer, err := ib.Wait(req.r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
@@ -309,13 +314,33 @@ func (h *Handler) poll(req *request, sess Session) {
 		h.replyFailed(req, err)
 		return
 	}
+	reusable = settled(answer, sess)
 	h.writeReply(req, answer)
+}
+
+// settled reports whether a request that got answer can get no other, so
+// that its inbox may serve the next request. A session that is stopping
+// may answer a request twice (its stop guard, then itself), always with a
+// failure first; a regular answer from a session that is not closed is the
+// only one.
+func settled(answer any, sess Session) bool {
+	switch answer.(type) {
+	case *actors.PollResult, *actors.PostReady, *actors.PostResult, *actors.Opened:
+	default:
+		return false
+	}
+	select {
+	case <-sess.Done:
+		return false
+	default:
+		return true
+	}
 }
 
 func (h *Handler) post(req *request, sess Session) {
 	r, pid := req.r, sess.PID
-	ib := reply.New(h.sys)
-	defer ib.Release()
+	ib, reusable := h.inboxes.Get(), false
+	defer func() { h.inboxes.Put(ib, reusable) }()
 	ib.Ask(h.sys.Root, pid, &actors.PostBegin{Lending: mailbox.Lending{Runner: ib.Runner()}})
 	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
 	if err != nil {
@@ -362,6 +387,7 @@ func (h *Handler) post(req *request, sess Session) {
 		h.replyFailed(req, err)
 		return
 	}
+	reusable = settled(answer, sess)
 	h.writeReply(req, answer)
 }
 
@@ -395,14 +421,19 @@ func readBody(body io.Reader, limit, contentLength int64) ([]byte, error) {
 
 // request sends msg to pid and waits for the reply.
 func (h *Handler) request(ctx context.Context, pid *actor.PID, msg any) (any, error) {
-	ib := reply.New(h.sys)
-	defer ib.Release()
+	ib := h.inboxes.Get()
 	if o, ok := msg.(*supervisor.Open); ok {
 		o.Runner = ib.Runner()
 	}
 	ib.Ask(h.sys.Root, pid, msg)
-	return ib.Wait(ctx, h.cfg.ReplyTimeout, nil)
+	answer, err := ib.Wait(ctx, h.cfg.ReplyTimeout, nil)
+	// A handshake is answered once, by the supervisor or the new session.
+	h.inboxes.Put(ib, err == nil)
+	return answer, err
 }
+
+// Close releases what the handler keeps registered in the actor system.
+func (h *Handler) Close() { h.inboxes.Close() }
 
 func (h *Handler) replyFailed(req *request, err error) {
 	switch {
@@ -421,9 +452,9 @@ func (h *Handler) writeReply(req *request, answer any) {
 		h.writePayload(req, m.Payload, m.Binary)
 	case *actors.PostResult:
 		hd := req.w.Header()
-		hd.Set("Content-Type", "text/html")
-		hd.Set("Content-Length", "2")
-		hd.Set("Cache-Control", "no-store")
+		hd["Content-Type"] = headerTextHTML
+		hd["Content-Length"] = headerLength2
+		hd["Cache-Control"] = headerNoStore
 		req.w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(req.w, "ok")
 	case *actors.Failure:
@@ -448,13 +479,13 @@ func (h *Handler) writePayload(req *request, payload []byte, binary bool) {
 	switch {
 	case req.jsonp != "":
 		payload = protocol.AppendJSONP(nil, req.jsonp, payload)
-		hd.Set("Content-Type", "text/javascript; charset=UTF-8")
+		hd["Content-Type"] = headerJavaScript
 	case binary:
-		hd.Set("Content-Type", "application/octet-stream")
+		hd["Content-Type"] = headerOctetStream
 	default:
-		hd.Set("Content-Type", "text/plain; charset=UTF-8")
+		hd["Content-Type"] = headerTextPlain
 	}
-	hd.Set("Cache-Control", "no-store")
+	hd["Cache-Control"] = headerNoStore
 	if enc := h.cfg.Compression.Encoding(req.r.Header.Get("Accept-Encoding"), len(payload)); enc != "" {
 		if compressed, err := Compress(nil, enc, payload); err == nil {
 			payload = compressed
@@ -498,3 +529,15 @@ func sessionHeader(h http.Header) http.Header {
 	}
 	return c
 }
+
+// Header values the responses share: assigning one of these costs no
+// allocation where Header.Set makes a slice. They are never modified
+// (Header.Add on such a key appends past their length, into a new array).
+var (
+	headerTextHTML    = []string{"text/html"}
+	headerTextPlain   = []string{"text/plain; charset=UTF-8"}
+	headerJavaScript  = []string{"text/javascript; charset=UTF-8"}
+	headerOctetStream = []string{"application/octet-stream"}
+	headerNoStore     = []string{"no-store"}
+	headerLength2     = []string{"2"}
+)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,7 @@ type Inbox struct {
 	pid      *actor.PID
 	ch       chan any
 	run      mailbox.Runner
+	timer    *time.Timer // Wait's, kept for the next Wait of a pooled inbox
 }
 
 var seq atomic.Uint64
@@ -67,9 +69,13 @@ func (ib *Inbox) Release() { ib.registry.Remove(ib.pid) }
 func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration, gone <-chan struct{}) (any, error) {
 	var expired <-chan time.Time
 	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		expired = t.C
+		if ib.timer == nil {
+			ib.timer = time.NewTimer(timeout)
+		} else {
+			ib.timer.Reset(timeout)
+		}
+		defer ib.timer.Stop()
+		expired = ib.timer.C
 	}
 	select {
 	case m := <-ib.ch:
@@ -106,3 +112,64 @@ func (ib *Inbox) SendSystemMessage(*actor.PID, any) {}
 
 // Stop implements actor.Process.
 func (ib *Inbox) Stop(*actor.PID) {}
+
+// Pool keeps registered inboxes for reuse: a request that got its answer
+// and can get no other hands its inbox back, and the next request skips
+// the registration, its allocations and its timer. Inboxes beyond Max are
+// released.
+type Pool struct {
+	sys    *actor.ActorSystem
+	max    int
+	mu     sync.Mutex
+	free   []*Inbox
+	closed bool
+}
+
+// NewPool returns a pool of at most max idle inboxes registered in sys.
+func NewPool(sys *actor.ActorSystem, max int) *Pool {
+	return &Pool{sys: sys, max: max}
+}
+
+// Get returns an idle inbox, or a new one.
+func (p *Pool) Get() *Inbox {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		ib := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return ib
+	}
+	p.mu.Unlock()
+	return New(p.sys)
+}
+
+// Put hands ib back. Only an inbox whose request was answered, and whose
+// addressee can no longer answer it again, may be reused: reusable false
+// (a timeout, a cancelled request, an addressee that stopped and may have
+// answered twice) releases it, so that a late reply can never reach the
+// next request.
+func (p *Pool) Put(ib *Inbox, reusable bool) {
+	if reusable && len(ib.ch) == 0 {
+		p.mu.Lock()
+		if !p.closed && len(p.free) < p.max {
+			p.free = append(p.free, ib)
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+	}
+	ib.Release()
+}
+
+// Close releases the idle inboxes; those put back later are released too.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	free := p.free
+	p.free = nil
+	p.mu.Unlock()
+	for _, ib := range free {
+		ib.Release()
+	}
+}

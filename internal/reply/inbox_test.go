@@ -1,0 +1,109 @@
+package reply
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+func newSystem(t *testing.T) *actor.ActorSystem {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sys := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet })))
+	t.Cleanup(sys.Shutdown)
+	return sys
+}
+
+func registered(sys *actor.ActorSystem, ib *Inbox) bool {
+	_, ok := sys.ProcessRegistry.GetLocal(ib.PID().Id)
+	return ok
+}
+
+func TestInboxWait(t *testing.T) {
+	sys := newSystem(t)
+	ib := New(sys)
+	defer ib.Release()
+	sys.Root.Send(ib.PID(), "hello")
+	got, err := ib.Wait(context.Background(), time.Second, nil)
+	if err != nil || got != "hello" {
+		t.Fatalf("Wait = %v, %v; want hello", got, err)
+	}
+	if _, err := ib.Wait(context.Background(), 10*time.Millisecond, nil); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Wait without a reply = %v; want ErrTimeout", err)
+	}
+	gone := make(chan struct{})
+	close(gone)
+	if _, err := ib.Wait(context.Background(), 0, gone); !errors.Is(err, ErrGone) {
+		t.Fatalf("Wait after gone = %v; want ErrGone", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ib.Wait(ctx, 0, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait with a cancelled context = %v; want context.Canceled", err)
+	}
+	// The timer is reused: a timeout after replies still fires.
+	if _, err := ib.Wait(context.Background(), 10*time.Millisecond, nil); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("second timeout = %v; want ErrTimeout", err)
+	}
+}
+
+func TestPoolReusesSettledInboxes(t *testing.T) {
+	sys := newSystem(t)
+	p := NewPool(sys, 2)
+	a := p.Get()
+	p.Put(a, true)
+	if b := p.Get(); b != a {
+		t.Fatal("a settled inbox was not reused")
+	}
+	if !registered(sys, a) {
+		t.Fatal("a pooled inbox was unregistered")
+	}
+	// Not settled: released, never handed out again.
+	p.Put(a, false)
+	if registered(sys, a) {
+		t.Fatal("an unsettled inbox is still registered")
+	}
+	if c := p.Get(); c == a {
+		t.Fatal("an unsettled inbox was reused")
+	}
+}
+
+func TestPoolReleasesInboxWithPendingReply(t *testing.T) {
+	sys := newSystem(t)
+	p := NewPool(sys, 2)
+	ib := p.Get()
+	sys.Root.Send(ib.PID(), "late")
+	deadline := time.Now().Add(time.Second)
+	for len(ib.ch) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	p.Put(ib, true)
+	if registered(sys, ib) {
+		t.Fatal("an inbox holding a reply was kept")
+	}
+}
+
+func TestPoolBoundAndClose(t *testing.T) {
+	sys := newSystem(t)
+	p := NewPool(sys, 1)
+	a, b := p.Get(), p.Get()
+	p.Put(a, true)
+	p.Put(b, true) // over the bound
+	if registered(sys, b) {
+		t.Fatal("an inbox over the bound was kept")
+	}
+	p.Close()
+	if registered(sys, a) {
+		t.Fatal("Close left an idle inbox registered")
+	}
+	c := p.Get()
+	p.Put(c, true)
+	if registered(sys, c) {
+		t.Fatal("an inbox put back after Close was kept")
+	}
+}
