@@ -56,11 +56,12 @@ type PostAborted struct{ Reason Reason }
 // upgrade probe; otherwise the session tells it to close.
 type WebSocketOpened struct {
 	Conn *actor.PID
-	// Runner, when not nil, is the reader goroutine of a connection in
-	// this process: the session's mailbox runs there while the reader
-	// waits for a frame to be handled (see package internal/mailbox). A
-	// session that uses a configured Dispatcher ignores it.
-	Runner *mailbox.Runner
+	// Lending's Runner, when not nil, is the reader goroutine of a
+	// connection in this process: this message runs the session there,
+	// and so does every frame while the reader waits for it to be handled
+	// (see package internal/mailbox). A session that uses a configured
+	// Dispatcher ignores it.
+	mailbox.Lending
 }
 
 // Frame is one decoded frame read from the WebSocket Conn, or the decoding

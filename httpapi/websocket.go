@@ -18,7 +18,7 @@ import (
 )
 
 // serveWebSocket upgrades the request and starts the connection: a reader
-// goroutine sends the frames to the session; a writer actor does all the
+// goroutine sends the frames to the session; a writer process does all the
 // writing. opened is the handshake answer of a session opened over
 // this WebSocket, nil for an upgrade of a polling session.
 func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Opened) {
@@ -50,7 +50,10 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		conn.EnableWriteCompression(false)
 	}
 	writer := ww.start(h.sys, runner)
-	h.sys.Root.Send(sess.PID, &actors.WebSocketOpened{Conn: writer, Runner: runner})
+	// Until the reader starts, this goroutine is the runner's: the session
+	// takes the connection and the writer sends the open packet (or the
+	// noop of a probe) here, without waking a goroutine for either.
+	runner.Send(h.sys.Root, sess.PID, &actors.WebSocketOpened{Conn: writer, Lending: mailbox.Lending{Runner: runner}})
 	select {
 	case <-sess.Done:
 		// The session closed before it could take this connection (it
