@@ -5,7 +5,7 @@
 // and POSTs translated by the HTTP layer, WebSocket connections and their
 // frames, heartbeat timer ticks, and the application's sends and closes. The
 // actor never blocks: a long-poll is parked (its reply target is kept and
-// answered later), WebSocket writes go to a per-connection writer actor, and
+// answered later), WebSocket writes go to a per-connection writer process, and
 // timers fire through an injectable Clock by sending a message to the
 // session.
 //

@@ -160,7 +160,7 @@ func (*WebSocketClosed) IgnoreDeadLetterLogging() {}
 func (*WriteFrames) IgnoreDeadLetterLogging()     {}
 func (*CloseConn) IgnoreDeadLetterLogging()       {}
 
-// Timer and flush messages a session sends itself.
+// Timer messages a session sends itself.
 
 type timerKind uint8
 
