@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +224,54 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 	if n := len(srv.Sessions()); n != 0 {
 		t.Fatalf("%d sessions left", n)
+	}
+}
+
+// A session keeps its handshake's headers (not those of the WebSocket
+// handshake itself) and query for the application.
+func TestSessionKeepsHandshakeHeadersAndQuery(t *testing.T) {
+	srv, ts := newEcho(t)
+	defer ts.Close()
+	defer srv.Close(context.Background())
+	type seen struct {
+		header http.Header
+		query  url.Values
+	}
+	got := make(chan seen, 2)
+	srv.OnConnect(func(s *engineio.Session) error {
+		got <- seen{s.Header(), s.Query()}
+		return nil
+	})
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/engine.io/?EIO=4&transport=polling&room=a%26b&room=c", nil)
+	req.Header.Add("X-Token", "one")
+	req.Header.Add("X-Token", "two")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	s := <-got
+	if v := s.header.Values("X-Token"); len(v) != 2 || v[0] != "one" || v[1] != "two" {
+		t.Errorf("X-Token = %q, want [one two]", v)
+	}
+	if v := s.query["room"]; len(v) != 2 || v[0] != "a&b" || v[1] != "c" {
+		t.Errorf("room = %q, want [a&b c]", v)
+	}
+
+	dialer := websocket.Dialer{}
+	hdr := http.Header{"X-Token": {"ws"}}
+	conn, _, err := dialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/engine.io/?EIO=4&transport=websocket", hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s = <-got
+	if s.header.Get("X-Token") != "ws" {
+		t.Errorf("X-Token over WebSocket = %q, want ws", s.header.Get("X-Token"))
+	}
+	for _, k := range []string{"Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version"} {
+		if _, ok := s.header[k]; ok {
+			t.Errorf("the session kept the WebSocket handshake header %s", k)
+		}
 	}
 }

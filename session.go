@@ -26,8 +26,9 @@ func (s *Session) ID() string { return s.info.SID }
 func (s *Session) Transport() string { return s.info.Transport().String() }
 
 // Header returns the headers of the handshake request, without those of
-// the WebSocket handshake itself (Connection, Upgrade, Sec-WebSocket-*).
-func (s *Session) Header() http.Header { return s.info.Header }
+// the WebSocket handshake itself (Connection, Upgrade, Sec-WebSocket-*): a
+// new map at each call.
+func (s *Session) Header() http.Header { return s.info.Header() }
 
 // Query returns the query of the handshake request, parsed at each call.
 func (s *Session) Query() url.Values { return s.info.Query() }

@@ -65,11 +65,12 @@ type Info struct {
 	SID      string
 	PID      *actor.PID
 	Revision protocol.Revision
-	// Header, RawQuery and RemoteAddr are those of the handshake request
-	// (Header without the WebSocket handshake's own headers).
-	Header     http.Header
+	// RawQuery and RemoteAddr are those of the handshake request; so are
+	// the headers (see Header).
 	RawQuery   string
 	RemoteAddr string
+
+	header []string // the handshake's headers as key, value, key, value...
 
 	transport     atomic.Uint32
 	queuedPackets atomic.Int64
@@ -85,9 +86,32 @@ func (i *Info) Queued() (packets, bytes int) {
 
 // NewInfo describes a session about to be spawned as pid over transport.
 func NewInfo(sid string, pid *actor.PID, rev protocol.Revision, transport Transport, header http.Header, rawQuery string, remoteAddr string) *Info {
-	info := &Info{SID: sid, PID: pid, Revision: rev, Header: header, RawQuery: rawQuery, RemoteAddr: remoteAddr, done: make(chan struct{})}
+	info := &Info{SID: sid, PID: pid, Revision: rev, RawQuery: rawQuery, RemoteAddr: remoteAddr, done: make(chan struct{})}
+	n := 0
+	for _, vs := range header {
+		n += 2 * len(vs)
+	}
+	if n > 0 {
+		info.header = make([]string, 0, n)
+		for k, vs := range header {
+			for _, v := range vs {
+				info.header = append(info.header, k, v)
+			}
+		}
+	}
 	info.transport.Store(uint32(transport))
 	return info
+}
+
+// Header returns the headers of the handshake request, a new map at each
+// call. A session keeps them as one list of strings, which costs an idle
+// session a fraction of a map.
+func (i *Info) Header() http.Header {
+	h := make(http.Header, len(i.header)/2)
+	for j := 0; j+1 < len(i.header); j += 2 {
+		h[i.header[j]] = append(h[i.header[j]], i.header[j+1])
+	}
+	return h
 }
 
 // Query parses RawQuery; a session keeps its handshake's query encoded,

@@ -9,6 +9,7 @@
 # Writes into OUT: <scenario>.cpu.pb.gz, <scenario>.allocs.{0,1}.pb.gz, the
 # eioload summaries, and <scenario>.txt with the top functions; prints them.
 # The scenario idle-N instead holds N idle WebSocket sessions for IDLE_HOLD
+# (idlepoll-N: N polling sessions with no request pending)
 # and takes a heap profile (in use) and the runtime's memory figures at the
 # end of the hold, before and after the sessions, to show where the memory
 # per session goes.
@@ -117,6 +118,7 @@ args() {
 		echo "-transport websocket -idle -clients $n"
 		if ((n > 5000)); then echo "-local-ips $(((n + 4999) / 5000))"; fi
 		;;
+	idlepoll-*) echo "-transport polling -idle -idle-get=false -clients ${1#idlepoll-}" ;;
 	*) die "unknown scenario $1" ;;
 	esac
 }
@@ -137,7 +139,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # idle-N: where the memory of N idle WebSocket sessions is.
 profile_idle() { # scenario
-	local sc=$1 n=${1#idle-} h
+	local sc=$1 n=${1##*-} h
 	h=$(secs "$IDLE_HOLD")
 	log "$sc: heap of $n idle sessions after ${h}s"
 	start 524288 "$OUT/$sc.server.log"
@@ -179,7 +181,7 @@ profile_idle() { # scenario
 }
 
 for sc in $PROFILE_SCENARIOS; do
-	if [[ $sc == idle-* ]]; then
+	if [[ $sc == idle-* || $sc == idlepoll-* ]]; then
 		profile_idle "$sc"
 		continue
 	fi

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,7 +128,7 @@ func NewProps(cfg Config, reg *Registry) *actor.Props {
 		opts = append(opts, actor.WithDispatcher(cfg.Session.Dispatcher))
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &supervisor{cfg: cfg, registry: reg, children: map[string]string{}, spawner: actors.NewSpawner(cfg.Session)}
+		return &supervisor{cfg: cfg, registry: reg, spawner: actors.NewSpawner(cfg.Session)}
 	}, opts...)
 }
 
@@ -135,7 +136,7 @@ type supervisor struct {
 	cfg      Config
 	registry *Registry
 	spawner  *actors.Spawner
-	children map[string]string // session PID id -> sid
+	children int // sessions spawned and not terminated
 	closing  bool
 	waiters  []*actor.PID
 }
@@ -145,8 +146,8 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case *Open:
 		s.open(ctx, m)
 	case *actor.Terminated:
-		if sid, ok := s.children[m.Who.Id]; ok {
-			delete(s.children, m.Who.Id)
+		if sid, ok := childSID(ctx, m.Who); ok {
+			s.children--
 			s.registry.remove(sid)
 		}
 		s.maybeDone(ctx)
@@ -163,10 +164,12 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		// Stopping the supervisor stops the sessions with it; their
 		// registry entries go now, since no Terminated will be handled.
-		for id, sid := range s.children {
-			delete(s.children, id)
-			s.registry.remove(sid)
+		for _, child := range ctx.Children() {
+			if sid, ok := childSID(ctx, child); ok {
+				s.registry.remove(sid)
+			}
 		}
+		s.children = 0
 	default:
 		// Documented: unknown messages are logged and, for a request,
 		// answered with *actors.Unhandled.
@@ -210,7 +213,21 @@ func (s *supervisor) open(ctx actor.Context, m *Open) {
 		ctx.Respond(&actors.Failure{Status: http.StatusInternalServerError, Code: protocol.CodeBadRequest, Message: protocol.CodeBadRequest.Message()})
 		return
 	}
-	s.children[pid.Id] = sid
+	s.children++
+}
+
+// childSID returns the sid of a session spawned by this supervisor: its
+// name, after the supervisor's id and a slash.
+func childSID(ctx actor.Context, child *actor.PID) (string, bool) {
+	self := ctx.Self()
+	if child.Address != self.Address {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(child.Id, self.Id)
+	if !ok {
+		return "", false
+	}
+	return strings.CutPrefix(rest, "/")
 }
 
 func (s *supervisor) closeAll(ctx actor.Context, msg *actors.Close) {
@@ -220,7 +237,7 @@ func (s *supervisor) closeAll(ctx actor.Context, msg *actors.Close) {
 }
 
 func (s *supervisor) maybeDone(ctx actor.Context) {
-	if !s.closing || len(s.children) > 0 {
+	if !s.closing || s.children > 0 {
 		return
 	}
 	for _, w := range s.waiters {
