@@ -25,7 +25,8 @@ const runnerBudget = 64
 // mailboxes it posts to instead of waking a goroutine per message. Every
 // mailbox that has the runner (Mailbox.SetRunner) and becomes ready while
 // the goroutine is in Send is run there, one at a time; otherwise it goes to
-// its dispatcher as usual. Only one goroutine may call Send.
+// its dispatcher as usual. One goroutine at a time may be in Send or Do
+// (an upgrade handler, then the reader it starts).
 //
 // What runs in Send blocks the goroutine until it returns: a WebSocket
 // writer that runs there makes the reader wait for the write, which is the
