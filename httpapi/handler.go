@@ -493,7 +493,9 @@ func (h *Handler) writePayload(req *request, payload []byte, binary bool) {
 			addVary(hd, "Accept-Encoding")
 		}
 	}
-	hd.Set("Content-Length", strconv.Itoa(len(payload)))
+	if len(payload) >= smallBody {
+		hd.Set("Content-Length", strconv.Itoa(len(payload)))
+	}
 	req.w.WriteHeader(http.StatusOK)
 	_, _ = req.w.Write(payload)
 }
@@ -529,6 +531,11 @@ func sessionHeader(h http.Header) http.Header {
 	}
 	return c
 }
+
+// smallBody: net/http sets the Content-Length of a body shorter than this
+// itself (the whole body is still in its buffer when the handler returns),
+// without the two allocations of ours.
+const smallBody = 2048
 
 // Header values the responses share: assigning one of these costs no
 // allocation where Header.Set makes a slice. They are never modified
