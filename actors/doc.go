@@ -22,7 +22,7 @@
 //	     ├──Close──> closing (drain, send "1") ──> closed
 //	     └──error, ping timeout, client "1"──────> closed
 //
-// A session is opened by the supervisor, which spawns it with NewProps; the
+// A session is opened by the supervisor, which spawns it with a Spawner; the
 // first thing the actor does is run the Connect event and answer the
 // handshake.
 package actors

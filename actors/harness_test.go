@@ -131,6 +131,7 @@ type recorder struct {
 	reject      error
 	echo        bool
 	panicOn     string
+	onMessage   func(info *actors.Info, pkt protocol.Packet) // called after the echo, if set
 	connects    []string
 	messages    []protocol.Packet
 	disconnects map[string]actors.Reason
@@ -150,13 +151,16 @@ func (r *recorder) Connect(info *actors.Info) (any, error) {
 func (r *recorder) Message(state any, pkt protocol.Packet) {
 	r.mu.Lock()
 	r.messages = append(r.messages, pkt)
-	echo, panicOn := r.echo, r.panicOn
+	echo, panicOn, onMessage := r.echo, r.panicOn, r.onMessage
 	r.mu.Unlock()
 	if panicOn != "" && string(pkt.Data) == panicOn {
 		panic("handler failure")
 	}
 	if echo {
 		r.root.Send(state.(*actors.Info).PID, &actors.Send{Packet: pkt})
+	}
+	if onMessage != nil {
+		onMessage(state.(*actors.Info), pkt)
 	}
 }
 

@@ -66,7 +66,7 @@ type Info struct {
 	PID      *actor.PID
 	Revision protocol.Revision
 	// RawQuery and RemoteAddr are those of the handshake request; so are
-	// the headers (see Header).
+	// the headers (see Header), without those of its connection.
 	RawQuery   string
 	RemoteAddr string
 
@@ -84,16 +84,27 @@ func (i *Info) Queued() (packets, bytes int) {
 	return int(i.queuedPackets.Load()), int(i.queuedBytes.Load())
 }
 
+// connectionHeaders describe the connection of the handshake, not the
+// client (hop-by-hop and WebSocket handshake headers): a session does not
+// keep them.
+var connectionHeaders = map[string]bool{"Connection": true, "Upgrade": true, "Sec-Websocket-Key": true, "Sec-Websocket-Version": true, "Sec-Websocket-Extensions": true}
+
 // NewInfo describes a session about to be spawned as pid over transport.
+// It copies what it keeps of header, the handshake's.
 func NewInfo(sid string, pid *actor.PID, rev protocol.Revision, transport Transport, header http.Header, rawQuery string, remoteAddr string) *Info {
 	info := &Info{SID: sid, PID: pid, Revision: rev, RawQuery: rawQuery, RemoteAddr: remoteAddr, done: make(chan struct{})}
 	n := 0
-	for _, vs := range header {
-		n += 2 * len(vs)
+	for k, vs := range header {
+		if !connectionHeaders[k] {
+			n += 2 * len(vs)
+		}
 	}
 	if n > 0 {
 		info.header = make([]string, 0, n)
 		for k, vs := range header {
+			if connectionHeaders[k] {
+				continue
+			}
 			for _, v := range vs {
 				info.header = append(info.header, k, v)
 			}
@@ -303,6 +314,7 @@ type session struct {
 	outbox      []protocol.Packet
 	outboxBytes int
 	flushOwed   bool              // packets were queued: flush when the mailbox empties
+	flushIn     int               // or at the latest after this many more messages
 	writing     bool              // a WriteFrames batch is with the writer
 	batch       *WriteFrames      // reused: one batch is in flight at a time
 	spare       []protocol.Packet // the slice of the last batch, for the next outbox
@@ -321,12 +333,15 @@ type session struct {
 
 func (s *session) Receive(ctx actor.Context) {
 	defer s.catchPanic(ctx)
+	if s.flushOwed {
+		s.flushIn--
+	}
 	s.receive(ctx)
-	if s.flushOwed && s.phase != phaseClosed && s.links.mbox.UserMessageCount() == 0 {
-		// The last message in the mailbox: what the messages before it
-		// queued leaves together, as one poll response or one batch for
-		// the writer. With messages still waiting, the last of them
-		// flushes.
+	if s.flushOwed && s.phase != phaseClosed && (s.flushIn <= 0 || s.links.mbox.UserMessageCount() == 0) {
+		// What the messages in the mailbox queue leaves together, as one
+		// poll response or one batch for the writer: once the mailbox is
+		// empty, and at the latest after the messages that were waiting
+		// when the first packet was queued, however many keep coming.
 		s.flushOwed = false
 		s.flush(ctx)
 	}
@@ -855,13 +870,15 @@ func (s *session) onTimer(ctx actor.Context, m *timerFired) {
 	}
 }
 
-// enqueue queues a packet; Receive flushes once the mailbox is empty.
+// enqueue queues a packet; Receive flushes it (see there).
 func (s *session) enqueue(p protocol.Packet) {
 	s.outbox = append(s.outbox, p)
 	s.outboxBytes += len(p.Data)
 	s.drainOwed = true
 	s.publishQueue()
-	s.flushOwed = true
+	if !s.flushOwed {
+		s.flushOwed, s.flushIn = true, s.links.mbox.UserMessageCount()
+	}
 }
 
 // flush hands the queued packets to the transport if it can take them.

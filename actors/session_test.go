@@ -4,6 +4,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -477,5 +478,34 @@ func TestShutdownClosesEverySession(t *testing.T) {
 	}
 	if f := failure(t, h.request(h.sup, &supervisorOpen).take()[0]); f.Status != http.StatusServiceUnavailable {
 		t.Fatalf("handshake after shutdown %+v", f)
+	}
+}
+
+// Packets leave at the latest after the messages that were waiting when
+// they were queued, even while new messages keep the mailbox from ever
+// emptying.
+func TestFlushUnderSteadyMessages(t *testing.T) {
+	h := newHarness(t)
+	h.app.echo = true
+	_, pid, _ := h.open(actors.TransportWebSocket)
+	ws := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid})
+	ws.take() // the open packet
+	// Each message makes the next one arrive while the session is busy:
+	// the mailbox is not empty again until the chain ends.
+	const chain = 50
+	h.app.onMessage = func(info *actors.Info, pkt protocol.Packet) {
+		if n, _ := strconv.Atoi(string(pkt.Data)); n > 1 {
+			h.sys.Root.Send(info.PID, &actors.Frame{Conn: ws.pid, Packet: protocol.TextMessage(strconv.Itoa(n - 1))})
+		}
+	}
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.TextMessage(strconv.Itoa(chain))})
+	msgs := ws.take()
+	if got := frames(t, msgs); len(got) != chain {
+		t.Fatalf("%d echoes, want %d", len(got), chain)
+	}
+	first, ok := msgs[0].(*actors.WriteFrames)
+	if !ok || len(msgs) < 2 || len(first.Packets) >= chain {
+		t.Fatalf("the echoes left in %d batch(es), the first with %d packets: a flush waited for the chain to end", len(msgs), len(first.Packets))
 	}
 }

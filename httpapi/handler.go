@@ -240,11 +240,11 @@ func (h *Handler) handshake(req *request) {
 	open := &supervisor.Open{
 		Revision:   req.rev,
 		Transport:  req.transport,
-		Header:     sessionHeader(r.Header),
+		Header:     r.Header,
 		RawQuery:   r.URL.RawQuery,
 		RemoteAddr: r.RemoteAddr,
 	}
-	answer, err := h.request(r.Context(), h.supervisor, open)
+	answer, err := h.open(r.Context(), open)
 	if err != nil {
 		h.replyFailed(req, err)
 		return
@@ -419,13 +419,12 @@ func readBody(body io.Reader, limit, contentLength int64) ([]byte, error) {
 	}
 }
 
-// request sends msg to pid and waits for the reply.
-func (h *Handler) request(ctx context.Context, pid *actor.PID, msg any) (any, error) {
+// open asks the supervisor for a session and waits for the handshake
+// answer, lending this goroutine to the supervisor and the new session.
+func (h *Handler) open(ctx context.Context, open *supervisor.Open) (any, error) {
 	ib := h.inboxes.Get()
-	if o, ok := msg.(*supervisor.Open); ok {
-		o.Runner = ib.Runner()
-	}
-	ib.Ask(h.sys.Root, pid, msg)
+	open.Runner = ib.Runner()
+	ib.Ask(h.sys.Root, h.supervisor, open)
 	answer, err := ib.Wait(ctx, h.cfg.ReplyTimeout, nil)
 	// A handshake is answered once, by the supervisor or the new session.
 	h.inboxes.Put(ib, err == nil)
@@ -516,20 +515,6 @@ func (h *Handler) writeError(w http.ResponseWriter, status int, code protocol.Er
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-// transportHeaders are those of the WebSocket handshake: they describe the
-// connection, not the client, and a session does not keep them.
-var transportHeaders = []string{"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions"}
-
-// sessionHeader is the copy of the handshake's headers that a session keeps
-// for its whole life.
-func sessionHeader(h http.Header) http.Header {
-	c := h.Clone()
-	for _, k := range transportHeaders {
-		delete(c, k)
-	}
-	return c
 }
 
 // smallBody: net/http sets the Content-Length of a body shorter than this

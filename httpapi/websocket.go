@@ -223,8 +223,7 @@ type wsWriter struct {
 	watchers []*actor.PID
 	stopped  bool
 	closed   bool
-	renewAt  time.Time // when the write deadline is next moved
-	scratch  []byte    // a text frame is assembled here
+	scratch  []byte // a text frame is assembled here
 }
 
 // writerDispatcher runs a writer's mailbox when the reader is not there to.
@@ -294,7 +293,8 @@ func (ww *wsWriter) InvokeUserMessage(msg any) {
 	}
 	switch m := msg.(type) {
 	case *actors.WriteFrames:
-		ww.renewDeadline()
+		paused := ww.pause()
+		_ = ww.conn.SetWriteDeadline(time.Now().Add(ww.timeout))
 		for _, p := range m.Packets {
 			if ww.closed {
 				break
@@ -304,28 +304,35 @@ func (ww *wsWriter) InvokeUserMessage(msg any) {
 				ww.shut()
 			}
 		}
+		if paused != nil {
+			// Before the answer: the session then runs here again.
+			paused.Resume()
+		}
 		if m.Session != nil {
 			ww.root.Send(m.Session, ww.written)
 		}
 	case *actors.CloseConn:
 		if !ww.closed {
+			paused := ww.pause()
 			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 			_ = ww.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(ww.timeout))
 			ww.shut()
+			if paused != nil {
+				paused.Resume()
+			}
 		}
 	}
 }
 
-// renewDeadline keeps the write deadline between three quarters of the
-// timeout and the whole of it ahead, moving it once per quarter rather
-// than at every batch: moving it costs a timer update.
-func (ww *wsWriter) renewDeadline() {
-	now := time.Now()
-	if now.Before(ww.renewAt) {
-		return
+// pause is called before a write that may block. On the reader's goroutine
+// it pauses the reader's runner, so that a client that does not read holds
+// no other mailbox (its session's, above all) hostage for the write
+// timeout, and returns it for Resume; elsewhere it returns nil.
+func (ww *wsWriter) pause() *mailbox.Runner {
+	if r := ww.mbox.RunningOn(); r != nil && r.Pause() {
+		return r
 	}
-	_ = ww.conn.SetWriteDeadline(now.Add(ww.timeout))
-	ww.renewAt = now.Add(ww.timeout / 4)
+	return nil
 }
 
 func (ww *wsWriter) stop() {

@@ -83,8 +83,8 @@ func (r *Registry) remove(sid string) {
 type Open struct {
 	Revision   protocol.Revision
 	Transport  actors.Transport
-	Header     http.Header
-	RawQuery   string // the handshake's query, encoded
+	Header     http.Header // the handshake's; read, not kept (actors.NewInfo copies it)
+	RawQuery   string      // the handshake's query, encoded
 	RemoteAddr string
 	// The waiting request's goroutine, lent to the supervisor and the new
 	// session for the handshake.

@@ -70,13 +70,7 @@ func (m *Mailbox) SetRunner(r *Runner) { m.runner.Store(r) }
 
 // PostUserMessage implements actor.Mailbox.
 func (m *Mailbox) PostUserMessage(message any) {
-	for _, mw := range m.middlewares {
-		mw.MessagePosted(message)
-	}
-	m.mu.Lock()
-	m.user.push(message)
-	m.userCount.Add(1)
-	m.mu.Unlock()
+	m.enqueue(&m.user, &m.userCount, message)
 	if !m.status.CompareAndSwap(idle, running) {
 		return
 	}
@@ -101,14 +95,19 @@ func (m *Mailbox) offer(r *Runner) bool {
 
 // PostSystemMessage implements actor.Mailbox.
 func (m *Mailbox) PostSystemMessage(message any) {
+	m.enqueue(&m.sys, &m.sysCount, message)
+	m.schedule()
+}
+
+// enqueue tells the middlewares and queues message on q, counted by n.
+func (m *Mailbox) enqueue(q *ring, n *atomic.Int32, message any) {
 	for _, mw := range m.middlewares {
 		mw.MessagePosted(message)
 	}
 	m.mu.Lock()
-	m.sys.push(message)
-	m.sysCount.Add(1)
+	q.push(message)
+	n.Add(1)
 	m.mu.Unlock()
-	m.schedule()
 }
 
 // RegisterHandlers implements actor.Mailbox.
@@ -123,6 +122,10 @@ func (m *Mailbox) Start() {
 		mw.MailboxStarted()
 	}
 }
+
+// RunningOn returns the runner whose goroutine runs the mailbox now, or
+// nil; only the actor being run may ask.
+func (m *Mailbox) RunningOn() *Runner { return m.on }
 
 // UserMessageCount implements actor.Mailbox.
 func (m *Mailbox) UserMessageCount() int { return int(m.userCount.Load()) }

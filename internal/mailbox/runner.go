@@ -13,6 +13,7 @@ const (
 	runnerAccepting              // in Send, with no mailbox handed over
 	runnerClaimed                // a mailbox is handing itself over
 	runnerFull                   // a mailbox waits to be run
+	runnerPaused                 // in Send, running something that may block
 )
 
 // runnerBudget bounds how many mailbox runs one Send performs, so that the
@@ -81,11 +82,44 @@ func (r *Runner) Do(post func()) {
 				return
 			}
 			// An offer came in between: run it.
-		default: // runnerClaimed: an offer is storing its function
+		case runnerClaimed: // an offer is storing its function
 			runtime.Gosched()
+		default: // paused: only inside a run, never seen here
+			return
 		}
 	}
 }
+
+// Pause is called on the runner's goroutine, by what it runs, before
+// something that may block (a WebSocket write to a client that does not
+// read): until Resume, mailboxes that become ready go to their dispatchers,
+// and one already handed over goes to a goroutine of its own, so that the
+// session of a stalled connection stays responsive. It reports whether it
+// paused; only then is Resume due.
+func (r *Runner) Pause() bool {
+	for {
+		switch r.state.Load() {
+		case runnerAccepting:
+			if r.state.CompareAndSwap(runnerAccepting, runnerPaused) {
+				return true
+			}
+		case runnerFull:
+			// Only this goroutine leaves runnerFull.
+			fn := r.fn
+			r.fn = nil
+			r.state.Store(runnerPaused)
+			go fn()
+			return true
+		case runnerClaimed:
+			runtime.Gosched()
+		default: // not taking mailboxes anyway: this is Send's last run
+			return false
+		}
+	}
+}
+
+// Resume ends a Pause: the runner takes mailboxes again.
+func (r *Runner) Resume() { r.state.CompareAndSwap(runnerPaused, runnerAccepting) }
 
 // offer hands fn to the runner's goroutine if it is in Send and has no
 // other mailbox waiting; it reports whether it took fn.

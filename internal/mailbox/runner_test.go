@@ -781,3 +781,65 @@ func TestRunnerDoReturnsAfterReleaseWithMailboxWaiting(t *testing.T) {
 	}
 	wait(t, yDone, "Y's message")
 }
+
+func TestRunnerPauseKeepsOtherMailboxesRunning(t *testing.T) {
+	// W, run on the runner, blocks after Pause (a write to a stalled
+	// client). S shares the runner: a message handed over before the pause
+	// and one posted during it are both handled while W is still blocked,
+	// off the blocked goroutine.
+	sys := newSystem(t)
+	r := &Runner{}
+	d := &countingDispatcher{}
+	handled := make(chan uint64, 2)
+	s, _ := spawnOn(t, sys, r, d, func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*ping); ok {
+			handled <- goid()
+		}
+	})
+	blocked, release := make(chan struct{}), make(chan struct{})
+	var m *Mailbox
+	var w *actor.PID
+	w, m = spawnOn(t, sys, r, d, func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*ping); !ok {
+			return
+		}
+		ctx.Send(s, &ping{}) // handed to the runner: it waits in the slot
+		paused := m.RunningOn() == r && r.Pause()
+		close(blocked)
+		<-release
+		if paused {
+			r.Resume()
+		}
+	})
+	reader := make(chan uint64, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		reader <- goid()
+		r.Send(sys.Root, w, &ping{})
+	}()
+	readerID := <-reader
+	<-blocked
+	sys.Root.Send(s, &ping{}) // posted during the pause
+	for i := 0; i < 2; i++ {
+		select {
+		case g := <-handled:
+			if g == readerID {
+				t.Fatal("S ran on the paused goroutine")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("S handled %d of 2 messages while W was blocked", i)
+		}
+	}
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Send did not return after W unblocked")
+	}
+	// After Resume the runner takes mailboxes again.
+	r.Send(sys.Root, s, &ping{})
+	if g := <-handled; g != goid() {
+		t.Errorf("after Resume S ran on goroutine %d, not the caller", g)
+	}
+}

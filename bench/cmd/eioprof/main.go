@@ -4,10 +4,10 @@
 //	go run ./bench/cmd/eioprof -addr 127.0.0.1:3000 -pprof 127.0.0.1:6060 [-memprofilerate 524288] [-dispatcher sync]
 //
 // -dispatcher sync runs the session actors on protoactor's synchronized
-// dispatcher (engineio.WithDispatcher) instead of a new goroutine per
-// mailbox run: an experiment for bench/README.md's profile findings, not a
-// setting to deploy (a sender then runs the session's code on its own
-// goroutine).
+// dispatcher (engineio.WithDispatcher) instead of the default one and the
+// goroutines lent to it (socket readers, waiting requests): an experiment,
+// not a setting to deploy (a sender then runs the session's code on its
+// own goroutine).
 //
 // Besides /debug/pprof/, the pprof port serves /count: the number of
 // messages echoed so far, so that a profile can be divided by the messages
@@ -47,7 +47,7 @@ func run() error {
 	pingInterval := flag.Int("ping-interval", 25000, "ping interval in milliseconds")
 	pingTimeout := flag.Int("ping-timeout", 20000, "ping timeout in milliseconds")
 	memRate := flag.Int("memprofilerate", runtime.MemProfileRate, "runtime.MemProfileRate: sample one allocation per this many bytes (1: every allocation)")
-	dispatcher := flag.String("dispatcher", "default", "session dispatcher: default (a goroutine per mailbox run) or sync (protoactor's synchronized dispatcher)")
+	dispatcher := flag.String("dispatcher", "default", "session dispatcher: default (protoactor's, plus the goroutines of socket readers and waiting requests) or sync (protoactor's synchronized dispatcher)")
 	flag.Parse()
 	runtime.MemProfileRate = *memRate
 
