@@ -18,6 +18,10 @@
 #   SCENARIOS="ws-text ws-binary polling connect idle upgrade"  [--scenarios "..."]
 #             also: rate sizes idle-scale idle-polling (long, off by default)
 #   SERVERS="ours reference bare"        [--servers "..."]
+#             also: base, our server built from git revision BASE, to
+#             compare a change with it: SERVERS="ours base" BASE=HEAD
+#             (the table then compares ours with base instead of reference)
+#   BASE=HEAD         the revision of base
 #   WS_CLIENTS=200 POLL_CLIENTS=50 CONNECTIONS=2000 CONNECT_CONCURRENCY=50 IDLE_SESSIONS=1000
 #   UPGRADES=500 UPGRADE_CONCURRENCY=10          upgrade
 #   RATE_CLIENTS=2000 RATE=1 RATE_DURATION=60s   rate (msgs/s per client)
@@ -40,6 +44,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 SCENARIOS=${SCENARIOS:-"ws-text ws-binary polling connect idle upgrade"}
 SERVERS=${SERVERS:-"ours reference bare"}
+BASE=${BASE:-HEAD}
 WS_CLIENTS=${WS_CLIENTS:-200}
 POLL_CLIENTS=${POLL_CLIENTS:-50}
 CONNECTIONS=${CONNECTIONS:-2000}
@@ -93,7 +98,7 @@ for s in $SCENARIOS; do
 	esac
 done
 for s in $SERVERS; do
-	case $s in ours | reference | bare) ;; *) die "unknown server '$s'" ;; esac
+	case $s in ours | reference | bare | base) ;; *) die "unknown server '$s'" ;; esac
 done
 for n in $SIZES $IDLE_SCALE $IDLE_MAX $IDLE_POLL_SESSIONS $UPGRADES $RATE_CLIENTS; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "sizes and session counts must be positive integers, got '$n'"
@@ -185,6 +190,12 @@ if [[ " $SERVERS " == *" ours "* ]]; then
 	log "building examples/echo"
 	go build -o "$WORK/echo" ./examples/echo
 fi
+if [[ " $SERVERS " == *" base "* ]]; then
+	log "building examples/echo at $BASE"
+	git worktree add --detach "$WORK/base-src" "$BASE" >&2
+	(cd "$WORK/base-src" && go build -o "$WORK/base" ./examples/echo)
+	git worktree remove --force "$WORK/base-src"
+fi
 if [[ " $SERVERS " == *" reference "* ]]; then
 	log "installing the reference server (npm ci)"
 	npm ci --prefix bench/reference --no-audit --no-fund --loglevel=error >&2
@@ -216,6 +227,10 @@ start_server() { # name logfile
 		;;
 	reference)
 		taskset -c "$SERVER_CPU" node bench/reference/echo.js -host 127.0.0.1 -port "$PORT" \
+			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" >"$logfile" 2>&1 &
+		;;
+	base)
+		taskset -c "$SERVER_CPU" "$WORK/base" -addr "127.0.0.1:$PORT" \
 			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" >"$logfile" 2>&1 &
 		;;
 	bare)
@@ -400,7 +415,11 @@ done
 {
 	cat "$OUT/header.txt"
 	echo
-	"$WORK/benchreport" <"$RESULTS"
+	if [[ " $SERVERS " == *" base "* ]]; then
+		"$WORK/benchreport" -b base <"$RESULTS"
+	else
+		"$WORK/benchreport" <"$RESULTS"
+	fi
 	if ((${#NOTES[@]} > 0)); then
 		echo
 		echo "Not run:"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/internal/mailbox"
+	"github.com/eioactor/engineio/internal/netpoll"
 	"github.com/eioactor/engineio/internal/reply"
 	"github.com/eioactor/engineio/metrics"
 	"github.com/eioactor/engineio/protocol"
@@ -96,6 +97,16 @@ type Handler struct {
 	upgrader   websocket.Upgrader
 	altPath    string
 	inboxes    *reply.Pool
+
+	pollerOnce sync.Once
+	poller     *netpoll.Poller // parks quiet WebSocket connections; started with the first
+}
+
+// idlePoller returns the handler's poller, starting it on first use; nil
+// where connections cannot be parked.
+func (h *Handler) idlePoller() *netpoll.Poller {
+	h.pollerOnce.Do(func() { h.poller = netpoll.New(netpoll.IdleAfter) })
+	return h.poller
 }
 
 // maxIdleInboxes bounds the reply inboxes kept for reuse: about the
@@ -107,16 +118,17 @@ const maxIdleInboxes = 4096
 func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lookup) *Handler {
 	h := &Handler{cfg: cfg, sys: sys, supervisor: supervisorPID, lookup: lookup, inboxes: reply.NewPool(sys, maxIdleInboxes)}
 	h.altPath = strings.TrimSuffix(cfg.Path, "/")
-	// Small buffers, each connection its own: they are most of what an
-	// idle WebSocket costs. A message larger than a buffer is not slower
-	// for it: gorilla reads a large payload straight into the caller's
-	// buffer, and writes an uncompressed message as one frame from the
-	// buffer (header and first bytes) and the message itself, in one
-	// vectored write. A pooled write buffer would save its 270 bytes per
-	// connection but cost an allocation per message. Compressed writes
-	// are framed by the buffer's size, so they get a larger, pooled one.
+	// Small buffers: they are most of what an idle WebSocket costs. A
+	// message larger than a buffer is not slower for it: gorilla reads a
+	// large payload straight into the caller's buffer, and writes an
+	// uncompressed message as one frame from the buffer (header and first
+	// bytes) and the message itself, in one vectored write. The read
+	// buffer is ours (see hijackReader), and a parked connection lets it
+	// go. A pooled write buffer would save its 270 bytes per connection
+	// but cost an allocation per message. Compressed writes are framed by
+	// the buffer's size, so they get a larger, pooled one.
 	h.upgrader = websocket.Upgrader{
-		ReadBufferSize:    256,
+		ReadBufferSize:    0, // the hijacked connection's reader: see hijackReader
 		WriteBufferSize:   256,
 		EnableCompression: cfg.PerMessageDeflate,
 		// The origin policy has been applied before the upgrade.
@@ -432,7 +444,11 @@ func (h *Handler) open(ctx context.Context, open *supervisor.Open) (any, error) 
 }
 
 // Close releases what the handler keeps registered in the actor system.
-func (h *Handler) Close() { h.inboxes.Close() }
+func (h *Handler) Close() {
+	h.inboxes.Close()
+	h.pollerOnce.Do(func() {}) // no poller from now on
+	h.poller.Close()
+}
 
 func (h *Handler) replyFailed(req *request, err error) {
 	switch {
@@ -533,3 +549,11 @@ var (
 	headerNoStore     = []string{"no-store"}
 	headerLength2     = []string{"2"}
 )
+
+// ParkedWebSockets returns how many WebSocket connections are parked now:
+// quiet long enough that their reader goroutine ended, to be started again
+// when data arrives.
+func (h *Handler) ParkedWebSockets() int {
+	h.pollerOnce.Do(func() {})
+	return h.poller.Parked()
+}

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/internal/mailbox"
+	"github.com/eioactor/engineio/internal/netpoll"
 	"github.com/eioactor/engineio/protocol"
 )
 
@@ -31,7 +34,8 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	if opened != nil {
 		h.handshakeHeaders(respHeader, r, opened.SID)
 	}
-	conn, err := h.upgrader.Upgrade(req.w, r, respHeader)
+	hw := &hijackReader{ResponseWriter: req.w}
+	conn, err := h.upgrader.Upgrade(hw, r, respHeader)
 	if err != nil {
 		// The upgrader has answered 400.
 		if opened != nil {
@@ -44,26 +48,35 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	// while it waits for a frame to be handled: reading, handling and
 	// writing the answer need no goroutine hand-off.
 	runner := &mailbox.Runner{}
-	ww := &wsWriter{conn: conn, rev: req.rev, base64: req.rev == protocol.V3 && req.base64, timeout: h.cfg.WriteTimeout, deflateThreshold: -1, logger: h.cfg.Logger}
+	rd := &wsReader{conn: conn, br: hw.br, session: sess.PID, runner: runner, root: h.sys.Root, decode: protocol.DecodeFrame}
+	if req.rev == protocol.V3 {
+		rd.decode = protocol.DecodeFrameV3
+	}
+	rd.resumeFn, rd.peekFn, rd.dropFn = rd.resume, rd.peek, rd.dropBuffer
+	var closer io.Closer = conn
+	if hw.br != nil {
+		// A quiet connection's reader goroutine ends; the poller starts a
+		// new one when data comes.
+		if idle := h.idlePoller().Register(conn.UnderlyingConn(), rd.resumeFn); idle != nil {
+			rd.idle, closer = idle, idle
+		}
+	}
+	ww := &wsWriter{conn: conn, closer: closer, rev: req.rev, base64: req.rev == protocol.V3 && req.base64, timeout: h.cfg.WriteTimeout, deflateThreshold: -1, logger: h.cfg.Logger}
 	if h.cfg.PerMessageDeflate {
 		ww.deflateThreshold = h.cfg.DeflateThreshold
 		conn.EnableWriteCompression(false)
 	}
-	writer := ww.start(h.sys, runner)
+	rd.writer = ww.start(h.sys, runner)
 	// Until the reader starts, this goroutine is the runner's: the session
 	// takes the connection and the writer sends the open packet (or the
 	// noop of a probe) here, without waking a goroutine for either.
-	runner.Send(h.sys.Root, sess.PID, &actors.WebSocketOpened{Conn: writer, Lending: mailbox.Lending{Runner: runner}})
+	runner.Send(h.sys.Root, sess.PID, &actors.WebSocketOpened{Conn: rd.writer, Lending: mailbox.Lending{Runner: runner}})
 	select {
 	case <-sess.Done:
 		// The session closed before it could take this connection (it
 		// answers what it had queued before closing, nothing after).
-		_ = conn.Close()
+		_ = closer.Close()
 	default:
-	}
-	rd := &wsReader{conn: conn, session: sess.PID, writer: writer, runner: runner, root: h.sys.Root, decode: protocol.DecodeFrame}
-	if req.rev == protocol.V3 {
-		rd.decode = protocol.DecodeFrameV3
 	}
 	// The reader gets a goroutine of its own and this handler returns: the
 	// HTTP server then lets go of the request, its headers and its
@@ -72,20 +85,59 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	go rd.run()
 }
 
+// readBufferSize is the size of a connection's read buffer. gorilla takes
+// the buffered reader of the hijacked connection when it is larger than
+// 256 bytes; 288 is the allocator's next size class.
+const readBufferSize = 288
+
+// hijackReader hands gorilla a buffered reader of ours at the upgrade, so
+// that the reader can tell when nothing is buffered: only then may it wait
+// for the socket to become readable, and park the connection.
+type hijackReader struct {
+	http.ResponseWriter
+	br *bufio.Reader
+}
+
+// Hijack implements http.Hijacker.
+func (hw *hijackReader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(hw.ResponseWriter).Hijack()
+	if err != nil || brw.Reader.Buffered() > 0 {
+		// gorilla refuses a client that sent data before the handshake
+		// was complete.
+		return nc, brw, err
+	}
+	hw.br = bufio.NewReaderSize(nc, readBufferSize)
+	return nc, bufio.NewReadWriter(hw.br, brw.Writer), nil
+}
+
 // wsReader reads one WebSocket until it fails or closes, sending each frame
 // to the session; then it stops the writer.
 type wsReader struct {
 	conn    *websocket.Conn
+	br      *bufio.Reader // gorilla's; nil if the upgrade did not take ours
+	idle    *netpoll.Conn // nil: the reader never parks
 	session *actor.PID
 	writer  *actor.PID
 	runner  *mailbox.Runner
 	root    *actor.RootContext
 	decode  func([]byte, bool) (protocol.Packet, error)
+
+	// Method values made once: a parked reader resumes, waits and drops
+	// its buffer without allocating for it.
+	resumeFn, dropFn func()
+	peekFn           func() error
 }
 
+// run reads frames until the connection fails, or until it is parked: the
+// poller then runs resume on a new goroutine when data comes.
 func (rd *wsReader) run() {
-	defer rd.root.Stop(rd.writer)
 	for {
+		if rd.idle != nil && rd.br.Buffered() == 0 {
+			if rd.idle.Wait(rd.peekFn, rd.dropFn) {
+				return
+			}
+			rd.keepBuffer()
+		}
 		typ, r, err := rd.conn.NextReader()
 		var f *actors.Frame
 		if err == nil {
@@ -93,9 +145,37 @@ func (rd *wsReader) run() {
 		}
 		if err != nil {
 			rd.runner.Send(rd.root, rd.session, &actors.WebSocketClosed{Conn: rd.writer, Reason: closeReason(err)})
+			rd.root.Stop(rd.writer)
+			if rd.idle != nil {
+				rd.idle.Unregister()
+			}
 			return
 		}
 		rd.runner.Send(rd.root, rd.session, f)
+	}
+}
+
+// resume is the goroutine of a parked connection that became readable.
+func (rd *wsReader) resume() {
+	rd.keepBuffer()
+	rd.run()
+}
+
+// peek waits until a byte can be read, the read deadline passes or the
+// connection fails; the byte stays buffered for gorilla.
+func (rd *wsReader) peek() error {
+	_, err := rd.br.Peek(1)
+	return err
+}
+
+// dropBuffer lets the read buffer go while the connection is parked: it
+// is empty, and gorilla reads it only on the reader's goroutine.
+func (rd *wsReader) dropBuffer() { *rd.br = bufio.Reader{} }
+
+// keepBuffer gives the reader a buffer again after dropBuffer.
+func (rd *wsReader) keepBuffer() {
+	if rd.br.Size() == 0 {
+		*rd.br = *bufio.NewReaderSize(rd.conn.UnderlyingConn(), readBufferSize)
 	}
 }
 
@@ -170,7 +250,10 @@ func readRest(r io.Reader, head []byte) ([]byte, error) {
 // posted to the writer: the writer itself may be blocked writing to a
 // client that does not read. gorilla allows WriteControl and Close
 // concurrently with a write.
-type abortOnPost struct{ conn *websocket.Conn }
+type abortOnPost struct {
+	conn   *websocket.Conn
+	closer io.Closer
+}
 
 func (a abortOnPost) MailboxStarted() {}
 func (a abortOnPost) MessagePosted(m any) {
@@ -180,7 +263,7 @@ func (a abortOnPost) MessagePosted(m any) {
 		go func() {
 			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 			_ = a.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(100*time.Millisecond))
-			_ = a.conn.Close()
+			_ = a.closer.Close()
 		}()
 	}
 }
@@ -209,6 +292,7 @@ func closeReason(err error) actors.Reason {
 // *actors.CloseConn, and as system messages Watch, Unwatch and its stop.
 type wsWriter struct {
 	conn             *websocket.Conn
+	closer           io.Closer // closes conn, and wakes its reader if parked
 	rev              protocol.Revision
 	base64           bool // a v3 client that asked for binary as base64 text
 	timeout          time.Duration
@@ -236,7 +320,7 @@ type stopWriter struct{}
 // on runner's goroutine when it can.
 func (ww *wsWriter) start(sys *actor.ActorSystem, runner *mailbox.Runner) *actor.PID {
 	ww.registry, ww.root = sys.ProcessRegistry, sys.Root
-	ww.mbox = mailbox.New(abortOnPost{ww.conn})
+	ww.mbox = mailbox.New(abortOnPost{ww.conn, ww.closer})
 	ww.mbox.SetRunner(runner)
 	ww.mbox.RegisterHandlers(ww, writerDispatcher)
 	ww.pid, _ = sys.ProcessRegistry.Add(ww, "eio-ws-"+sys.ProcessRegistry.NextId())
@@ -378,6 +462,6 @@ func (ww *wsWriter) write(p protocol.Packet) error {
 func (ww *wsWriter) shut() {
 	if !ww.closed {
 		ww.closed = true
-		_ = ww.conn.Close()
+		_ = ww.closer.Close()
 	}
 }

@@ -41,11 +41,18 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eioactor/engineio"
+	"github.com/eioactor/engineio/internal/netpoll"
 )
 
 // TestMain fails the package when goroutines outlive the tests: every
 // server is closed with srv.Close, which must stop all its sessions.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain parks quiet WebSocket connections after a few milliseconds
+// instead of a second, so that the clients' connections are parked and
+// resumed all along, and checks that no goroutine is left behind.
+func TestMain(m *testing.M) {
+	netpoll.IdleAfter = 5 * time.Millisecond
+	goleak.VerifyTestMain(m)
+}
 
 const (
 	// largeSize is the size of the large text and binary messages sent by

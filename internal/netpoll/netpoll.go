@@ -1,0 +1,356 @@
+// Package netpoll lets the reader goroutine of a quiet connection end, and
+// starts a new one when data arrives.
+//
+// A server with a goroutine per connection pays that goroutine's stack for
+// every idle client: at tens of thousands of idle WebSockets it is the
+// largest cost of a session. A Poller watches the connections whose reader
+// has waited for data longer than its interval, and parks them: the reader
+// returns, the connection is registered for readability with the operating
+// system's readiness API (epoll), and the Conn's resume function runs on a
+// new goroutine when the connection becomes readable, hangs up or is closed.
+//
+// The reader must wait for data outside any parser it cannot interrupt:
+// the Poller ends a wait by setting a read deadline in the past, which the
+// reader sees as a timeout. Conn.Wait does that dance; the caller passes
+// the wait itself (a Peek on the bufio.Reader that its parser reads from).
+//
+// On systems without epoll, and for connections that are not plain
+// sockets (TLS keeps data of its own that readiness does not reveal), New
+// or Register return nil and readers simply block, as without this package.
+package netpoll
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Reader states, in the low two bits of Conn.state; the rest counts waits.
+const (
+	stateRunning uint64 = iota // reading or handling, not waiting
+	stateWaiting               // in Wait, not yet seen idle
+	stateKicked                // the poller ended the wait with a deadline
+)
+
+// pastDeadline ends a wait at once.
+var pastDeadline = time.Unix(1, 0)
+
+// IdleAfter is the interval of the servers' pollers: a WebSocket reader
+// that has waited for data this long (up to twice this) gives its
+// goroutine back. Tests shorten it to park connections all the time.
+var IdleAfter = time.Second
+
+// Poller parks idle connections. Its methods are safe for concurrent use.
+type Poller struct {
+	interval time.Duration
+	sys      *sysPoller
+
+	mu     sync.Mutex
+	conns  map[uint64]*Conn // registered, by id
+	nextID uint64
+	closed bool
+	done   chan struct{}
+
+	parked atomic.Int64  // connections parked now
+	parks  atomic.Uint64 // times a connection was parked
+}
+
+// Parked returns how many connections are parked now.
+func (p *Poller) Parked() int {
+	if p == nil {
+		return 0
+	}
+	return int(p.parked.Load())
+}
+
+// Parks returns how many times a connection was parked.
+func (p *Poller) Parks() uint64 {
+	if p == nil {
+		return 0
+	}
+	return p.parks.Load()
+}
+
+// New starts a poller that parks a connection once its reader has waited
+// at least interval (and at most twice that) for data. It returns nil where
+// parking is not supported; a nil *Poller registers nothing.
+func New(interval time.Duration) *Poller {
+	sys, err := newSysPoller()
+	if err != nil {
+		return nil
+	}
+	p := &Poller{interval: interval, sys: sys, conns: map[uint64]*Conn{}, done: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+// Close stops the poller: parked connections resume, and no connection is
+// parked from then on. It waits for the poller's goroutine to end.
+func (p *Poller) Close() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.done
+		return
+	}
+	p.closed = true
+	conns := make([]*Conn, 0, len(p.conns))
+	for _, c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.unpark(true)
+	}
+	p.sys.wake()
+	<-p.done
+}
+
+// Register watches nc, whose reader calls Wait before each read that may
+// block. resume is what the reader runs on: it is started on a new
+// goroutine when a parked connection becomes readable or closes. Register
+// returns nil (readers then block as usual) when p is nil or closed, or
+// when nc is not a TCP or Unix socket.
+func (p *Poller) Register(nc net.Conn, resume func()) *Conn {
+	if p == nil {
+		return nil
+	}
+	var sc interface {
+		SetReadDeadline(time.Time) error
+	}
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
+		return nil
+	}
+	raw, err := nc.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return nil
+	}
+	c := &Conn{p: p, nc: nc, raw: raw, deadline: sc, resume: resume}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.nextID++
+	c.id = p.nextID
+	p.conns[c.id] = c
+	return c
+}
+
+func (p *Poller) run() {
+	defer close(p.done)
+	last := time.Now()
+	for {
+		ids, err := p.sys.wait(p.interval)
+		if err != nil {
+			return
+		}
+		for _, id := range ids {
+			p.mu.Lock()
+			c := p.conns[id]
+			p.mu.Unlock()
+			if c != nil {
+				c.unpark(false)
+			}
+		}
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			_ = p.sys.close()
+			return
+		}
+		if now := time.Now(); now.Sub(last) >= p.interval {
+			last = now
+			p.sweep()
+		}
+	}
+}
+
+// sweep kicks the readers that have been waiting since the last sweep.
+func (p *Poller) sweep() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		v := c.state.Load()
+		if v&3 != stateWaiting || v != c.seen {
+			c.seen = v
+			continue
+		}
+		c.mu.Lock()
+		if c.state.CompareAndSwap(v, v&^3|stateKicked) {
+			_ = c.deadline.SetReadDeadline(pastDeadline)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// Conn is one registered connection.
+type Conn struct {
+	p        *Poller
+	id       uint64
+	nc       net.Conn
+	raw      syscall.RawConn
+	deadline interface{ SetReadDeadline(time.Time) error }
+	resume   func()
+
+	state atomic.Uint64 // wait count << 2 | reader state
+	waits uint64        // the reader's own count; only the reader uses it
+	// resumed is 1 when the reader was resumed by the poller, 2 once it
+	// has waited for (and read) the data that woke it: its next wait parks
+	// at once. A connection that was quiet enough to park is likely quiet
+	// again after a message (a pong, say), so its goroutine ends as soon
+	// as the message is handled, not a sweep later. Only the reader uses
+	// it after the resume.
+	resumed uint8
+	seen    uint64 // state at the last sweep; only the poller uses it
+
+	mu     sync.Mutex
+	armed  bool // registered with the system poller
+	parked bool // the reader returned; resume is due
+	closed bool
+}
+
+// Wait is called by the reader, when its buffer is empty, to wait for
+// data: it calls wait, which blocks until the connection is readable or
+// its read deadline passes. It reports whether the connection was parked,
+// in which case the reader must return at once and touch nothing: resume
+// may already be running. Otherwise the reader goes on reading (and sees
+// any error wait met again).
+//
+// A reader resumed by the poller waits for the data that woke it as
+// usual; its next Wait parks at once, without waiting.
+//
+// beforePark runs, on the reader's goroutine, just before the connection is
+// armed: the reader may drop its buffers there. If parking then fails,
+// Wait returns false and the reader must restore them.
+func (c *Conn) Wait(wait func() error, beforePark func()) bool {
+	switch c.resumed {
+	case 1:
+		c.resumed = 2
+	case 2:
+		c.resumed = 0
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.park(beforePark)
+	}
+	c.waits++
+	v := c.waits<<2 | stateWaiting
+	c.state.Store(v)
+	err := wait()
+	if c.state.CompareAndSwap(v, c.waits<<2|stateRunning) {
+		return false
+	}
+	// Kicked: the sweeper holds c.mu until the deadline is set.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.state.Store(c.waits<<2 | stateRunning)
+	_ = c.deadline.SetReadDeadline(time.Time{})
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	return c.park(beforePark)
+}
+
+// park arms the connection and marks it parked. Called with c.mu.
+func (c *Conn) park(beforePark func()) bool {
+	if c.closed {
+		return false
+	}
+	if beforePark != nil {
+		beforePark()
+	}
+	if err := c.arm(); err != nil {
+		return false
+	}
+	c.parked = true
+	c.p.parked.Add(1)
+	c.p.parks.Add(1)
+	return true
+}
+
+// arm registers the connection for one readiness event. Called with c.mu.
+func (c *Conn) arm() error {
+	var err error
+	cerr := c.raw.Control(func(fd uintptr) {
+		err = c.p.sys.arm(int(fd), c.id, c.armed)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return err
+	}
+	c.armed = true
+	return nil
+}
+
+// unpark resumes a parked connection; final also tells it that the
+// poller is closing, so that it is not parked again.
+func (c *Conn) unpark(final bool) {
+	c.mu.Lock()
+	if final {
+		c.closed = true
+		c.disarm()
+	}
+	resume := c.parked
+	c.parked = false
+	if resume && !final {
+		c.resumed = 1
+	}
+	c.mu.Unlock()
+	if resume {
+		c.p.parked.Add(-1)
+		go c.resume()
+	}
+}
+
+// disarm removes the connection from the system poller. Called with c.mu,
+// before the socket is closed (after, its number may be another's).
+func (c *Conn) disarm() {
+	if !c.armed {
+		return
+	}
+	c.armed = false
+	_ = c.raw.Control(func(fd uintptr) { _ = c.p.sys.disarm(int(fd)) })
+}
+
+// Close closes the connection; a parked reader resumes and sees it closed.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.disarm()
+	resume := c.parked
+	c.parked = false
+	c.mu.Unlock()
+	err := c.nc.Close()
+	if resume {
+		c.p.parked.Add(-1)
+		go c.resume()
+	}
+	return err
+}
+
+// Unregister forgets the connection; the reader calls it when it ends for
+// good.
+func (c *Conn) Unregister() {
+	c.mu.Lock()
+	c.closed = true
+	c.disarm()
+	c.mu.Unlock()
+	c.p.mu.Lock()
+	delete(c.p.conns, c.id)
+	c.p.mu.Unlock()
+}

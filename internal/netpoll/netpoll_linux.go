@@ -1,0 +1,106 @@
+package netpoll
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// sysPoller is an epoll instance. It is itself pollable, so the poller's
+// goroutine waits for it in Go's own network poller rather than holding a
+// thread in epoll_wait.
+type sysPoller struct {
+	epfd    int
+	file    *os.File
+	raw     syscall.RawConn
+	closing atomic.Bool
+	events  [128]syscall.EpollEvent
+	ids     []uint64
+}
+
+func newSysPoller() (*sysPoller, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("netpoll: epoll_create1: %w", err)
+	}
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		_ = syscall.Close(epfd)
+		return nil, fmt.Errorf("netpoll: set nonblock: %w", err)
+	}
+	file := os.NewFile(uintptr(epfd), "epoll")
+	raw, err := file.SyscallConn()
+	if err != nil {
+		_ = file.Close()
+		return nil, fmt.Errorf("netpoll: %w", err)
+	}
+	return &sysPoller{epfd: epfd, file: file, raw: raw, ids: make([]uint64, 0, 128)}, nil
+}
+
+// wait returns the ids of the connections that became ready, or none after
+// timeout or wake. An error means the poller is closed.
+func (s *sysPoller) wait(timeout time.Duration) ([]uint64, error) {
+	_ = s.file.SetReadDeadline(time.Now().Add(timeout))
+	if s.closing.Load() {
+		return nil, nil
+	}
+	s.ids = s.ids[:0]
+	var werr error
+	err := s.raw.Read(func(fd uintptr) bool {
+		n, err := syscall.EpollWait(int(fd), s.events[:], 0)
+		if err == syscall.EINTR || n == 0 {
+			return false
+		}
+		if err != nil {
+			werr = err
+			return true
+		}
+		for _, ev := range s.events[:n] {
+			s.ids = append(s.ids, uint64(uint32(ev.Fd))|uint64(uint32(ev.Pad))<<32)
+		}
+		return true
+	})
+	switch {
+	case err == nil && werr == nil:
+		return s.ids, nil
+	case err == nil:
+		return nil, fmt.Errorf("netpoll: epoll_wait: %w", werr)
+	case os.IsTimeout(err):
+		return nil, nil
+	}
+	return nil, fmt.Errorf("netpoll: wait: %w", err)
+}
+
+// wake ends the current or next wait.
+func (s *sysPoller) wake() {
+	s.closing.Store(true)
+	_ = s.file.SetReadDeadline(pastDeadline)
+}
+
+func (s *sysPoller) close() error { return s.file.Close() }
+
+// arm registers fd, or re-arms it, for one readable (or hang-up) event
+// carrying id.
+func (s *sysPoller) arm(fd int, id uint64, rearm bool) error {
+	ev := syscall.EpollEvent{
+		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT&0xffffffff,
+		Fd:     int32(uint32(id)),
+		Pad:    int32(uint32(id >> 32)),
+	}
+	op := syscall.EPOLL_CTL_ADD
+	if rearm {
+		op = syscall.EPOLL_CTL_MOD
+	}
+	if err := syscall.EpollCtl(s.epfd, op, fd, &ev); err != nil {
+		return fmt.Errorf("netpoll: epoll_ctl: %w", err)
+	}
+	return nil
+}
+
+func (s *sysPoller) disarm(fd int) error {
+	if err := syscall.EpollCtl(s.epfd, syscall.EPOLL_CTL_DEL, fd, nil); err != nil {
+		return fmt.Errorf("netpoll: epoll_ctl del: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,286 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const interval = 10 * time.Millisecond
+
+// lineReader reads lines the way a connection's reader uses a Conn: it
+// waits in Conn.Wait whenever its buffer is empty and returns when parked.
+type lineReader struct {
+	c       *Conn
+	br      *bufio.Reader
+	lines   chan string
+	done    chan error
+	dropped bool // the buffer was dropped by beforePark
+}
+
+func (r *lineReader) run() {
+	for {
+		if r.br.Buffered() == 0 {
+			if r.c.Wait(func() error { _, err := r.br.Peek(1); return err }, func() { r.dropped = true }) {
+				return
+			}
+		}
+		line, err := r.br.ReadString('\n')
+		if err != nil {
+			r.c.Unregister()
+			r.done <- err
+			return
+		}
+		r.lines <- line
+	}
+}
+
+// pair returns both ends of a loopback TCP connection: the server's is
+// registered with p and read by a lineReader.
+func pair(t *testing.T, p *Poller) (*lineReader, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &lineReader{br: bufio.NewReader(server), lines: make(chan string, 16), done: make(chan error, 1)}
+	r.c = p.Register(server, r.run)
+	if r.c == nil {
+		t.Fatal("Register returned nil for a TCP connection")
+	}
+	go r.run()
+	return r, client
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func expectLine(t *testing.T, r *lineReader, want string) {
+	t.Helper()
+	select {
+	case got := <-r.lines:
+		if got != want {
+			t.Fatalf("read %q, want %q", got, want)
+		}
+	case err := <-r.done:
+		t.Fatalf("reader ended with %v, want line %q", err, want)
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out waiting for %q", want)
+	}
+}
+
+func expectEnd(t *testing.T, r *lineReader) error {
+	t.Helper()
+	select {
+	case got := <-r.lines:
+		t.Fatalf("read %q, want the reader to end", got)
+	case err := <-r.done:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal("timed out waiting for the reader to end")
+	}
+	return nil
+}
+
+func write(t *testing.T, c net.Conn, s string) {
+	t.Helper()
+	if _, err := io.WriteString(c, s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParkAndResume(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	r, client := pair(t, p)
+
+	write(t, client, "a\n")
+	expectLine(t, r, "a\n")
+	waitFor(t, "the idle connection to be parked", func() bool { return p.Parked() == 1 })
+	if !r.dropped {
+		t.Error("beforePark was not called")
+	}
+	for i, line := range []string{"b\n", "c\n"} {
+		write(t, client, line)
+		expectLine(t, r, line)
+		waitFor(t, "the connection to be parked again", func() bool { return p.Parked() == 1 && p.Parks() >= uint64(i+2) })
+	}
+	client.Close()
+	if err := expectEnd(t, r); err != io.EOF {
+		t.Fatalf("reader ended with %v, want EOF", err)
+	}
+	if n := p.Parked(); n != 0 {
+		t.Fatalf("Parked() = %d after the connection closed", n)
+	}
+}
+
+func TestDataBufferedBeforeParkingResumesAtOnce(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	r, client := pair(t, p)
+	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
+	// Two lines in one write: the second is in the reader's buffer after
+	// the first, and must be read without waiting for the socket.
+	write(t, client, "one\ntwo\n")
+	expectLine(t, r, "one\n")
+	expectLine(t, r, "two\n")
+}
+
+func TestSlowLineIsNotInterrupted(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	r, client := pair(t, p)
+	// The reader is inside ReadString, not Wait, while the rest of the
+	// line takes many intervals to come: no deadline may reach it.
+	write(t, client, "hel")
+	time.Sleep(8 * interval)
+	write(t, client, "l")
+	time.Sleep(8 * interval)
+	write(t, client, "o\n")
+	expectLine(t, r, "hello\n")
+}
+
+func TestCloseWhileParked(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	r, _ := pair(t, p)
+	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
+	if err := r.c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := expectEnd(t, r); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("reader ended with %v, want net.ErrClosed", err)
+	}
+	if n := p.Parked(); n != 0 {
+		t.Fatalf("Parked() = %d after Close", n)
+	}
+}
+
+func TestCloseWhileWaiting(t *testing.T) {
+	p := New(time.Hour) // never parks
+	defer p.Close()
+	r, _ := pair(t, p)
+	time.Sleep(5 * time.Millisecond) // let the reader block in Wait
+	if err := r.c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := expectEnd(t, r); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("reader ended with %v, want net.ErrClosed", err)
+	}
+}
+
+func TestPollerCloseResumesParked(t *testing.T) {
+	p := New(interval)
+	r, client := pair(t, p)
+	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
+	p.Close()
+	if n := p.Parked(); n != 0 {
+		t.Fatalf("Parked() = %d after the poller closed", n)
+	}
+	// The reader is back on a goroutine and stays there.
+	time.Sleep(5 * interval)
+	write(t, client, "after\n")
+	expectLine(t, r, "after\n")
+	if n := p.Parks(); n != 1 {
+		t.Fatalf("Parks() = %d, want 1: nothing parks after Close", n)
+	}
+	if c := p.Register(r.c.nc, func() {}); c != nil {
+		t.Fatal("Register after Close returned a Conn")
+	}
+	client.Close()
+	if err := expectEnd(t, r); err != io.EOF {
+		t.Fatalf("reader ended with %v, want EOF", err)
+	}
+}
+
+func TestManyConnections(t *testing.T) {
+	const n = 200
+	p := New(interval)
+	defer p.Close()
+	readers := make([]*lineReader, n)
+	clients := make([]net.Conn, n)
+	for i := range readers {
+		readers[i], clients[i] = pair(t, p)
+	}
+	waitFor(t, "all connections parked", func() bool { return p.Parked() == n })
+	for i, c := range clients {
+		write(t, c, strings.Repeat("x", i)+"\n")
+	}
+	for i, r := range readers {
+		expectLine(t, r, strings.Repeat("x", i)+"\n")
+	}
+	for _, c := range clients {
+		c.Close()
+	}
+	for _, r := range readers {
+		if err := expectEnd(t, r); err != io.EOF {
+			t.Fatalf("reader ended with %v, want EOF", err)
+		}
+	}
+	p.mu.Lock()
+	left := len(p.conns)
+	p.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d connections still registered after all ended", left)
+	}
+}
+
+func TestRegisterOnlyPlainSockets(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if c := p.Register(a, func() {}); c != nil {
+		t.Fatal("Register accepted a net.Pipe")
+	}
+	var none *Poller
+	if c := none.Register(a, func() {}); c != nil || none.Parked() != 0 || none.Parks() != 0 {
+		t.Fatal("a nil Poller registered a connection")
+	}
+	none.Close()
+}
+
+func TestResumedConnectionParksAfterItsMessage(t *testing.T) {
+	const slow = 300 * time.Millisecond
+	p := New(slow)
+	defer p.Close()
+	r, client := pair(t, p)
+	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
+	write(t, client, "ping\n")
+	expectLine(t, r, "ping\n")
+	start := time.Now()
+	waitFor(t, "parking again", func() bool { return p.Parked() == 1 })
+	// A sweep would have taken at least one interval.
+	if d := time.Since(start); d >= slow {
+		t.Fatalf("parked again after %v, want at once (before the next sweep)", d)
+	}
+}

@@ -1,0 +1,172 @@
+package engineio
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+)
+
+// wsClient answers pings (unless told not to) and hands every other frame
+// to frames.
+type wsClient struct {
+	conn   *websocket.Conn
+	frames chan string
+	pong   chan bool
+}
+
+func dialWS(t *testing.T, ts *httptest.Server) (*wsClient, string) {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/engine.io/?EIO=4&transport=websocket"
+	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_, open, err := conn.ReadMessage()
+	if err != nil || !strings.HasPrefix(string(open), `0{"sid":"`) {
+		t.Fatalf("open frame %q, %v", open, err)
+	}
+	sid := strings.TrimPrefix(string(open), `0{"sid":"`)
+	sid = sid[:strings.IndexByte(sid, '"')]
+	c := &wsClient{conn: conn, frames: make(chan string, 16), pong: make(chan bool, 1)}
+	go func() {
+		defer close(c.frames)
+		answer := true
+		for {
+			_, b, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			select {
+			case answer = <-c.pong:
+			default:
+			}
+			if string(b) == "2" {
+				if answer {
+					_ = conn.WriteMessage(websocket.TextMessage, []byte("3"))
+				}
+				continue
+			}
+			c.frames <- string(b)
+		}
+	}()
+	return c, sid
+}
+
+func (c *wsClient) expect(t *testing.T, want string) {
+	t.Helper()
+	select {
+	case got, ok := <-c.frames:
+		if !ok {
+			t.Fatalf("connection closed, want frame %q", want)
+		}
+		if got != want {
+			t.Fatalf("frame %q, want %q", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out waiting for frame %q", want)
+	}
+}
+
+func (c *wsClient) expectClosed(t *testing.T) {
+	t.Helper()
+	select {
+	case got, ok := <-c.frames:
+		if ok {
+			t.Fatalf("frame %q, want the connection closed", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("timed out waiting for the connection to close")
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A quiet WebSocket is parked (its reader goroutine ends) and everything a
+// session does goes on: messages both ways, heartbeats, a disconnect by
+// the server, a ping timeout, and closing the server.
+func TestParkedWebSocketSession(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithPingInterval(40*time.Millisecond), WithPingTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := make(chan Reason, 4)
+	srv.OnMessage(func(s *Session, msg Message) { _ = s.Send(msg.Text()) })
+	srv.OnDisconnect(func(s *Session, r Reason) { reasons <- r })
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	parked := func(n int) func() bool {
+		return func() bool { return srv.handler.ParkedWebSockets() == n }
+	}
+
+	a, sidA := dialWS(t, ts)
+	waitUntil(t, "the quiet connection to be parked", parked(1))
+	if err := a.conn.WriteMessage(websocket.TextMessage, []byte("4hello")); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(t, "4hello")
+	waitUntil(t, "parking again", parked(1))
+	if err := srv.Send(sidA, "pushed"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(t, "4pushed")
+
+	// Pings go out and pongs come in over many intervals: the session
+	// stays, parked between them.
+	time.Sleep(10 * 40 * time.Millisecond)
+	if _, err := srv.Transport(sidA); err != nil {
+		t.Fatalf("session gone after answering pings while parked: %v", err)
+	}
+	waitUntil(t, "parking", parked(1))
+
+	if err := srv.Disconnect(sidA); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(t, "1")
+	a.expectClosed(t)
+	if r := <-reasons; r != ReasonServerClose {
+		t.Fatalf("disconnect reason %q, want %q", r, ReasonServerClose)
+	}
+
+	// A client that stops answering pings times out while parked.
+	b, sidB := dialWS(t, ts)
+	b.pong <- false
+	waitUntil(t, "parking", parked(1))
+	if r := <-reasons; r != ReasonPingTimeout {
+		t.Fatalf("disconnect reason %q, want %q", r, ReasonPingTimeout)
+	}
+	b.expectClosed(t)
+	if _, err := srv.Transport(sidB); err == nil {
+		t.Fatal("session still open after its ping timeout")
+	}
+	waitUntil(t, "no connection parked", parked(0))
+
+	// Closing the server closes parked connections.
+	c, _ := dialWS(t, ts)
+	waitUntil(t, "parking", parked(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(t, "1")
+	c.expectClosed(t)
+	if r := <-reasons; r != ReasonServerShutdown {
+		t.Fatalf("disconnect reason %q, want %q", r, ReasonServerShutdown)
+	}
+}
