@@ -119,14 +119,12 @@ func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lo
 	h := &Handler{cfg: cfg, sys: sys, supervisor: supervisorPID, lookup: lookup, inboxes: reply.NewPool(sys, maxIdleInboxes)}
 	h.altPath = strings.TrimSuffix(cfg.Path, "/")
 	// Small buffers: they are most of what an idle WebSocket costs. A
-	// message larger than a buffer is not slower for it: gorilla reads a
-	// large payload straight into the caller's buffer, and writes an
-	// uncompressed message as one frame from the buffer (header and first
-	// bytes) and the message itself, in one vectored write. The read
+	// message larger than the read buffer is not slower for it: gorilla
+	// reads a large payload straight into the caller's buffer. The read
 	// buffer is ours (see hijackReader), and a parked connection lets it
-	// go. A pooled write buffer would save its 270 bytes per connection
-	// but cost an allocation per message. Compressed writes are framed by
-	// the buffer's size, so they get a larger, pooled one.
+	// go. Without per-message deflate the writer frames messages itself,
+	// in pooled buffers (see wsWriter.writeFrames); with it, gorilla
+	// frames them by its write buffer's size, so that gets larger.
 	h.upgrader = websocket.Upgrader{
 		ReadBufferSize:    0, // the hijacked connection's reader: see hijackReader
 		WriteBufferSize:   256,
@@ -139,8 +137,11 @@ func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lo
 	}
 	if cfg.PerMessageDeflate {
 		h.upgrader.WriteBufferSize = 4096
-		h.upgrader.WriteBufferPool = &sync.Pool{}
 	}
+	// Without deflate the writer frames messages itself (see
+	// wsWriter.writeFrames) and gorilla's write buffer would go unused:
+	// with a pool, gorilla allocates none.
+	h.upgrader.WriteBufferPool = &sync.Pool{}
 	return h
 }
 

@@ -126,6 +126,7 @@ type wsReader struct {
 	// its buffer without allocating for it.
 	resumeFn, dropFn func()
 	peekFn           func() error
+	shell            *bufio.Reader // an empty bufio.Reader left by keepBuffer
 }
 
 // run reads frames until the connection fails, or until it is parked: the
@@ -168,15 +169,35 @@ func (rd *wsReader) peek() error {
 	return err
 }
 
+// readBuffers holds the read buffers of parked connections, each in a
+// bufio.Reader of its own, for the next connection that resumes.
+var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
 // dropBuffer lets the read buffer go while the connection is parked: it
 // is empty, and gorilla reads it only on the reader's goroutine.
-func (rd *wsReader) dropBuffer() { *rd.br = bufio.Reader{} }
-
-// keepBuffer gives the reader a buffer again after dropBuffer.
-func (rd *wsReader) keepBuffer() {
-	if rd.br.Size() == 0 {
-		*rd.br = *bufio.NewReaderSize(rd.conn.UnderlyingConn(), readBufferSize)
+func (rd *wsReader) dropBuffer() {
+	shell := rd.shell
+	if shell == nil {
+		shell = new(bufio.Reader)
 	}
+	rd.shell = nil
+	*shell = *rd.br
+	shell.Reset(nil)
+	*rd.br = bufio.Reader{}
+	readBuffers.Put(shell)
+}
+
+// keepBuffer gives the reader a buffer again after dropBuffer. The
+// bufio.Reader that brings it is kept, empty, for the next dropBuffer.
+func (rd *wsReader) keepBuffer() {
+	if rd.br.Size() != 0 {
+		return
+	}
+	donor := readBuffers.Get().(*bufio.Reader)
+	*rd.br = *donor
+	rd.br.Reset(rd.conn.UnderlyingConn())
+	*donor = bufio.Reader{}
+	rd.shell = donor
 }
 
 // inlineSize is the largest message read into the frame's own array: one
@@ -307,7 +328,7 @@ type wsWriter struct {
 	watchers []*actor.PID
 	stopped  bool
 	closed   bool
-	scratch  []byte // a text frame is assembled here
+	scratch  []byte // with deflate, a text message is assembled here
 }
 
 // writerDispatcher runs a writer's mailbox when the reader is not there to.
@@ -378,15 +399,15 @@ func (ww *wsWriter) InvokeUserMessage(msg any) {
 	switch m := msg.(type) {
 	case *actors.WriteFrames:
 		paused := ww.pause()
-		_ = ww.conn.SetWriteDeadline(time.Now().Add(ww.timeout))
-		for _, p := range m.Packets {
-			if ww.closed {
-				break
-			}
-			if err := ww.write(p); err != nil {
-				// The reader sees the closed socket and tells the session.
-				ww.shut()
-			}
+		var err error
+		if ww.deflateThreshold < 0 {
+			err = ww.writeFrames(m.Packets)
+		} else {
+			err = ww.writeMessages(m.Packets)
+		}
+		if err != nil {
+			// The reader sees the closed socket and tells the session.
+			ww.shut()
 		}
 		if paused != nil {
 			// Before the answer: the session then runs here again.
@@ -432,14 +453,129 @@ func (ww *wsWriter) stop() {
 	ww.watchers = nil
 }
 
-// write writes one packet as one frame. WriteMessage is gorilla's
-// allocation-free path, so the frame is assembled in a scratch buffer:
-// text frames start with the type digit, a v3 binary frame with the type as
-// a raw byte, and a v4 binary frame is the message alone.
-func (ww *wsWriter) write(p protocol.Packet) error {
-	if ww.deflateThreshold >= 0 {
-		ww.conn.EnableWriteCompression(len(p.Data) >= ww.deflateThreshold)
+// frameBuffers holds the buffers that batches of frames are assembled in:
+// a connection keeps none between batches.
+var frameBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+const (
+	// maxFrameBuffer bounds the buffers kept in frameBuffers.
+	maxFrameBuffer = 64 << 10
+	// flushAt is the size from which the frames assembled so far are
+	// written, before the next one is added.
+	flushAt = 32 << 10
+	// ownWriteAt is the payload size from which a frame's payload is
+	// written from where it is (after its header), not copied.
+	ownWriteAt = 16 << 10
+)
+
+// writeFrames writes a batch of packets, one frame each, with as few
+// writes as their size allows (one for a batch of small ones). The frames
+// are assembled here rather than by gorilla, which would copy each into
+// its own buffer, keep that buffer for the connection's whole life and
+// write each frame alone. Each write is one call on the socket, which
+// the runtime does not interleave with others: gorilla may write control
+// frames (a pong, a close) from the reader's goroutine meanwhile.
+func (ww *wsWriter) writeFrames(packets []protocol.Packet) error {
+	nc := ww.conn.UnderlyingConn()
+	_ = nc.SetWriteDeadline(time.Now().Add(ww.timeout))
+	bp := frameBuffers.Get().(*[]byte)
+	b := (*bp)[:0]
+	var err error
+	for _, p := range packets {
+		var payload []byte
+		b, payload = ww.appendFrame(b, p)
+		switch {
+		case payload != nil:
+			bufs := net.Buffers{b, payload}
+			_, err = bufs.WriteTo(nc)
+			b = b[:0]
+		case len(b) >= flushAt:
+			_, err = nc.Write(b)
+			b = b[:0]
+		}
+		if err != nil {
+			break
+		}
 	}
+	if err == nil && len(b) > 0 {
+		_, err = nc.Write(b)
+	}
+	if cap(b) <= maxFrameBuffer {
+		*bp = b[:0]
+		frameBuffers.Put(bp)
+	}
+	return err
+}
+
+// appendFrame appends the frame of one packet to b. A large payload is
+// returned instead of appended (after its header), to be written from
+// where it is.
+func (ww *wsWriter) appendFrame(b []byte, p protocol.Packet) ([]byte, []byte) {
+	switch {
+	case p.Binary && ww.base64:
+		// The text's length is known once it is written: it goes after
+		// room for the longest header, which then moves down to it.
+		start := len(b)
+		b = protocol.AppendPacketV3(append(b, make([]byte, maxFrameHeader)...), p)
+		var h [maxFrameHeader]byte
+		hdr := appendFrameHeader(h[:0], websocket.TextMessage, len(b)-start-maxFrameHeader)
+		gap := maxFrameHeader - len(hdr)
+		copy(b[start+gap:], hdr)
+		copy(b[start:], b[start+gap:])
+		return b[:len(b)-gap], nil
+	case p.Binary && ww.rev != protocol.V3:
+		b = appendFrameHeader(b, websocket.BinaryMessage, len(p.Data))
+		if len(p.Data) >= ownWriteAt {
+			return b, p.Data
+		}
+		return append(b, p.Data...), nil
+	}
+	typ, lead := websocket.TextMessage, byte('0'+p.Type)
+	if p.Binary {
+		typ, lead = websocket.BinaryMessage, byte(p.Type)
+	}
+	b = append(appendFrameHeader(b, typ, 1+len(p.Data)), lead)
+	if len(p.Data) >= ownWriteAt {
+		return b, p.Data
+	}
+	return append(b, p.Data...), nil
+}
+
+// maxFrameHeader is the longest header of a server's frame.
+const maxFrameHeader = 10
+
+// appendFrameHeader appends the header of a final, unmasked frame (a
+// server's, RFC 6455 section 5.2) of type typ with n bytes of payload.
+func appendFrameHeader(b []byte, typ, n int) []byte {
+	b = append(b, 0x80|byte(typ))
+	switch {
+	case n < 126:
+		return append(b, byte(n))
+	case n <= 0xffff:
+		return append(b, 126, byte(n>>8), byte(n))
+	}
+	return append(b, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// writeMessages writes a batch through gorilla, one message at a time:
+// with per-message deflate, which gorilla compresses.
+func (ww *wsWriter) writeMessages(packets []protocol.Packet) error {
+	_ = ww.conn.SetWriteDeadline(time.Now().Add(ww.timeout))
+	for _, p := range packets {
+		if err := ww.writeMessage(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeMessage writes one packet as one message. WriteMessage is
+// gorilla's allocation-free path, so the message is assembled in a scratch
+// buffer: text messages start with the type digit, a v3 binary message
+// with the type as a raw byte, and a v4 binary message is the packet's
+// data alone.
+func (ww *wsWriter) writeMessage(p protocol.Packet) error {
+	ww.conn.EnableWriteCompression(len(p.Data) >= ww.deflateThreshold)
 	switch {
 	case p.Binary && ww.base64:
 		ww.scratch = protocol.AppendPacketV3(ww.scratch[:0], p)

@@ -55,9 +55,20 @@ type Poller struct {
 	closed bool
 	done   chan struct{}
 
-	parked atomic.Int64  // connections parked now
-	parks  atomic.Uint64 // times a connection was parked
+	parked   atomic.Int64  // connections parked now
+	parks    atomic.Uint64 // times a connection was parked
+	resuming atomic.Int64  // resumed readers that have not yet settled
 }
+
+// maxResuming bounds the resumed readers the poller lets run at a time
+// before it waits for some to settle (see pace): when a heartbeat wakes
+// every connection at once, their goroutines, and stacks, come a few
+// hundred at a time, not all together.
+const maxResuming = 256
+
+// maxPace bounds one wait of pace: readers held up by the application do
+// not stop the poller.
+const maxPace = 10 * time.Millisecond
 
 // Parked returns how many connections are parked now.
 func (p *Poller) Parked() int {
@@ -122,14 +133,8 @@ func (p *Poller) Register(nc net.Conn, resume func()) *Conn {
 	if p == nil {
 		return nil
 	}
-	var sc interface {
-		SetReadDeadline(time.Time) error
-	}
-	switch c := nc.(type) {
-	case *net.TCPConn:
-		sc = c
-	case *net.UnixConn:
-		sc = c
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
 	default:
 		return nil
 	}
@@ -137,7 +142,7 @@ func (p *Poller) Register(nc net.Conn, resume func()) *Conn {
 	if err != nil {
 		return nil
 	}
-	c := &Conn{p: p, nc: nc, raw: raw, deadline: sc, resume: resume}
+	c := &Conn{p: p, nc: nc, raw: raw, resume: resume}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -165,6 +170,7 @@ func (p *Poller) run() {
 				c.unpark(false)
 			}
 		}
+		p.pace()
 		p.mu.Lock()
 		closed := p.closed
 		p.mu.Unlock()
@@ -176,6 +182,18 @@ func (p *Poller) run() {
 			last = now
 			p.sweep()
 		}
+	}
+}
+
+// pace waits, up to maxPace, while more than maxResuming resumed readers
+// have not settled (parked again, or waiting like any other reader).
+func (p *Poller) pace() {
+	if p.resuming.Load() <= maxResuming {
+		return
+	}
+	deadline := time.Now().Add(maxPace)
+	for p.resuming.Load() > maxResuming/2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Microsecond)
 	}
 }
 
@@ -191,7 +209,7 @@ func (p *Poller) sweep() {
 		}
 		c.mu.Lock()
 		if c.state.CompareAndSwap(v, v&^3|stateKicked) {
-			_ = c.deadline.SetReadDeadline(pastDeadline)
+			_ = c.nc.SetReadDeadline(pastDeadline)
 		}
 		c.mu.Unlock()
 	}
@@ -199,12 +217,11 @@ func (p *Poller) sweep() {
 
 // Conn is one registered connection.
 type Conn struct {
-	p        *Poller
-	id       uint64
-	nc       net.Conn
-	raw      syscall.RawConn
-	deadline interface{ SetReadDeadline(time.Time) error }
-	resume   func()
+	p      *Poller
+	id     uint64
+	nc     net.Conn
+	raw    syscall.RawConn
+	resume func()
 
 	state atomic.Uint64 // wait count << 2 | reader state
 	waits uint64        // the reader's own count; only the reader uses it
@@ -241,7 +258,7 @@ func (c *Conn) Wait(wait func() error, beforePark func()) bool {
 	case 1:
 		c.resumed = 2
 	case 2:
-		c.resumed = 0
+		c.settled()
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return c.park(beforePark)
@@ -257,11 +274,20 @@ func (c *Conn) Wait(wait func() error, beforePark func()) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.state.Store(c.waits<<2 | stateRunning)
-	_ = c.deadline.SetReadDeadline(time.Time{})
+	_ = c.nc.SetReadDeadline(time.Time{})
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		return false
 	}
+	c.settled()
 	return c.park(beforePark)
+}
+
+// settled ends the resume of a resumed reader. Called by the reader.
+func (c *Conn) settled() {
+	if c.resumed != 0 {
+		c.resumed = 0
+		c.p.resuming.Add(-1)
+	}
 }
 
 // park arms the connection and marks it parked. Called with c.mu.
@@ -309,6 +335,7 @@ func (c *Conn) unpark(final bool) {
 	c.parked = false
 	if resume && !final {
 		c.resumed = 1
+		c.p.resuming.Add(1)
 	}
 	c.mu.Unlock()
 	if resume {
@@ -346,6 +373,7 @@ func (c *Conn) Close() error {
 // Unregister forgets the connection; the reader calls it when it ends for
 // good.
 func (c *Conn) Unregister() {
+	c.settled()
 	c.mu.Lock()
 	c.closed = true
 	c.disarm()

@@ -222,7 +222,7 @@ func TestPollerCloseResumesParked(t *testing.T) {
 }
 
 func TestManyConnections(t *testing.T) {
-	const n = 200
+	const n = maxResuming + 100 // resumed faster than they settle: pace waits
 	p := New(interval)
 	defer p.Close()
 	readers := make([]*lineReader, n)

@@ -1,0 +1,83 @@
+package engineio_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/eioactor/engineio"
+)
+
+// Frames of every length class (7-bit, 16-bit and 64-bit lengths, and
+// around where the writer stops copying payloads) reach a WebSocket client
+// intact, as text and binary, in both revisions, and in base64 for a v3
+// client that asks for it.
+func TestWebSocketFrameLengths(t *testing.T) {
+	srv, ts := newEcho(t, engineio.WithAllowEIO3(true))
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	sizes := []int{0, 1, 124, 125, 126, 127, 16383, 16384, 32767, 32768, 65534, 65535, 65536, 70000}
+	for _, tc := range []struct{ query, name string }{
+		{"EIO=4", "v4"},
+		{"EIO=3", "v3"},
+		{"EIO=3&b64=1", "v3 base64"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/engine.io/?transport=websocket&" + tc.query
+			c, _, err := websocket.DefaultDialer.Dial(url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			// A malformed frame leaves the client waiting: fail instead.
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, open, err := c.ReadMessage(); err != nil || open[0] != '0' {
+				t.Fatalf("open frame %q, %v", open, err)
+			}
+			read := func() (int, []byte) {
+				t.Helper()
+				for {
+					typ, b, err := c.ReadMessage()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if string(b) != "2" { // not a ping
+						return typ, b
+					}
+				}
+			}
+			for _, n := range sizes {
+				text := strings.Repeat("é", n/2) + strings.Repeat("x", n%2)
+				if err := c.WriteMessage(websocket.TextMessage, []byte("4"+text)); err != nil {
+					t.Fatal(err)
+				}
+				if typ, b := read(); typ != websocket.TextMessage || string(b) != "4"+text {
+					t.Fatalf("text of %d bytes: got type %d, %d bytes", n, typ, len(b))
+				}
+				data := bytes.Repeat([]byte{0, 1, 2, 0xff}, n/4+1)[:n]
+				var frame []byte
+				if tc.name == "v4" {
+					frame = data
+				} else {
+					frame = append([]byte{4}, data...)
+				}
+				if err := c.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+					t.Fatal(err)
+				}
+				typ, b := read()
+				want, wantType := frame, websocket.BinaryMessage
+				if tc.name == "v3 base64" {
+					want, wantType = []byte("b4"+base64.StdEncoding.EncodeToString(data)), websocket.TextMessage
+				}
+				if typ != wantType || !bytes.Equal(b, want) {
+					t.Fatalf("binary of %d bytes: got type %d, %d bytes %s", n, typ, len(b), fmt.Sprintf("%.20q", b))
+				}
+			}
+		})
+	}
+}
