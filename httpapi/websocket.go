@@ -78,10 +78,14 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		_ = closer.Close()
 	default:
 	}
-	// The reader gets a goroutine of its own and this handler returns: the
-	// HTTP server then lets go of the request, its headers and its
-	// buffers, which an idle connection would otherwise hold for its
-	// whole life.
+	// The handler returns, and the HTTP server lets go of the request,
+	// its headers and its buffers, which an idle connection would
+	// otherwise hold for its whole life. The reader starts parked: its
+	// goroutine starts when the client sends something. Where connections
+	// cannot be parked, the reader gets a goroutine of its own now.
+	if rd.idle != nil && rd.br.Buffered() == 0 && rd.idle.Park(rd.dropFn) {
+		return
+	}
 	go rd.run()
 }
 

@@ -36,6 +36,9 @@ const (
 	stateKicked                // the poller ended the wait with a deadline
 )
 
+// epoch is where Conn.parkedAt counts from.
+var epoch = time.Now()
+
 // pastDeadline ends a wait at once.
 var pastDeadline = time.Unix(1, 0)
 
@@ -156,9 +159,9 @@ func (p *Poller) Register(nc net.Conn, resume func()) *Conn {
 
 func (p *Poller) run() {
 	defer close(p.done)
-	last := time.Now()
+	next := time.Now().Add(p.interval) // the next sweep
 	for {
-		ids, err := p.sys.wait(p.interval)
+		ids, err := p.sys.wait(next)
 		if err != nil {
 			return
 		}
@@ -178,8 +181,8 @@ func (p *Poller) run() {
 			_ = p.sys.close()
 			return
 		}
-		if now := time.Now(); now.Sub(last) >= p.interval {
-			last = now
+		if now := time.Now(); !now.Before(next) {
+			next = now.Add(p.interval)
 			p.sweep()
 		}
 	}
@@ -232,10 +235,16 @@ type Conn struct {
 	// as the message is handled, not a sweep later. Only the reader uses
 	// it after the resume.
 	resumed uint8
-	seen    uint64 // state at the last sweep; only the poller uses it
+	// quick is set with resumed when the connection had been parked for
+	// at least an interval: the reader parks again right after the
+	// message that woke it. One that comes back sooner waits as usual,
+	// so that a conversation does not pay a park for every message.
+	quick    bool
+	parkedAt time.Duration // since epoch; with mu
+	seen     uint64        // state at the last sweep; only the poller uses it
 
 	mu     sync.Mutex
-	armed  bool // registered with the system poller
+	added  bool // registered with the system poller (re-armed since)
 	parked bool // the reader returned; resume is due
 	closed bool
 }
@@ -248,7 +257,8 @@ type Conn struct {
 // any error wait met again).
 //
 // A reader resumed by the poller waits for the data that woke it as
-// usual; its next Wait parks at once, without waiting.
+// usual; if the connection had been parked for an interval or more, its
+// next Wait parks at once, without waiting.
 //
 // beforePark runs, on the reader's goroutine, just before the connection is
 // armed: the reader may drop its buffers there. If parking then fails,
@@ -259,9 +269,11 @@ func (c *Conn) Wait(wait func() error, beforePark func()) bool {
 		c.resumed = 2
 	case 2:
 		c.settled()
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.park(beforePark)
+		if c.quick {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return c.park(beforePark)
+		}
 	}
 	c.waits++
 	v := c.waits<<2 | stateWaiting
@@ -290,6 +302,15 @@ func (c *Conn) settled() {
 	}
 }
 
+// Park parks the connection at once. Its owner calls it instead of
+// starting a reader, when nothing is buffered (just after Register, say).
+// If it reports false, the owner starts the reader after all.
+func (c *Conn) Park(beforePark func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.park(beforePark)
+}
+
 // park arms the connection and marks it parked. Called with c.mu.
 func (c *Conn) park(beforePark func()) bool {
 	if c.closed {
@@ -302,6 +323,7 @@ func (c *Conn) park(beforePark func()) bool {
 		return false
 	}
 	c.parked = true
+	c.parkedAt = time.Since(epoch)
 	c.p.parked.Add(1)
 	c.p.parks.Add(1)
 	return true
@@ -311,7 +333,7 @@ func (c *Conn) park(beforePark func()) bool {
 func (c *Conn) arm() error {
 	var err error
 	cerr := c.raw.Control(func(fd uintptr) {
-		err = c.p.sys.arm(int(fd), c.id, c.armed)
+		err = c.p.sys.arm(int(fd), c.id, c.added)
 	})
 	if cerr != nil {
 		return cerr
@@ -319,7 +341,7 @@ func (c *Conn) arm() error {
 	if err != nil {
 		return err
 	}
-	c.armed = true
+	c.added = true
 	return nil
 }
 
@@ -329,12 +351,12 @@ func (c *Conn) unpark(final bool) {
 	c.mu.Lock()
 	if final {
 		c.closed = true
-		c.disarm()
 	}
 	resume := c.parked
 	c.parked = false
 	if resume && !final {
 		c.resumed = 1
+		c.quick = time.Since(epoch)-c.parkedAt >= c.p.interval
 		c.p.resuming.Add(1)
 	}
 	c.mu.Unlock()
@@ -344,21 +366,15 @@ func (c *Conn) unpark(final bool) {
 	}
 }
 
-// disarm removes the connection from the system poller. Called with c.mu,
-// before the socket is closed (after, its number may be another's).
-func (c *Conn) disarm() {
-	if !c.armed {
-		return
-	}
-	c.armed = false
-	_ = c.raw.Control(func(fd uintptr) { _ = c.p.sys.disarm(int(fd)) })
-}
-
 // Close closes the connection; a parked reader resumes and sees it closed.
+//
+// Nothing is removed from the system poller, here or in Unregister: a
+// registration that has fired stays disabled until re-armed, and closing
+// the socket removes it. An event that comes in between finds the
+// connection unregistered or not parked, and is dropped.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	c.closed = true
-	c.disarm()
 	resume := c.parked
 	c.parked = false
 	c.mu.Unlock()
@@ -376,7 +392,6 @@ func (c *Conn) Unregister() {
 	c.settled()
 	c.mu.Lock()
 	c.closed = true
-	c.disarm()
 	c.mu.Unlock()
 	c.p.mu.Lock()
 	delete(c.p.conns, c.id)

@@ -12,12 +12,13 @@ import (
 // goroutine waits for it in Go's own network poller rather than holding a
 // thread in epoll_wait.
 type sysPoller struct {
-	epfd    int
-	file    *os.File
-	raw     syscall.RawConn
-	closing atomic.Bool
-	events  [128]syscall.EpollEvent
-	ids     []uint64
+	epfd     int
+	file     *os.File
+	raw      syscall.RawConn
+	closing  atomic.Bool
+	deadline time.Time // of file, as last set by wait
+	events   [128]syscall.EpollEvent
+	ids      []uint64
 }
 
 func newSysPoller() (*sysPoller, error) {
@@ -38,10 +39,13 @@ func newSysPoller() (*sysPoller, error) {
 	return &sysPoller{epfd: epfd, file: file, raw: raw, ids: make([]uint64, 0, 128)}, nil
 }
 
-// wait returns the ids of the connections that became ready, or none after
-// timeout or wake. An error means the poller is closed.
-func (s *sysPoller) wait(timeout time.Duration) ([]uint64, error) {
-	_ = s.file.SetReadDeadline(time.Now().Add(timeout))
+// wait returns the ids of the connections that became ready, or none at
+// until or after wake. An error means the poller is closed.
+func (s *sysPoller) wait(until time.Time) ([]uint64, error) {
+	if !until.Equal(s.deadline) {
+		_ = s.file.SetReadDeadline(until)
+		s.deadline = until
+	}
 	if s.closing.Load() {
 		return nil, nil
 	}
@@ -94,13 +98,6 @@ func (s *sysPoller) arm(fd int, id uint64, rearm bool) error {
 	}
 	if err := syscall.EpollCtl(s.epfd, op, fd, &ev); err != nil {
 		return fmt.Errorf("netpoll: epoll_ctl: %w", err)
-	}
-	return nil
-}
-
-func (s *sysPoller) disarm(fd int) error {
-	if err := syscall.EpollCtl(s.epfd, syscall.EPOLL_CTL_DEL, fd, nil); err != nil {
-		return fmt.Errorf("netpoll: epoll_ctl del: %w", err)
 	}
 	return nil
 }

@@ -12,8 +12,7 @@ type sysPoller struct{}
 
 func newSysPoller() (*sysPoller, error) { return nil, errors.New("netpoll: not supported") }
 
-func (s *sysPoller) wait(time.Duration) ([]uint64, error) { return nil, errors.New("unsupported") }
-func (s *sysPoller) wake()                                {}
-func (s *sysPoller) close() error                         { return nil }
-func (s *sysPoller) arm(int, uint64, bool) error          { return errors.New("unsupported") }
-func (s *sysPoller) disarm(int) error                     { return nil }
+func (s *sysPoller) wait(time.Time) ([]uint64, error) { return nil, errors.New("unsupported") }
+func (s *sysPoller) wake()                            {}
+func (s *sysPoller) close() error                     { return nil }
+func (s *sysPoller) arm(int, uint64, bool) error      { return errors.New("unsupported") }

@@ -275,6 +275,7 @@ func TestResumedConnectionParksAfterItsMessage(t *testing.T) {
 	defer p.Close()
 	r, client := pair(t, p)
 	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
+	time.Sleep(slow) // parked for an interval: quiet enough to park at once
 	write(t, client, "ping\n")
 	expectLine(t, r, "ping\n")
 	start := time.Now()
@@ -282,5 +283,58 @@ func TestResumedConnectionParksAfterItsMessage(t *testing.T) {
 	// A sweep would have taken at least one interval.
 	if d := time.Since(start); d >= slow {
 		t.Fatalf("parked again after %v, want at once (before the next sweep)", d)
+	}
+}
+
+func TestConnectionResumedSoonWaitsAsUsual(t *testing.T) {
+	const slow = 300 * time.Millisecond
+	p := New(slow)
+	defer p.Close()
+	r, client := pair(t, p)
+	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
+	write(t, client, "a\n") // right after parking
+	expectLine(t, r, "a\n")
+	time.Sleep(20 * time.Millisecond)
+	if p.Parked() != 0 {
+		t.Fatal("a connection resumed soon after parking parked again at once")
+	}
+	write(t, client, "b\n")
+	expectLine(t, r, "b\n")
+	waitFor(t, "parking by the sweep", func() bool { return p.Parked() == 1 })
+}
+
+func TestParkWithoutReader(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &lineReader{br: bufio.NewReader(server), lines: make(chan string, 1), done: make(chan error, 1)}
+	r.c = p.Register(server, r.run)
+	if !r.c.Park(nil) {
+		t.Fatal("Park failed")
+	}
+	if p.Parked() != 1 {
+		t.Fatalf("Parked() = %d", p.Parked())
+	}
+	write(t, client, "first\n")
+	expectLine(t, r, "first\n")
+	client.Close()
+	if err := expectEnd(t, r); err != io.EOF {
+		t.Fatalf("reader ended with %v, want EOF", err)
+	}
+	if r.c.Park(nil) {
+		t.Fatal("Park succeeded on an unregistered connection")
 	}
 }
