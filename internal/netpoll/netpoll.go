@@ -8,6 +8,7 @@
 // returns, the connection is registered for readability with the operating
 // system's readiness API (epoll), and the Conn's resume function runs on a
 // new goroutine when the connection becomes readable, hangs up or is closed.
+// A new connection may also start parked (Conn.Park), with no reader yet.
 //
 // The reader must wait for data outside any parser it cannot interrupt:
 // the Poller ends a wait by setting a read deadline in the past, which the
