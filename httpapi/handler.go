@@ -99,7 +99,7 @@ type Handler struct {
 	inboxes    *reply.Pool
 
 	pollerOnce sync.Once
-	poller     *netpoll.Poller // parks quiet WebSocket connections; started with the first
+	poller     *netpoll.Poller // parks quiet WebSocket connections; started with the first one
 }
 
 // idlePoller returns the handler's poller, starting it on first use; nil
@@ -444,7 +444,8 @@ func (h *Handler) open(ctx context.Context, open *supervisor.Open) (any, error) 
 	return answer, err
 }
 
-// Close releases what the handler keeps registered in the actor system.
+// Close releases what the handler keeps registered in the actor system and
+// stops its poller: connections still parked resume on reader goroutines.
 func (h *Handler) Close() {
 	h.inboxes.Close()
 	h.pollerOnce.Do(func() {}) // no poller from now on
