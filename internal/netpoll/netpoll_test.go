@@ -45,24 +45,31 @@ func (r *lineReader) run() {
 	}
 }
 
-// pair returns both ends of a loopback TCP connection: the server's is
-// registered with p and read by a lineReader.
-func pair(t *testing.T, p *Poller) (*lineReader, net.Conn) {
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (server, client net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
+	client, err = net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	server, err := ln.Accept()
+	server, err = ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return server, client
+}
+
+// pair returns both ends of a loopback TCP connection: the server's is
+// registered with p and read by a lineReader.
+func pair(t *testing.T, p *Poller) (*lineReader, net.Conn) {
+	t.Helper()
+	server, client := tcpPair(t)
 	r := &lineReader{br: bufio.NewReader(server), lines: make(chan string, 16), done: make(chan error, 1)}
 	r.c = p.Register(server, r.run)
 	if r.c == nil {
@@ -306,20 +313,7 @@ func TestConnectionResumedSoonWaitsAsUsual(t *testing.T) {
 func TestParkWithoutReader(t *testing.T) {
 	p := New(interval)
 	defer p.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	server, client := tcpPair(t)
 	r := &lineReader{br: bufio.NewReader(server), lines: make(chan string, 1), done: make(chan error, 1)}
 	r.c = p.Register(server, r.run)
 	if !r.c.Park(nil) {
