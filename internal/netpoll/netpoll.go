@@ -304,9 +304,11 @@ func (c *Conn) settled() {
 }
 
 // Park parks the connection at once. Its owner calls it instead of
-// starting a reader, when nothing is buffered (just after Register, say).
-// If it reports false, the owner starts the reader after all.
+// starting a reader, or its reader instead of Wait, when nothing is
+// buffered (just after Register, say). If it reports false, the owner
+// starts the reader after all, or the reader goes on.
 func (c *Conn) Park(beforePark func()) bool {
+	c.settled()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.park(beforePark)

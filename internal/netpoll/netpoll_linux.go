@@ -19,6 +19,9 @@ type sysPoller struct {
 	deadline time.Time // of file, as last set by wait
 	events   [128]syscall.EpollEvent
 	ids      []uint64
+
+	collectFn func(fd uintptr) bool // collect, bound once
+	werr      error                 // what collect met
 }
 
 func newSysPoller() (*sysPoller, error) {
@@ -36,7 +39,26 @@ func newSysPoller() (*sysPoller, error) {
 		_ = file.Close()
 		return nil, fmt.Errorf("netpoll: %w", err)
 	}
-	return &sysPoller{epfd: epfd, file: file, raw: raw, ids: make([]uint64, 0, 128)}, nil
+	s := &sysPoller{epfd: epfd, file: file, raw: raw, ids: make([]uint64, 0, 128)}
+	s.collectFn = s.collect
+	return s, nil
+}
+
+// collect reads the ready events of the epoll instance fd into ids; it
+// reports false, to wait, when there are none.
+func (s *sysPoller) collect(fd uintptr) bool {
+	n, err := syscall.EpollWait(int(fd), s.events[:], 0)
+	if err == syscall.EINTR || n == 0 {
+		return false
+	}
+	if err != nil {
+		s.werr = err
+		return true
+	}
+	for _, ev := range s.events[:n] {
+		s.ids = append(s.ids, uint64(uint32(ev.Fd))|uint64(uint32(ev.Pad))<<32)
+	}
+	return true
 }
 
 // wait returns the ids of the connections that became ready, or none at
@@ -50,21 +72,9 @@ func (s *sysPoller) wait(until time.Time) ([]uint64, error) {
 		return nil, nil
 	}
 	s.ids = s.ids[:0]
-	var werr error
-	err := s.raw.Read(func(fd uintptr) bool {
-		n, err := syscall.EpollWait(int(fd), s.events[:], 0)
-		if err == syscall.EINTR || n == 0 {
-			return false
-		}
-		if err != nil {
-			werr = err
-			return true
-		}
-		for _, ev := range s.events[:n] {
-			s.ids = append(s.ids, uint64(uint32(ev.Fd))|uint64(uint32(ev.Pad))<<32)
-		}
-		return true
-	})
+	s.werr = nil
+	err := s.raw.Read(s.collectFn)
+	werr := s.werr
 	switch {
 	case err == nil && werr == nil:
 		return s.ids, nil

@@ -332,3 +332,66 @@ func TestParkWithoutReader(t *testing.T) {
 		t.Fatal("Park succeeded on an unregistered connection")
 	}
 }
+
+// BenchmarkParkedRoundTrip is a one-byte round trip to a connection that
+// is parked between bytes: the write, the poller's wake-up, a new reader
+// goroutine, the read, and parking again. BenchmarkBlockedRoundTrip is the
+// same with a reader goroutine blocked in Read, as without parking; the
+// difference is what parking costs a message.
+func BenchmarkParkedRoundTrip(b *testing.B) {
+	p := New(time.Hour) // no sweeps: the reader parks itself
+	defer p.Close()
+	t := &testing.T{}
+	server, client := tcpPair(t)
+	defer server.Close()
+	defer client.Close()
+	got := make(chan struct{})
+	buf := make([]byte, 1)
+	var c *Conn
+	resume := func() {
+		if _, err := server.Read(buf); err != nil {
+			return
+		}
+		if !c.Park(nil) {
+			return
+		}
+		got <- struct{}{}
+	}
+	c = p.Register(server, resume)
+	if !c.Park(nil) {
+		b.Fatal("Park failed")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := client.Write([]byte{1}); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+}
+
+func BenchmarkBlockedRoundTrip(b *testing.B) {
+	t := &testing.T{}
+	server, client := tcpPair(t)
+	defer server.Close()
+	defer client.Close()
+	got := make(chan struct{})
+	go func() {
+		buf := make([]byte, 1)
+		for {
+			if _, err := server.Read(buf); err != nil {
+				return
+			}
+			got <- struct{}{}
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := client.Write([]byte{1}); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+}
