@@ -80,10 +80,14 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	}
 	// The handler returns, and the HTTP server lets go of the request,
 	// its headers and its buffers, which an idle connection would
-	// otherwise hold for its whole life. The reader starts parked: its
-	// goroutine starts when the client sends something. Where connections
-	// cannot be parked, the reader gets a goroutine of its own now.
-	if rd.idle != nil && rd.br.Buffered() == 0 && rd.idle.Park(rd.dropFn) {
+	// otherwise hold for its whole life. The reader gets a goroutine of
+	// its own, and parks after a quiet second; but when many readers are
+	// up already (a storm of connections), a new connection starts
+	// parked, so that the storm makes no goroutine, stack and g (which the
+	// runtime never frees) per connection. Starting parked costs a
+	// handshake some CPU (an epoll registration, and the first message or
+	// the close comes through the poller), so it is kept for storms.
+	if rd.idle != nil && rd.br.Buffered() == 0 && h.poller.Running() > netpoll.StartParkedAbove && rd.idle.Park(rd.dropFn) {
 		return
 	}
 	go rd.run()

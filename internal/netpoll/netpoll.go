@@ -48,6 +48,12 @@ var pastDeadline = time.Unix(1, 0)
 // goroutine back. Tests shorten it to park connections all the time.
 var IdleAfter = time.Second
 
+// StartParkedAbove is the number of readers up (registered, not parked)
+// above which a server starts new connections parked rather than with a
+// reader of their own: in a storm of connections. Tests set it to 0 to
+// start every connection parked.
+var StartParkedAbove = 100
+
 // Poller parks idle connections. Its methods are safe for concurrent use.
 type Poller struct {
 	interval time.Duration
@@ -59,9 +65,10 @@ type Poller struct {
 	closed bool
 	done   chan struct{}
 
-	parked   atomic.Int64  // connections parked now
-	parks    atomic.Uint64 // times a connection was parked
-	resuming atomic.Int64  // resumed readers that have not yet settled
+	registered atomic.Int64  // connections registered now
+	parked     atomic.Int64  // connections parked now
+	parks      atomic.Uint64 // times a connection was parked
+	resuming   atomic.Int64  // resumed readers that have not yet settled
 }
 
 // maxResuming bounds the resumed readers the poller lets run at a time
@@ -80,6 +87,15 @@ func (p *Poller) Parked() int {
 		return 0
 	}
 	return int(p.parked.Load())
+}
+
+// Running returns how many registered connections are not parked now:
+// their reader has a goroutine.
+func (p *Poller) Running() int {
+	if p == nil {
+		return 0
+	}
+	return int(p.registered.Load() - p.parked.Load())
 }
 
 // Parks returns how many times a connection was parked.
@@ -155,6 +171,7 @@ func (p *Poller) Register(nc net.Conn, resume func()) *Conn {
 	p.nextID++
 	c.id = p.nextID
 	p.conns[c.id] = c
+	p.registered.Add(1)
 	return c
 }
 
@@ -397,6 +414,9 @@ func (c *Conn) Unregister() {
 	c.closed = true
 	c.mu.Unlock()
 	c.p.mu.Lock()
-	delete(c.p.conns, c.id)
+	if _, ok := c.p.conns[c.id]; ok {
+		delete(c.p.conns, c.id)
+		c.p.registered.Add(-1)
+	}
 	c.p.mu.Unlock()
 }

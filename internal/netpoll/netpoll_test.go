@@ -128,10 +128,16 @@ func TestParkAndResume(t *testing.T) {
 	p := New(interval)
 	defer p.Close()
 	r, client := pair(t, p)
+	if n := p.Running(); n != 1 {
+		t.Fatalf("Running() = %d with one reader up", n)
+	}
 
 	write(t, client, "a\n")
 	expectLine(t, r, "a\n")
 	waitFor(t, "the idle connection to be parked", func() bool { return p.Parked() == 1 })
+	if n := p.Running(); n != 0 {
+		t.Fatalf("Running() = %d with the only connection parked", n)
+	}
 	if !r.dropped {
 		t.Error("beforePark was not called")
 	}
@@ -146,6 +152,9 @@ func TestParkAndResume(t *testing.T) {
 	}
 	if n := p.Parked(); n != 0 {
 		t.Fatalf("Parked() = %d after the connection closed", n)
+	}
+	if n := p.Running(); n != 0 {
+		t.Fatalf("Running() = %d after the connection closed", n)
 	}
 }
 
