@@ -520,7 +520,7 @@ func (ww *wsWriter) writeFrames(packets []protocol.Packet) error {
 // where it is.
 func (ww *wsWriter) appendFrame(b []byte, p protocol.Packet) ([]byte, []byte) {
 	switch {
-	case p.Binary && ww.base64:
+	case ww.base64:
 		// The text's length is known once it is written: it goes after
 		// room for the longest header, which then moves down to it.
 		start := len(b)
@@ -531,22 +531,32 @@ func (ww *wsWriter) appendFrame(b []byte, p protocol.Packet) ([]byte, []byte) {
 		copy(b[start+gap:], hdr)
 		copy(b[start:], b[start+gap:])
 		return b[:len(b)-gap], nil
-	case p.Binary && ww.rev != protocol.V3:
-		b = appendFrameHeader(b, websocket.BinaryMessage, len(p.Data))
-		if len(p.Data) >= ownWriteAt {
-			return b, p.Data
-		}
-		return append(b, p.Data...), nil
 	}
-	typ, lead := websocket.TextMessage, byte('0'+p.Type)
-	if p.Binary {
-		typ, lead = websocket.BinaryMessage, byte(p.Type)
-	}
-	b = append(appendFrameHeader(b, typ, 1+len(p.Data)), lead)
+	var hb [1]byte
+	head, typ := ww.frameHead(hb[:0], p)
+	b = append(appendFrameHeader(b, typ, len(head)+len(p.Data)), head...)
 	if len(p.Data) >= ownWriteAt {
 		return b, p.Data
 	}
 	return append(b, p.Data...), nil
+}
+
+// frameHead appends to dst what goes before p.Data in p's WebSocket
+// message, as protocol.AppendFrame (or AppendFrameV3) writes it: the type
+// digit of a text message, the type byte of a revision 3 binary one,
+// nothing for a revision 4 binary one; and returns the message's type.
+func (ww *wsWriter) frameHead(dst []byte, p protocol.Packet) ([]byte, int) {
+	bare := protocol.Packet{Type: p.Type, Binary: p.Binary}
+	var binary bool
+	if ww.rev == protocol.V3 {
+		dst, binary = protocol.AppendFrameV3(dst, bare)
+	} else {
+		dst, binary = protocol.AppendFrame(dst, bare)
+	}
+	if binary {
+		return dst, websocket.BinaryMessage
+	}
+	return dst, websocket.TextMessage
 }
 
 // maxFrameHeader is the longest header of a server's frame.
@@ -579,23 +589,19 @@ func (ww *wsWriter) writeMessages(packets []protocol.Packet) error {
 
 // writeMessage writes one packet as one message. WriteMessage is
 // gorilla's allocation-free path, so the message is assembled in a scratch
-// buffer: text messages start with the type digit, a v3 binary message
-// with the type as a raw byte, and a v4 binary message is the packet's
-// data alone.
+// buffer, unless it is the packet's data alone (a revision 4 binary
+// message).
 func (ww *wsWriter) writeMessage(p protocol.Packet) error {
 	ww.conn.EnableWriteCompression(len(p.Data) >= ww.deflateThreshold)
-	switch {
-	case p.Binary && ww.base64:
+	if ww.base64 {
 		ww.scratch = protocol.AppendPacketV3(ww.scratch[:0], p)
 		return ww.conn.WriteMessage(websocket.TextMessage, ww.scratch)
-	case p.Binary && ww.rev != protocol.V3:
-		return ww.conn.WriteMessage(websocket.BinaryMessage, p.Data)
 	}
-	typ, lead := websocket.TextMessage, byte('0'+p.Type)
-	if p.Binary {
-		typ, lead = websocket.BinaryMessage, byte(p.Type)
+	head, typ := ww.frameHead(ww.scratch[:0], p)
+	if len(head) == 0 {
+		return ww.conn.WriteMessage(typ, p.Data)
 	}
-	ww.scratch = append(append(ww.scratch[:0], lead), p.Data...)
+	ww.scratch = append(head, p.Data...)
 	err := ww.conn.WriteMessage(typ, ww.scratch)
 	if cap(ww.scratch) > 64<<10 {
 		ww.scratch = nil // do not keep a large frame's buffer for an idle connection

@@ -46,7 +46,7 @@ func (r *lineReader) run() {
 }
 
 // tcpPair returns both ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (server, client net.Conn) {
+func tcpPair(t testing.TB) (server, client net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -350,10 +350,8 @@ func TestParkWithoutReader(t *testing.T) {
 func BenchmarkParkedRoundTrip(b *testing.B) {
 	p := New(time.Hour) // no sweeps: the reader parks itself
 	defer p.Close()
-	t := &testing.T{}
-	server, client := tcpPair(t)
+	server, client := tcpPair(b)
 	defer server.Close()
-	defer client.Close()
 	got := make(chan struct{})
 	buf := make([]byte, 1)
 	var c *Conn
@@ -381,10 +379,8 @@ func BenchmarkParkedRoundTrip(b *testing.B) {
 }
 
 func BenchmarkBlockedRoundTrip(b *testing.B) {
-	t := &testing.T{}
-	server, client := tcpPair(t)
+	server, client := tcpPair(b)
 	defer server.Close()
-	defer client.Close()
 	got := make(chan struct{})
 	go func() {
 		buf := make([]byte, 1)
