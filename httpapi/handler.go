@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -99,7 +100,8 @@ type Handler struct {
 	inboxes    *reply.Pool
 
 	pollerOnce sync.Once
-	poller     *netpoll.Poller // parks quiet WebSocket connections; started with the first one
+	poller     *netpoll.Poller // parks quiet connections; started with the first one
+	held       atomic.Int64    // long-polls held without a goroutine (see hold)
 }
 
 // idlePoller returns the handler's poller, starting it on first use; nil
@@ -154,6 +156,7 @@ type request struct {
 	jsonp     string // the JSONP index, "" when not JSONP
 	base64    bool   // binary as base64 in polling payloads (v3)
 	ws        bool   // transport=websocket was asked for
+	accept    string // Accept-Encoding of a held poll (see hold), whose r is nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -317,9 +320,32 @@ func (h *Handler) reject(req *request, err error) {
 
 func (h *Handler) poll(req *request, sess Session) {
 	ib, reusable := h.inboxes.Get(), false
-	defer func() { h.inboxes.Put(ib, reusable) }()
+	defer func() {
+		if ib != nil {
+			h.inboxes.Put(ib, reusable)
+		}
+	}()
 	ib.Ask(h.sys.Root, sess.PID, &actors.Poll{Base64: req.base64, Lending: mailbox.Lending{Runner: ib.Runner()}})
-	answer, err := ib.Wait(req.r.Context(), h.cfg.ReplyTimeout, sess.Done)
+	ctx, timeout := req.r.Context(), h.cfg.ReplyTimeout
+	var answer any
+	var err error
+	if hold := netpoll.IdleAfter; hold > 0 && (timeout <= 0 || hold < timeout) {
+		// A poll still waiting after a while is likely to wait for the
+		// next ping: it is held without this goroutine (see hold).
+		answer, err = ib.Wait(ctx, hold, sess.Done)
+		if errors.Is(err, reply.ErrTimeout) {
+			if timeout > 0 {
+				timeout -= hold
+			}
+			if h.hold(req, sess, ib, timeout) {
+				ib = nil // the held poll puts it back
+				return
+			}
+			answer, err = ib.Wait(ctx, timeout, sess.Done)
+		}
+	} else {
+		answer, err = ib.Wait(ctx, timeout, sess.Done)
+	}
 	if err != nil {
 		// The client went away (or the session never answered): the spec
 		// makes that a transport error, and the session closes.
@@ -503,7 +529,11 @@ func (h *Handler) writePayload(req *request, payload []byte, binary bool) {
 		hd["Content-Type"] = headerTextPlain
 	}
 	hd["Cache-Control"] = headerNoStore
-	if enc := h.cfg.Compression.Encoding(req.r.Header.Get("Accept-Encoding"), len(payload)); enc != "" {
+	accept := req.accept
+	if req.r != nil {
+		accept = req.r.Header.Get("Accept-Encoding")
+	}
+	if enc := h.cfg.Compression.Encoding(accept, len(payload)); enc != "" {
 		if compressed, err := Compress(nil, enc, payload); err == nil {
 			payload = compressed
 			hd.Set("Content-Encoding", enc)

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,6 +73,7 @@ type exchange struct {
 	respHeader http.Header // not for WebSockets: gorilla writes the 101 itself
 	body       string      // the response body's first bytes
 	start      time.Time   // when the handler got the request
+	held       *heldConn   // a long-poll the server answered on its taken connection
 }
 
 func (x exchange) String() string {
@@ -124,12 +126,15 @@ type recorder struct {
 
 func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rw := &recordingWriter{ResponseWriter: w}
+	rw := &recordingWriter{ResponseWriter: w, poll: r.URL.Query().Get("transport") == "polling"}
 	rc.next.ServeHTTP(rw, r)
 	x := exchange{method: r.Method, query: r.URL.Query(), header: r.Header.Clone(), status: rw.status, body: string(rw.body), start: start}
-	if rw.hijacked {
+	switch {
+	case rw.held != nil:
+		x.held = rw.held // its answer is read in exchanges
+	case rw.hijacked:
 		x.status = http.StatusSwitchingProtocols
-	} else {
+	default:
 		x.respHeader = w.Header().Clone()
 		if x.status == 0 {
 			x.status = http.StatusOK
@@ -140,10 +145,19 @@ func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Unlock()
 }
 
+// exchanges returns the exchanges so far. A long-poll the server held (it
+// took the connection from net/http and answers on it later) is read from
+// what the server wrote on the connection, once the server has closed it.
 func (rc *recorder) exchanges() []exchange {
 	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return slices.Clone(rc.xs)
+	xs := slices.Clone(rc.xs)
+	rc.mu.Unlock()
+	for i := range xs {
+		if xs[i].held != nil {
+			xs[i].held.fill(&xs[i])
+		}
+	}
+	return xs
 }
 
 func (rc *recorder) dump() string {
@@ -156,8 +170,10 @@ func (rc *recorder) dump() string {
 
 type recordingWriter struct {
 	http.ResponseWriter
+	poll     bool // a polling request: a taken connection is recorded
 	status   int
 	hijacked bool
+	held     *heldConn
 	body     []byte
 }
 
@@ -190,7 +206,56 @@ func (w *recordingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, fmt.Errorf("the response writer cannot be hijacked")
 	}
 	w.hijacked = true
-	return h.Hijack()
+	conn, brw, err := h.Hijack()
+	if err != nil || !w.poll {
+		// A WebSocket keeps its own connection, which the server parks.
+		return conn, brw, err
+	}
+	w.held = &heldConn{Conn: conn, closed: make(chan struct{})}
+	return w.held, brw, nil
+}
+
+// heldConn records what the server writes on a long-poll's connection it
+// took from net/http (the server then watches it with a goroutine, not its
+// poller, as it is not a *net.TCPConn).
+type heldConn struct {
+	net.Conn
+	mu      sync.Mutex
+	written []byte
+	once    sync.Once
+	closed  chan struct{}
+}
+
+func (c *heldConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	c.written = append(c.written, b...)
+	c.mu.Unlock()
+	return c.Conn.Write(b)
+}
+
+func (c *heldConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+// fill sets x's answer from the response written on the connection: status
+// 0 when the server closed it without one (the client went away first).
+func (c *heldConn) fill(x *exchange) {
+	select {
+	case <-c.closed:
+	case <-time.After(5 * time.Second):
+		return
+	}
+	c.mu.Lock()
+	written := c.written
+	c.mu.Unlock()
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(written)), nil)
+	if err != nil {
+		return
+	}
+	body := make([]byte, 256)
+	n, _ := io.ReadFull(resp.Body, body)
+	x.status, x.respHeader, x.body = resp.StatusCode, resp.Header, string(body[:n])
 }
 
 // ---- the server ----

@@ -33,6 +33,9 @@ type Inbox struct {
 	ch       chan any
 	run      mailbox.Runner
 	timer    *time.Timer // Wait's, kept for the next Wait of a pooled inbox
+
+	mu      sync.Mutex // orders a handoff with a reply coming in
+	handoff func(any)  // set by Handoff until a reply comes
 }
 
 var seq atomic.Uint64
@@ -95,16 +98,45 @@ func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration, gone <-chan st
 	}
 }
 
+// Handoff hands the next reply to f instead of Wait: its owner stops
+// waiting but the request goes on (a long-poll whose connection is held
+// without a goroutine). A reply already there goes to f at once, on the
+// calling goroutine; a later one on the sender's, so f must not block.
+// Later replies go to Wait again.
+func (ib *Inbox) Handoff(f func(any)) {
+	ib.mu.Lock()
+	select {
+	case m := <-ib.ch:
+		ib.mu.Unlock()
+		f(m)
+		return
+	default:
+	}
+	ib.handoff = f
+	ib.mu.Unlock()
+}
+
 // SendUserMessage implements actor.Process. A request gets one reply at a
 // time; a message that finds the previous one unread is a late duplicate
 // and is dropped.
 func (ib *Inbox) SendUserMessage(_ *actor.PID, message any) {
-	select {
-	case ib.ch <- actor.UnwrapEnvelopeMessage(message):
-	default:
+	m := actor.UnwrapEnvelopeMessage(message)
+	ib.mu.Lock()
+	f := ib.handoff
+	if f != nil {
+		ib.handoff = nil
+	} else {
+		select {
+		case ib.ch <- m:
+		default:
+		}
 	}
+	ib.mu.Unlock()
 	// The owner has its answer: it stops running the addressee.
 	ib.run.Release()
+	if f != nil {
+		f(m)
+	}
 }
 
 // SendSystemMessage implements actor.Process.
@@ -150,7 +182,10 @@ func (p *Pool) Get() *Inbox {
 // answered twice) releases it, so that a late reply can never reach the
 // next request.
 func (p *Pool) Put(ib *Inbox, reusable bool) {
-	if reusable && len(ib.ch) == 0 {
+	ib.mu.Lock()
+	reusable = reusable && len(ib.ch) == 0 && ib.handoff == nil
+	ib.mu.Unlock()
+	if reusable {
 		p.mu.Lock()
 		if !p.closed && len(p.free) < p.max {
 			p.free = append(p.free, ib)

@@ -1,0 +1,184 @@
+package engineio
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// pollOpen opens a polling session and returns its sid.
+func pollOpen(t *testing.T, ts *httptest.Server) string {
+	t.Helper()
+	resp, err := http.Get(ts.URL + "/engine.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	sid := strings.TrimPrefix(string(body), `0{"sid":"`)
+	if sid == string(body) {
+		t.Fatalf("handshake answered %q", body)
+	}
+	return sid[:strings.IndexByte(sid, '"')]
+}
+
+// rawPoll sends a long-poll GET on a connection of its own and returns the
+// connection, from which the response can be read.
+func rawPoll(t *testing.T, ts *httptest.Server, sid, query, header string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	req := "GET /engine.io/?EIO=4&transport=polling&sid=" + sid + query + " HTTP/1.1\r\nHost: example.com\r\n" + header + "\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+func readResponse(t *testing.T, conn net.Conn) (*http.Response, string) {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+// A long-poll that waits is held without net/http: its connection is
+// taken from the server, and the answer comes on it with the headers a
+// regular response has, then the connection closes.
+func TestHeldPollAnswered(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithCORS("http://app.test"), WithCloseTimeout(50*time.Millisecond), WithCORSCredentials(true), WithHeaders(func(h http.Header, _ *http.Request) { h.Set("X-Custom", "yes") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer srv.Close(t.Context())
+
+	sid := pollOpen(t, ts)
+	conn := rawPoll(t, ts, sid, "", "Origin: http://app.test\r\n")
+	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
+	if err := srv.Send(sid, "pushed"); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := readResponse(t, conn)
+	if resp.StatusCode != http.StatusOK || body != "4pushed" {
+		t.Fatalf("held poll answered %d %q; want 200 \"4pushed\"", resp.StatusCode, body)
+	}
+	for k, want := range map[string]string{
+		"Content-Type":                     "text/plain; charset=UTF-8",
+		"Access-Control-Allow-Origin":      "http://app.test",
+		"Access-Control-Allow-Credentials": "true",
+		"Cache-Control":                    "no-store",
+		"X-Custom":                         "yes",
+		"Vary":                             "Origin",
+	} {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("%s: %q; want %q", k, got, want)
+		}
+	}
+	if !resp.Close {
+		t.Error("the held poll's response does not close its connection")
+	}
+	if n, err := conn.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("after the answer: read %d, %v; want EOF", n, err)
+	}
+	if got := srv.handler.HeldPolls(); got != 0 {
+		t.Errorf("%d polls still held", got)
+	}
+
+	// The session goes on: the next poll, held again, gets the next message
+	// (JSONP this time).
+	conn = rawPoll(t, ts, sid, "&j=3", "")
+	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
+	if err := srv.Send(sid, "again"); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = readResponse(t, conn)
+	if want := `___eio[3]("4again");`; resp.StatusCode != http.StatusOK || body != want {
+		t.Fatalf("held JSONP poll answered %d %q; want 200 %q", resp.StatusCode, body, want)
+	}
+	if got := resp.Header.Get("Content-Type"); got != "text/javascript; charset=UTF-8" {
+		t.Errorf("JSONP Content-Type %q", got)
+	}
+}
+
+// A client that closes the connection of its held poll abandons it: the
+// session closes with a transport error, as with a poll net/http holds.
+func TestHeldPollAbandoned(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := make(chan Reason, 1)
+	srv.OnDisconnect(func(s *Session, r Reason) { reasons <- r })
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer srv.Close(t.Context())
+
+	sid := pollOpen(t, ts)
+	conn := rawPoll(t, ts, sid, "", "")
+	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
+	conn.Close()
+	select {
+	case r := <-reasons:
+		if r != ReasonTransportError {
+			t.Fatalf("disconnect reason %q; want %q", r, ReasonTransportError)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session did not close after its client dropped the held poll")
+	}
+	waitUntil(t, "the held poll to be let go", func() bool { return srv.handler.HeldPolls() == 0 })
+}
+
+// Held polls hold no goroutine each, and closing the server answers them
+// (a close packet) and leaves no goroutine behind.
+func TestHeldPollsHoldNoGoroutine(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+
+	const n = 50
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = rawPoll(t, ts, pollOpen(t, ts), "", "")
+	}
+	http.DefaultClient.CloseIdleConnections()
+	waitUntil(t, "every poll to be held", func() bool { return srv.handler.HeldPolls() == n })
+	// Without holding, each waiting poll has two goroutines of net/http's
+	// (the connection's, and its background read).
+	if g := runtime.NumGoroutine(); g > n {
+		t.Errorf("%d goroutines with %d polls held", g, n)
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		if resp, body := readResponse(t, c); resp.StatusCode != http.StatusOK || body != "1" {
+			t.Fatalf("held poll at server close answered %d %q; want 200 \"1\"", resp.StatusCode, body)
+		}
+	}
+}

@@ -1,0 +1,225 @@
+package httpapi
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/eioactor/engineio/actors"
+	"github.com/eioactor/engineio/internal/netpoll"
+	"github.com/eioactor/engineio/internal/reply"
+	"github.com/eioactor/engineio/protocol"
+)
+
+// A long-poll GET of a quiet session waits for the session's next packet,
+// usually its next ping, a whole ping interval. net/http holds the
+// connection's goroutine, its buffers and the request meanwhile: some
+// 30 KB per idle polling client. A poll that has waited netpoll.IdleAfter
+// is therefore held without them: the handler takes the connection from
+// net/http (Hijack), parks it with the poller to hear of the client going
+// away, hands the poll's reply to a callback (reply.Inbox.Handoff), and
+// returns. The answer is written on the connection by hand, with
+// "Connection: close": net/http cannot take the connection back, so the
+// client's next request comes on a new one. Busy sessions, whose polls
+// are answered sooner, keep their connections.
+
+// Held poll states.
+const (
+	holding   int32 = iota // waiting for the session's answer
+	answering              // the answer (or a timeout) is being written
+	abandoned              // the client went away first
+)
+
+// heldPoll is a long-poll whose connection the handler took from net/http.
+type heldPoll struct {
+	h     *Handler
+	sess  Session
+	ib    *reply.Inbox
+	conn  net.Conn
+	idle  *netpoll.Conn // nil: a goroutine watches the connection instead
+	timer *time.Timer   // the reply timeout; nil without one
+
+	// What the response needs of the request.
+	header http.Header // set so far: CORS, the Headers hook
+	jsonp  string
+	accept string // Accept-Encoding
+
+	state atomic.Int32
+}
+
+// hold takes req's connection from net/http and holds the poll, whose
+// reply ib awaits, without a goroutine, for up to timeout more (no limit
+// when <= 0). It reports false when the connection cannot be taken (HTTP/2,
+// TLS, a ResponseWriter without Hijack); the caller then waits as before.
+func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time.Duration) bool {
+	r := req.r
+	if r.ProtoMajor != 1 || r.TLS != nil {
+		return false
+	}
+	poller := h.idlePoller()
+	if poller == nil {
+		return false
+	}
+	conn, brw, err := http.NewResponseController(req.w).Hijack()
+	if err != nil {
+		return false
+	}
+	hp := &heldPoll{h: h, sess: sess, ib: ib, conn: conn, header: req.w.Header(), jsonp: req.jsonp, accept: r.Header.Get("Accept-Encoding")}
+	h.held.Add(1)
+	if timeout > 0 {
+		hp.timer = time.AfterFunc(timeout, hp.expire)
+	}
+	// A client that sent more after its GET (a pipelined request) cannot
+	// be watched for readiness: what it sent is in brw, not the socket.
+	if brw.Reader.Buffered() == 0 {
+		hp.idle = poller.Register(conn, hp.watch)
+	}
+	if hp.idle == nil || !hp.idle.Park(nil) {
+		go hp.watch()
+	}
+	ib.Handoff(hp.answer)
+	return true
+}
+
+// HeldPolls returns how many long-polls are held now without a goroutine
+// of net/http's (see hold).
+func (h *Handler) HeldPolls() int { return int(h.held.Load()) }
+
+// watch runs when the held connection becomes readable or closes (on a
+// goroutine of its own when it could not be parked). A client that closes
+// its connection abandons the poll, which closes the session as a
+// transport error, as when net/http cancels a waiting request.
+func (hp *heldPoll) watch() {
+	var b [1]byte
+	n, err := hp.conn.Read(b[:])
+	if hp.idle != nil {
+		hp.idle.Unregister()
+	}
+	if n > 0 || err == nil {
+		// The client sent more while its poll waits: it is not watched
+		// any longer, and the answer still closes the connection.
+		return
+	}
+	if !hp.state.CompareAndSwap(holding, abandoned) {
+		return // answered: this is the connection closing after it
+	}
+	hp.stopTimer()
+	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.ib.PID()})
+	hp.close()
+	hp.h.inboxes.Put(hp.ib, false)
+}
+
+// answer receives the session's reply, on the sender's goroutine.
+func (hp *heldPoll) answer(msg any) {
+	if hp.state.CompareAndSwap(holding, answering) {
+		go hp.respond(msg)
+	}
+}
+
+// expire ends a poll that got no answer in the reply timeout.
+func (hp *heldPoll) expire() {
+	if !hp.state.CompareAndSwap(holding, answering) {
+		return
+	}
+	hp.h.cfg.Logger.Warn("engineio: held poll timed out")
+	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.ib.PID()})
+	rw := newBufferedResponse(hp.header)
+	hp.h.writeError(rw, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
+	hp.finish(rw)
+	hp.h.inboxes.Put(hp.ib, false)
+}
+
+// respond writes the session's answer and closes the connection.
+func (hp *heldPoll) respond(msg any) {
+	hp.stopTimer()
+	rw := newBufferedResponse(hp.header)
+	hp.h.writeReply(&request{w: rw, jsonp: hp.jsonp, accept: hp.accept}, msg)
+	hp.finish(rw)
+	hp.h.inboxes.Put(hp.ib, settled(msg, hp.sess))
+}
+
+func (hp *heldPoll) finish(rw *bufferedResponse) {
+	if hp.h.cfg.WriteTimeout > 0 {
+		_ = hp.conn.SetWriteDeadline(time.Now().Add(hp.h.cfg.WriteTimeout))
+	}
+	_, _ = rw.WriteTo(hp.conn)
+	hp.close()
+}
+
+func (hp *heldPoll) close() {
+	hp.h.held.Add(-1)
+	if hp.idle != nil {
+		_ = hp.idle.Close() // resumes a parked watch, which finds the poll answered
+		return
+	}
+	_ = hp.conn.Close()
+}
+
+func (hp *heldPoll) stopTimer() {
+	if hp.timer != nil {
+		hp.timer.Stop()
+	}
+}
+
+// bufferedResponse is the http.ResponseWriter of a held poll: it keeps the
+// response, which WriteTo writes as HTTP/1.1 with "Connection: close".
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func newBufferedResponse(h http.Header) *bufferedResponse {
+	if h == nil {
+		h = make(http.Header)
+	}
+	return &bufferedResponse{header: h}
+}
+
+// Header implements http.ResponseWriter.
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+// WriteHeader implements http.ResponseWriter.
+func (b *bufferedResponse) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+// Write implements http.ResponseWriter.
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
+
+// WriteTo writes the whole response to w in one write.
+func (b *bufferedResponse) WriteTo(w interface{ Write([]byte) (int, error) }) (int64, error) {
+	status := b.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	hd := b.header
+	hd.Set("Content-Length", strconv.Itoa(len(b.body)))
+	hd.Set("Connection", "close")
+	if _, ok := hd["Date"]; !ok {
+		hd.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	var buf bytes.Buffer
+	buf.Grow(256 + len(b.body))
+	buf.WriteString("HTTP/1.1 ")
+	buf.WriteString(strconv.Itoa(status))
+	buf.WriteByte(' ')
+	buf.WriteString(http.StatusText(status))
+	buf.WriteString("\r\n")
+	_ = hd.Write(&buf)
+	buf.WriteString("\r\n")
+	buf.Write(b.body)
+	n, err := w.Write(buf.Bytes())
+	return int64(n), err
+}
