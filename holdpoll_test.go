@@ -182,3 +182,41 @@ func TestHeldPollsHoldNoGoroutine(t *testing.T) {
 		}
 	}
 }
+
+// A POST of heartbeats only, an idle client's, closes its connection: it
+// would otherwise wait idle in net/http until the next heartbeat. A POST
+// with a message keeps it.
+func TestHeartbeatPostClosesConnection(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithPingInterval(30*time.Millisecond), WithCloseTimeout(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	defer http.DefaultClient.CloseIdleConnections()
+
+	sid := pollOpen(t, ts)
+	if _, body := readResponse(t, rawPoll(t, ts, sid, "", "")); body != "2" {
+		t.Fatalf("poll answered %q; want a ping", body)
+	}
+	post := func(body string) *http.Response {
+		t.Helper()
+		resp, err := http.Post(ts.URL+"/engine.io/?EIO=4&transport=polling&sid="+sid, "text/plain;charset=UTF-8", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK || string(b) != "ok" {
+			t.Fatalf("POST %q answered %d %q", body, resp.StatusCode, b)
+		}
+		return resp
+	}
+	if resp := post("3"); !resp.Close {
+		t.Error("the pong POST's connection is kept alive")
+	}
+	if resp := post("4hello"); resp.Close {
+		t.Error("a message POST's connection is closed")
+	}
+}

@@ -20,10 +20,21 @@ import (
 // A second Poll while one is parked gets *Failure and closes the session.
 // Base64 says a protocol 3 client wants binary packets as base64 text (the
 // b64 query parameter, or JSONP); v4 payloads are always text.
+//
+// Holdable says the HTTP layer can hold the poll without a goroutine of its
+// own (see PollWaiting).
 type Poll struct {
-	Base64 bool
+	Base64   bool
+	Holdable bool
 	mailbox.Lending
 }
+
+// PollWaiting is sent, before the answer, to the sender of a holdable Poll
+// that the session parks while it is quiet: none of its polls since the
+// last message went out has carried one (or none was answered yet). Such a
+// poll is likely to wait for the next ping, and is best held without a
+// goroutine at once. The answer follows as usual.
+type PollWaiting struct{}
 
 // PollAbandoned says that the long-poll whose reply target is ReplyTo ended
 // before it was answered (the client went away). The spec treats that as a
@@ -137,8 +148,10 @@ type PollResult struct {
 // PostReady answers PostBegin: the body may be read and sent as Post.
 type PostReady struct{}
 
-// PostResult answers a Post whose packets were all dispatched.
-type PostResult struct{}
+// PostResult answers a Post whose packets were all dispatched. Heartbeat
+// says they were heartbeats only (pongs; pings in protocol 3): the client
+// is idle, and the HTTP layer does not keep its connection alive.
+type PostResult struct{ Heartbeat bool }
 
 // Failure answers a request that the session refuses. Status is the HTTP
 // status, Code and Message the Engine.IO error body.
@@ -153,6 +166,7 @@ type Failure struct {
 func (*PollResult) IgnoreDeadLetterLogging()      {}
 func (*PostReady) IgnoreDeadLetterLogging()       {}
 func (*PostResult) IgnoreDeadLetterLogging()      {}
+func (*PollWaiting) IgnoreDeadLetterLogging()     {}
 func (*Failure) IgnoreDeadLetterLogging()         {}
 func (*Opened) IgnoreDeadLetterLogging()          {}
 func (*Frame) IgnoreDeadLetterLogging()           {}

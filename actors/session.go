@@ -309,6 +309,7 @@ type session struct {
 	parked      *actor.PID // the reply target of a parked long-poll
 	parkedB64   bool       // the parked poll asked for binary as base64 (v3)
 	lastPoll    *actor.PID // the reply target of the last poll answered with packets
+	busy        bool       // the last poll answered with packets carried a message
 	posting     *actor.PID // the reply target of the POST in progress
 
 	outbox      []protocol.Packet
@@ -669,8 +670,14 @@ func (s *session) onPoll(ctx actor.Context, m *Poll) {
 	default:
 		s.parked, s.parkedB64 = ctx.Sender(), m.Base64
 		s.flush(ctx)
+		if s.parked != nil && m.Holdable && !s.busy {
+			ctx.Send(s.parked, pollWaiting)
+		}
 	}
 }
+
+// pollWaiting is the one PollWaiting: it carries nothing.
+var pollWaiting = &PollWaiting{}
 
 func (s *session) onPostBegin(ctx actor.Context) {
 	switch {
@@ -703,7 +710,16 @@ func (s *session) onPost(ctx actor.Context, m *Post) {
 		s.closeNow(ctx, ReasonTransportError)
 		return
 	}
+	heartbeat := protocol.Pong
+	if s.info.Revision == protocol.V3 {
+		heartbeat = protocol.Ping
+	}
+	packets, heartbeats := 0, 0
 	dispatch := func(p protocol.Packet) error {
+		packets++
+		if p.Type == heartbeat {
+			heartbeats++
+		}
 		if s.phase != phaseClosed {
 			s.onPacket(ctx, p)
 		}
@@ -723,7 +739,7 @@ func (s *session) onPost(ctx actor.Context, m *Post) {
 		s.closeNow(ctx, ReasonParseError)
 		return
 	}
-	ctx.Respond(&PostResult{})
+	ctx.Respond(&PostResult{Heartbeat: packets > 0 && heartbeats == packets})
 }
 
 // onPacket handles a packet that came over the active transport.
@@ -909,6 +925,7 @@ func (s *session) flush(ctx actor.Context) {
 		payload, binary := s.encodePayload(s.outbox, s.parkedB64)
 		ctx.Send(s.parked, &PollResult{Payload: payload, Binary: binary})
 		s.lastPoll, s.parked = s.parked, nil
+		s.busy = carriesMessage(s.outbox)
 		clear(s.outbox)
 		s.outbox = s.outbox[:0]
 	default:
@@ -921,6 +938,17 @@ func (s *session) flush(ctx actor.Context) {
 		return
 	}
 	s.maybeDrained(ctx)
+}
+
+// carriesMessage reports whether packets hold a message, not only
+// heartbeats and the like.
+func carriesMessage(packets []protocol.Packet) bool {
+	for _, p := range packets {
+		if p.Type == protocol.Message {
+			return true
+		}
+	}
+	return false
 }
 
 // maybeDrained reports an empty queue once after packets were queued.

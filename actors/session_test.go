@@ -509,3 +509,63 @@ func TestFlushUnderSteadyMessages(t *testing.T) {
 		t.Fatalf("the echoes left in %d batch(es), the first with %d packets: a flush waited for the chain to end", len(msgs), len(first.Packets))
 	}
 }
+
+// A holdable poll that a quiet session parks gets PollWaiting before its
+// answer; once a message went out in an answered poll the session is busy
+// and says nothing, until a poll is answered without a message again.
+func TestPollWaitingWhileQuiet(t *testing.T) {
+	h := newHarness(t)
+	_, pid, _ := h.open(actors.TransportPolling)
+	poll := h.request(pid, &actors.Poll{Holdable: true})
+	if got := poll.take(); len(got) != 1 || !isType[*actors.PollWaiting](got[0]) {
+		t.Fatalf("first poll of a new session got %v; want PollWaiting", got)
+	}
+	h.send(pid, "hi")
+	if got := payload(t, poll.take()); got != "4hi" {
+		t.Fatalf("payload %q", got)
+	}
+	// Busy: no notice.
+	poll = h.request(pid, &actors.Poll{Holdable: true})
+	if got := poll.take(); len(got) != 0 {
+		t.Fatalf("poll of a busy session got %v at once; want nothing", got)
+	}
+	h.clock.advance(pingInterval)
+	if got := payload(t, poll.take()); got != "2" {
+		t.Fatalf("got %q, want ping", got)
+	}
+	// The last answer carried a ping only: quiet again.
+	poll = h.request(pid, &actors.Poll{Holdable: true})
+	if got := poll.take(); len(got) != 1 || !isType[*actors.PollWaiting](got[0]) {
+		t.Fatalf("poll after a heartbeat got %v; want PollWaiting", got)
+	}
+	// A poll that is answered at once gets no notice.
+	h.send(pid, "queued")
+	if got := poll.take(); len(got) != 1 || !isType[*actors.PollResult](got[0]) {
+		t.Fatalf("parked poll got %v; want its answer", got)
+	}
+	h.send(pid, "waiting")
+	if got := h.request(pid, &actors.Poll{Holdable: true}).take(); len(got) != 1 || !isType[*actors.PollResult](got[0]) {
+		t.Fatalf("poll with packets queued got %v; want its answer alone", got)
+	}
+	// Nor does a poll that cannot be held, quiet session or not.
+	_, other, _ := h.open(actors.TransportPolling)
+	if got := h.request(other, &actors.Poll{}).take(); len(got) != 0 {
+		t.Fatalf("a poll that cannot be held got %v; want nothing", got)
+	}
+}
+
+// A POST of heartbeats only says so in its answer (the HTTP layer then
+// closes its connection); one with a message does not.
+func TestPostResultHeartbeat(t *testing.T) {
+	h := newHarness(t)
+	_, pid, _ := h.open(actors.TransportPolling)
+	poll := h.request(pid, &actors.Poll{})
+	h.clock.advance(pingInterval)
+	payload(t, poll.take())
+	if r, ok := h.post(pid, "3").(*actors.PostResult); !ok || !r.Heartbeat {
+		t.Fatalf("pong POST answered %#v; want a heartbeat PostResult", r)
+	}
+	if r, ok := h.post(pid, "4x\x1e3").(*actors.PostResult); !ok || r.Heartbeat {
+		t.Fatalf("POST with a message answered %#v; want a PostResult that is not a heartbeat", r)
+	}
+}

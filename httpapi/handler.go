@@ -325,26 +325,29 @@ func (h *Handler) poll(req *request, sess Session) {
 			h.inboxes.Put(ib, reusable)
 		}
 	}()
-	ib.Ask(h.sys.Root, sess.PID, &actors.Poll{Base64: req.base64, Lending: mailbox.Lending{Runner: ib.Runner()}})
+	holdable := h.holdable(req)
+	ib.Ask(h.sys.Root, sess.PID, &actors.Poll{Base64: req.base64, Holdable: holdable, Lending: mailbox.Lending{Runner: ib.Runner()}})
 	ctx, timeout := req.r.Context(), h.cfg.ReplyTimeout
-	var answer any
-	var err error
-	if hold := netpoll.IdleAfter; hold > 0 && (timeout <= 0 || hold < timeout) {
-		// A poll still waiting after a while is likely to wait for the
-		// next ping: it is held without this goroutine (see hold).
-		answer, err = ib.Wait(ctx, hold, sess.Done)
-		if errors.Is(err, reply.ErrTimeout) {
-			if timeout > 0 {
-				timeout -= hold
-			}
-			if h.hold(req, sess, ib, timeout) {
-				ib = nil // the held poll puts it back
-				return
-			}
+	wait := timeout
+	if holdable && PollHoldAfter > 0 && (timeout <= 0 || PollHoldAfter < timeout) {
+		wait = PollHoldAfter
+	}
+	answer, err := ib.Wait(ctx, wait, sess.Done)
+	if _, quiet := answer.(*actors.PollWaiting); quiet || (wait != timeout && errors.Is(err, reply.ErrTimeout)) {
+		// The poll is likely to wait for the next ping: it is held
+		// without this goroutine (see hold).
+		if timeout > 0 && !quiet {
+			timeout -= wait
+		}
+		if h.hold(req, sess, ib, timeout) {
+			ib = nil // the held poll puts it back
+			return
+		}
+		answer, err = ib.Wait(ctx, timeout, sess.Done)
+		if _, late := answer.(*actors.PollWaiting); late {
+			// It came after the wait above had timed out.
 			answer, err = ib.Wait(ctx, timeout, sess.Done)
 		}
-	} else {
-		answer, err = ib.Wait(ctx, timeout, sess.Done)
 	}
 	if err != nil {
 		// The client went away (or the session never answered): the spec
@@ -498,6 +501,11 @@ func (h *Handler) writeReply(req *request, answer any) {
 		hd["Content-Type"] = headerTextHTML
 		hd["Content-Length"] = headerLength2
 		hd["Cache-Control"] = headerNoStore
+		if m.Heartbeat {
+			// An idle client's POST: its connection would wait idle, with
+			// net/http's goroutine and buffers, until the next heartbeat.
+			hd["Connection"] = headerClose
+		}
 		req.w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(req.w, "ok")
 	case *actors.Failure:
@@ -580,6 +588,7 @@ var (
 	headerOctetStream = []string{"application/octet-stream"}
 	headerNoStore     = []string{"no-store"}
 	headerLength2     = []string{"2"}
+	headerClose       = []string{"close"}
 )
 
 // ParkedWebSockets returns how many WebSocket connections are parked now:

@@ -17,14 +17,21 @@ import (
 // A long-poll GET of a quiet session waits for the session's next packet,
 // usually its next ping, a whole ping interval. net/http holds the
 // connection's goroutine, its buffers and the request meanwhile: some
-// 30 KB per idle polling client. A poll that has waited netpoll.IdleAfter
-// is therefore held without them: the handler takes the connection from
-// net/http (Hijack), parks it with the poller to hear of the client going
-// away, hands the poll's reply to a callback (reply.Inbox.Handoff), and
-// returns. The answer is written on the connection by hand, with
-// "Connection: close": net/http cannot take the connection back, so the
-// client's next request comes on a new one. Busy sessions, whose polls
-// are answered sooner, keep their connections.
+// 25 KB per idle polling client. Such a poll is therefore held without
+// them: the handler takes the connection from net/http (Hijack), parks it
+// with the poller to hear of the client going away, hands the poll's reply
+// to a callback (reply.Inbox.Handoff), and returns. The answer is written
+// on the connection by hand, with "Connection: close": net/http cannot take
+// the connection back, so the client's next request comes on a new one.
+//
+// A poll is held when its session says it is quiet (actors.PollWaiting:
+// no message went out in its last answered poll), or after PollHoldAfter.
+// The polls of a busy session, answered sooner, keep their connections.
+
+// PollHoldAfter is how long the long-poll of a busy session (see
+// actors.PollWaiting) waits for its answer on net/http's goroutine before
+// it is held without it; a quiet session's poll is held at once.
+var PollHoldAfter = time.Second
 
 // Held poll states.
 const (
@@ -55,19 +62,12 @@ type heldPoll struct {
 // when <= 0). It reports false when the connection cannot be taken (HTTP/2,
 // TLS, a ResponseWriter without Hijack); the caller then waits as before.
 func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time.Duration) bool {
-	r := req.r
-	if r.ProtoMajor != 1 || r.TLS != nil {
-		return false
-	}
 	poller := h.idlePoller()
-	if poller == nil {
-		return false
-	}
 	conn, brw, err := http.NewResponseController(req.w).Hijack()
 	if err != nil {
 		return false
 	}
-	hp := &heldPoll{h: h, sess: sess, ib: ib, conn: conn, header: req.w.Header(), jsonp: req.jsonp, accept: r.Header.Get("Accept-Encoding")}
+	hp := &heldPoll{h: h, sess: sess, ib: ib, conn: conn, header: req.w.Header(), jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
 	h.held.Add(1)
 	if timeout > 0 {
 		hp.timer = time.AfterFunc(timeout, hp.expire)
@@ -82,6 +82,12 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 	}
 	ib.Handoff(hp.answer)
 	return true
+}
+
+// holdable reports whether the poll req could be held: an HTTP/1 request
+// over a plain connection, where the poller runs.
+func (h *Handler) holdable(req *request) bool {
+	return req.r.ProtoMajor == 1 && req.r.TLS == nil && h.idlePoller() != nil
 }
 
 // HeldPolls returns how many long-polls are held now without a goroutine
@@ -114,6 +120,12 @@ func (hp *heldPoll) watch() {
 
 // answer receives the session's reply, on the sender's goroutine.
 func (hp *heldPoll) answer(msg any) {
+	if _, notice := msg.(*actors.PollWaiting); notice {
+		// It came after the poll was held for waiting long: the answer
+		// is still to come.
+		hp.ib.Handoff(hp.answer)
+		return
+	}
 	if hp.state.CompareAndSwap(holding, answering) {
 		go hp.respond(msg)
 	}

@@ -41,16 +41,19 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eioactor/engineio"
+	"github.com/eioactor/engineio/httpapi"
 	"github.com/eioactor/engineio/internal/netpoll"
 )
 
 // TestMain fails the package when goroutines outlive the tests: every
 // server is closed with srv.Close, which must stop all its sessions.
 // TestMain parks quiet WebSocket connections after a few milliseconds
-// instead of a second, so that the clients' connections are parked and
-// resumed all along, and checks that no goroutine is left behind.
+// instead of a second, and holds long-polls that wait as long without
+// net/http, so that the clients' connections are parked, resumed and held
+// all along, and checks that no goroutine is left behind.
 func TestMain(m *testing.M) {
 	netpoll.IdleAfter = 5 * time.Millisecond
+	httpapi.PollHoldAfter = 5 * time.Millisecond
 	goleak.VerifyTestMain(m)
 }
 

@@ -42,7 +42,7 @@ var seq atomic.Uint64
 
 // New registers an inbox in sys. Release it when done.
 func New(sys *actor.ActorSystem) *Inbox {
-	ib := &Inbox{registry: sys.ProcessRegistry, ch: make(chan any, 1)}
+	ib := &Inbox{registry: sys.ProcessRegistry, ch: make(chan any, 2)}
 	ib.pid, _ = sys.ProcessRegistry.Add(ib, "eio-reply-"+strconv.FormatUint(seq.Add(1), 36))
 	return ib
 }
@@ -116,9 +116,9 @@ func (ib *Inbox) Handoff(f func(any)) {
 	ib.mu.Unlock()
 }
 
-// SendUserMessage implements actor.Process. A request gets one reply at a
-// time; a message that finds the previous one unread is a late duplicate
-// and is dropped.
+// SendUserMessage implements actor.Process. A request gets its answer,
+// perhaps after one notice (actors.PollWaiting); a message that finds two
+// unread is a late duplicate and is dropped.
 func (ib *Inbox) SendUserMessage(_ *actor.PID, message any) {
 	m := actor.UnwrapEnvelopeMessage(message)
 	ib.mu.Lock()
