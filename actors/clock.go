@@ -15,8 +15,9 @@ type Timer interface {
 	Stop() bool
 }
 
-// RealClock is the wall clock, backed by time.AfterFunc: a pending timer
-// costs no goroutine.
+// RealClock is the wall clock: a pending timer costs no goroutine. Sessions
+// keep their timers in one heap served by a single runtime timer (see
+// timers.go); AfterFunc is time.AfterFunc.
 type RealClock struct{}
 
 // AfterFunc implements Clock.

@@ -1084,6 +1084,10 @@ func (s *session) arm(ctx actor.Context, kind timerKind, d time.Duration) {
 	s.timerGen[kind]++
 	msg := &timerFired{kind: kind, gen: s.timerGen[kind]}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
+	if _, real := s.cfg.Clock.(RealClock); real {
+		s.timers[kind] = sessionTimers.sendAfter(d, root, self, msg)
+		return
+	}
 	s.timers[kind] = s.cfg.Clock.AfterFunc(d, func() { root.Send(self, msg) })
 }
 
