@@ -199,7 +199,7 @@ func (m *Mailbox) run() (handedOver bool) {
 		i++
 		if m.sysCount.Load() > 0 {
 			m.mu.Lock()
-			msg = m.sys.pop()
+			msg = m.sys.pop(0)
 			if msg != nil {
 				m.sysCount.Add(-1)
 			}
@@ -228,7 +228,7 @@ func (m *Mailbox) run() (handedOver bool) {
 			return false
 		}
 		m.mu.Lock()
-		msg = m.user.pop()
+		msg = m.user.pop(shrinkAbove)
 		if msg != nil {
 			m.userCount.Add(-1)
 		}
@@ -245,8 +245,10 @@ func (m *Mailbox) run() (handedOver bool) {
 }
 
 // ring is a FIFO queue on a slice that doubles when full. Its storage is
-// dropped when it empties with more than shrinkAbove slots, so that a
-// burst does not stay with an idle actor.
+// dropped when it empties with more slots than pop is told to keep: a
+// user queue keeps up to shrinkAbove, so that a burst does not stay with an
+// idle actor and the next message finds room; a system queue keeps none,
+// as system messages are rare (an actor's start and stop).
 type ring struct {
 	buf  []any
 	head int
@@ -273,7 +275,7 @@ func (r *ring) push(v any) {
 	r.n++
 }
 
-func (r *ring) pop() any {
+func (r *ring) pop(keep int) any {
 	if r.n == 0 {
 		return nil
 	}
@@ -283,7 +285,7 @@ func (r *ring) pop() any {
 	r.n--
 	if r.n == 0 {
 		r.head = 0
-		if len(r.buf) > shrinkAbove {
+		if len(r.buf) > keep {
 			r.buf = nil
 		}
 	}
