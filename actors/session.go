@@ -310,7 +310,9 @@ type session struct {
 	parkedB64   bool       // the parked poll asked for binary as base64 (v3)
 	lastPoll    *actor.PID // the reply target of the last poll answered with packets
 	busy        bool       // the last poll answered with packets carried a message
-	posting     *actor.PID // the reply target of the POST in progress
+
+	postPackets, postHeartbeats int        // of the POST being dispatched
+	posting                     *actor.PID // the reply target of the POST in progress
 
 	outbox      []protocol.Packet
 	outboxBytes int
@@ -710,16 +712,9 @@ func (s *session) onPost(ctx actor.Context, m *Post) {
 		s.closeNow(ctx, ReasonTransportError)
 		return
 	}
-	heartbeat := protocol.Pong
-	if s.info.Revision == protocol.V3 {
-		heartbeat = protocol.Ping
-	}
-	packets, heartbeats := 0, 0
+	s.postPackets, s.postHeartbeats = 0, 0
 	dispatch := func(p protocol.Packet) error {
-		packets++
-		if p.Type == heartbeat {
-			heartbeats++
-		}
+		s.countPosted(p.Type)
 		if s.phase != phaseClosed {
 			s.onPacket(ctx, p)
 		}
@@ -739,7 +734,16 @@ func (s *session) onPost(ctx actor.Context, m *Post) {
 		s.closeNow(ctx, ReasonParseError)
 		return
 	}
-	ctx.Respond(&PostResult{Heartbeat: packets > 0 && heartbeats == packets})
+	ctx.Respond(&PostResult{Heartbeat: s.postPackets > 0 && s.postHeartbeats == s.postPackets})
+}
+
+// countPosted counts a packet of the POST being dispatched, and whether it
+// is a heartbeat (a pong; a ping in protocol 3, where the client pings).
+func (s *session) countPosted(t protocol.PacketType) {
+	s.postPackets++
+	if t == protocol.Pong || (t == protocol.Ping && s.info.Revision == protocol.V3) {
+		s.postHeartbeats++
+	}
 }
 
 // onPacket handles a packet that came over the active transport.
