@@ -57,10 +57,11 @@ type heldPoll struct {
 	state atomic.Int32
 }
 
-// hold takes req's connection from net/http and holds the poll, whose
-// reply ib awaits, without a goroutine, for up to timeout more (no limit
-// when <= 0). It reports false when the connection cannot be taken (HTTP/2,
-// TLS, a ResponseWriter without Hijack); the caller then waits as before.
+// hold takes the connection of req, a holdable request (see holdable),
+// from net/http and holds the poll, whose reply ib awaits, without a
+// goroutine, for up to timeout more (no limit when <= 0). It reports false
+// when the ResponseWriter cannot be hijacked (a middleware's wrapper
+// without Hijack, say); the caller then waits as before.
 func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time.Duration) bool {
 	poller := h.idlePoller()
 	conn, brw, err := http.NewResponseController(req.w).Hijack()
