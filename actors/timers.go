@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"container/heap"
 	"sync"
 	"time"
 
@@ -26,7 +27,7 @@ var timerEpoch = time.Now()
 
 type timerHeap struct {
 	mu      sync.Mutex
-	entries []*timerEntry
+	entries timerEntries
 	wake    *time.Timer // set to fire at next
 	next    int64       // deadline the wake-up is set for; 0: none
 }
@@ -40,13 +41,38 @@ type timerEntry struct {
 	msg  any
 }
 
+// timerEntries is a heap.Interface ordered by deadline; each entry knows
+// its index, so that Stop can remove it.
+type timerEntries []*timerEntry
+
+func (t timerEntries) Len() int           { return len(t) }
+func (t timerEntries) Less(i, j int) bool { return t[i].when < t[j].when }
+func (t timerEntries) Swap(i, j int) {
+	t[i], t[j] = t[j], t[i]
+	t[i].idx, t[j].idx = i, j
+}
+func (t *timerEntries) Push(x any) {
+	e := x.(*timerEntry)
+	e.idx = len(*t)
+	*t = append(*t, e)
+}
+func (t *timerEntries) Pop() any {
+	old := *t
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*t = old[:len(old)-1]
+	e.idx = -1
+	if cap(*t) > 64 && len(*t) < cap(*t)/4 {
+		*t = append(timerEntries(nil), *t...) // a burst does not stay
+	}
+	return e
+}
+
 // sendAfter sends msg to pid from root after d.
 func (h *timerHeap) sendAfter(d time.Duration, root *actor.RootContext, pid *actor.PID, msg any) *timerEntry {
 	e := &timerEntry{when: int64(time.Since(timerEpoch) + d), root: root, pid: pid, msg: msg}
 	h.mu.Lock()
-	e.idx = len(h.entries)
-	h.entries = append(h.entries, e)
-	h.up(e.idx)
+	heap.Push(&h.entries, e)
 	if e.idx == 0 && (h.next == 0 || e.when < h.next) {
 		h.wakeAt(e.when)
 	}
@@ -62,7 +88,7 @@ func (e *timerEntry) Stop() bool {
 	if e.idx < 0 {
 		return false
 	}
-	h.remove(e.idx)
+	heap.Remove(&h.entries, e.idx)
 	// The wake-up stays: it finds nothing due and sets the next one.
 	return true
 }
@@ -84,9 +110,7 @@ func (h *timerHeap) fire() {
 	var due []*timerEntry
 	h.mu.Lock()
 	for len(h.entries) > 0 && h.entries[0].when <= now {
-		e := h.entries[0]
-		h.remove(0)
-		due = append(due, e)
+		due = append(due, heap.Pop(&h.entries).(*timerEntry))
 	}
 	h.next = 0
 	if len(h.entries) > 0 {
@@ -96,59 +120,4 @@ func (h *timerHeap) fire() {
 	for _, e := range due {
 		e.root.Send(e.pid, e.msg)
 	}
-}
-
-// remove takes the entry at i out of the heap. Called with mu.
-func (h *timerHeap) remove(i int) {
-	e := h.entries[i]
-	last := len(h.entries) - 1
-	if i != last {
-		h.entries[i] = h.entries[last]
-		h.entries[i].idx = i
-	}
-	h.entries[last] = nil
-	h.entries = h.entries[:last]
-	if i != last {
-		h.down(i)
-		h.up(i)
-	}
-	e.idx = -1
-	if cap(h.entries) > 64 && len(h.entries) < cap(h.entries)/4 {
-		h.entries = append([]*timerEntry(nil), h.entries...)
-	}
-}
-
-func (h *timerHeap) up(i int) {
-	for i > 0 {
-		parent := (i - 1) / 2
-		if h.entries[parent].when <= h.entries[i].when {
-			return
-		}
-		h.swap(i, parent)
-		i = parent
-	}
-}
-
-func (h *timerHeap) down(i int) {
-	n := len(h.entries)
-	for {
-		least := i
-		if l := 2*i + 1; l < n && h.entries[l].when < h.entries[least].when {
-			least = l
-		}
-		if r := 2*i + 2; r < n && h.entries[r].when < h.entries[least].when {
-			least = r
-		}
-		if least == i {
-			return
-		}
-		h.swap(i, least)
-		i = least
-	}
-}
-
-func (h *timerHeap) swap(i, j int) {
-	h.entries[i], h.entries[j] = h.entries[j], h.entries[i]
-	h.entries[i].idx = i
-	h.entries[j].idx = j
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -186,9 +187,6 @@ type bufferedResponse struct {
 }
 
 func newBufferedResponse(h http.Header) *bufferedResponse {
-	if h == nil {
-		h = make(http.Header)
-	}
 	return &bufferedResponse{header: h}
 }
 
@@ -212,7 +210,7 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 }
 
 // WriteTo writes the whole response to w in one write.
-func (b *bufferedResponse) WriteTo(w interface{ Write([]byte) (int, error) }) (int64, error) {
+func (b *bufferedResponse) WriteTo(w io.Writer) (int64, error) {
 	status := b.status
 	if status == 0 {
 		status = http.StatusOK
