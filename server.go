@@ -3,7 +3,6 @@ package engineio
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -49,11 +48,7 @@ func NewServer(opts ...Option) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, registry: &supervisor.Registry{}, system: cfg.system}
 	if s.system == nil {
-		logger := cfg.logger.With("component", "protoactor")
-		s.system = actor.NewActorSystem(
-			actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
-			actor.WithDeadLetterRequestLogging(false),
-		)
+		s.system = newActorSystem(cfg.logger.With("component", "protoactor"))
 		s.ownSystem = true
 	}
 	upgrades := []string{}
