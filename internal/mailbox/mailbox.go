@@ -244,15 +244,18 @@ func (m *Mailbox) run() (handedOver bool) {
 	}
 }
 
-// ring is a FIFO queue on a slice that doubles when full. Its storage is
-// dropped when it empties with more slots than pop is told to keep: a
-// user queue keeps up to shrinkAbove, so that a burst does not stay with an
-// idle actor and the next message finds room; a system queue keeps none,
-// as system messages are rare (an actor's start and stop).
+// ring is a FIFO queue on a slice that doubles when full. A queue of one
+// message (most are: a reply, a frame, a tick) uses the slot inside the
+// ring and allocates nothing. Storage is dropped when the queue empties
+// with more slots than pop is told to keep: a user queue keeps up to
+// shrinkAbove, so that a burst does not stay with an idle actor and the
+// next message finds room; a system queue keeps none, as system messages
+// are rare (an actor's start and stop).
 type ring struct {
-	buf  []any
-	head int
-	n    int
+	one  [1]any // the storage of a queue of one
+	buf  []any  // one[:], or a larger slice; nil when empty
+	head int32
+	n    int32
 }
 
 const (
@@ -261,17 +264,19 @@ const (
 )
 
 func (r *ring) push(v any) {
-	if r.n == len(r.buf) {
-		size := 2 * len(r.buf)
-		if size == 0 {
-			size = ringInitial
+	if int(r.n) == len(r.buf) {
+		if r.buf == nil {
+			r.buf = r.one[:]
+		} else {
+			size := max(2*len(r.buf), ringInitial)
+			buf := make([]any, size)
+			k := copy(buf, r.buf[r.head:])
+			copy(buf[k:], r.buf[:r.head])
+			r.buf, r.head = buf, 0
+			r.one[0] = nil // grown out of it, or not used
 		}
-		buf := make([]any, size)
-		k := copy(buf, r.buf[r.head:])
-		copy(buf[k:], r.buf[:r.head])
-		r.buf, r.head = buf, 0
 	}
-	r.buf[(r.head+r.n)%len(r.buf)] = v
+	r.buf[(int(r.head)+int(r.n))%len(r.buf)] = v
 	r.n++
 }
 
@@ -281,12 +286,12 @@ func (r *ring) pop(keep int) any {
 	}
 	v := r.buf[r.head]
 	r.buf[r.head] = nil
-	r.head = (r.head + 1) % len(r.buf)
+	r.head = (r.head + 1) % int32(len(r.buf))
 	r.n--
 	if r.n == 0 {
 		r.head = 0
-		if len(r.buf) > keep {
-			r.buf = nil
+		if len(r.buf) > keep || len(r.buf) == 1 {
+			r.buf = nil // back to the inner slot
 		}
 	}
 	return v

@@ -127,27 +127,52 @@ var (
 // outside the queued slots.
 func checkRing(t *testing.T, r *ring, want []int) {
 	t.Helper()
-	if r.n != len(want) {
-		t.Fatalf("n = %d, want %d", r.n, len(want))
+	n, head := int(r.n), int(r.head)
+	if n != len(want) {
+		t.Fatalf("n = %d, want %d", n, len(want))
 	}
 	size := len(r.buf)
-	if size != 0 && (size < ringInitial || size&(size-1) != 0) {
-		t.Fatalf("len(buf) = %d, not 0 or a power of two >= %d", size, ringInitial)
+	switch {
+	case size == 1 && &r.buf[0] != &r.one[0]:
+		t.Fatal("a ring of one slot is not the inner slot")
+	case size > 1 && (size < ringInitial || size&(size-1) != 0):
+		t.Fatalf("len(buf) = %d, not 0, 1 or a power of two >= %d", size, ringInitial)
 	}
-	if r.n > size {
-		t.Fatalf("n = %d > len(buf) = %d", r.n, size)
+	if n > size {
+		t.Fatalf("n = %d > len(buf) = %d", n, size)
 	}
-	if size > 0 && (r.head < 0 || r.head >= size) {
-		t.Fatalf("head = %d out of [0, %d)", r.head, size)
+	if size > 0 && (head < 0 || head >= size) {
+		t.Fatalf("head = %d out of [0, %d)", head, size)
 	}
 	for i := range size {
-		inQueue := (i-r.head+size)%size < r.n
+		inQueue := (i-head+size)%size < n
 		switch v := r.buf[i]; {
-		case inQueue && v != want[(i-r.head+size)%size]:
-			t.Fatalf("buf[%d] = %v, want %d", i, v, want[(i-r.head+size)%size])
+		case inQueue && v != want[(i-head+size)%size]:
+			t.Fatalf("buf[%d] = %v, want %d", i, v, want[(i-head+size)%size])
 		case !inQueue && v != nil:
 			t.Fatalf("buf[%d] = %v outside the queue: a popped message is still referenced", i, v)
 		}
+	}
+	if r.one[0] != nil && (size != 1 || n == 0) {
+		t.Fatalf("the inner slot holds %v outside the queue", r.one[0])
+	}
+}
+
+// A queue of one message, the usual case, lives in the ring's own slot.
+func TestRingQueueOfOneAllocatesNothing(t *testing.T) {
+	var r ring
+	msg := &struct{}{}
+	allocs := testing.AllocsPerRun(100, func() {
+		r.push(msg)
+		if r.pop(shrinkAbove) != msg {
+			t.Fatal("pop returned another message")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per push and pop of one message, want 0", allocs)
+	}
+	if r.buf != nil || r.one[0] != nil {
+		t.Fatalf("empty ring: buf %v, inner slot %v; want both nil", r.buf, r.one[0])
 	}
 }
 
@@ -174,7 +199,12 @@ func TestRingFIFOAcrossWrapAround(t *testing.T) {
 		checkRing(t, &r, model)
 	}
 
-	push(4) // full at its initial size
+	push(1) // in the inner slot
+	if len(r.buf) != 1 {
+		t.Fatalf("len(buf) = %d after one push, want the inner slot", len(r.buf))
+	}
+	pop(1)
+	push(4) // grown out of the inner slot: full at its initial size
 	if len(r.buf) != ringInitial {
 		t.Fatalf("len(buf) = %d after %d pushes, want %d", len(r.buf), ringInitial, ringInitial)
 	}
@@ -238,7 +268,7 @@ func TestRingRandomAgainstModel(t *testing.T) {
 		if len(model) == 0 && r.buf == nil && step > 0 {
 			released++
 		}
-		if r.head > 0 && r.head+r.n > len(r.buf) {
+		if r.head > 0 && int(r.head+r.n) > len(r.buf) {
 			wrapped++
 		}
 		checkRing(t, &r, model)
@@ -270,10 +300,10 @@ func TestRingReleasesStorageAfterBurst(t *testing.T) {
 	if r.buf != nil || r.head != 0 || r.n != 0 {
 		t.Fatalf("after the burst: buf of %d slots, head %d, n %d; want nil, 0, 0", len(r.buf), r.head, r.n)
 	}
-	// The ring is usable again and starts small.
+	// The ring is usable again and starts in its inner slot.
 	r.push("again")
-	if len(r.buf) != ringInitial {
-		t.Fatalf("len(buf) = %d after a push to a released ring, want %d", len(r.buf), ringInitial)
+	if len(r.buf) != 1 {
+		t.Fatalf("len(buf) = %d after a push to a released ring, want 1", len(r.buf))
 	}
 	if got := r.pop(shrinkAbove); got != "again" {
 		t.Fatalf("pop = %v, want again", got)
@@ -292,6 +322,9 @@ func TestRingKeepsSmallStorage(t *testing.T) {
 		}
 		for range k {
 			r.pop(shrinkAbove)
+		}
+		if size == 1 {
+			size = 0 // the inner slot: nothing to keep
 		}
 		if len(r.buf) != size || r.head != 0 {
 			t.Fatalf("k=%d: emptied ring has %d slots (head %d), want %d kept (head 0)", k, len(r.buf), r.head, size)
@@ -729,8 +762,8 @@ func TestMailboxPostAllocatesNothing(t *testing.T) {
 	}
 
 	// Messages that queue up (while suspended) and drain: the user ring is
-	// reused. The suspend and resume each find the system queue without
-	// storage (it keeps none once empty) and allocate it.
+	// reused. The suspend and resume each find the system queue empty and
+	// take its inner slot.
 	queued := func() {
 		m.PostSystemMessage(suspendMsg)
 		for range 32 {
@@ -739,8 +772,8 @@ func TestMailboxPostAllocatesNothing(t *testing.T) {
 		m.PostSystemMessage(resumeMsg)
 	}
 	queued()
-	if a := testing.AllocsPerRun(100, queued); a != 2 {
-		t.Fatalf("a queue of 32 messages: %v allocations, want 2 (the system queue's)", a)
+	if a := testing.AllocsPerRun(100, queued); a != 0 {
+		t.Fatalf("a queue of 32 messages: %v allocations, want 0", a)
 	}
 	if m.UserMessageCount() != 0 {
 		t.Fatalf("UserMessageCount = %d", m.UserMessageCount())
