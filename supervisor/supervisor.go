@@ -34,13 +34,41 @@ type Config struct {
 }
 
 // NewSID returns a random session id: 15 bytes (120 bits) from crypto/rand,
-// base64url-encoded to 20 characters.
+// base64url-encoded to 20 characters. The bytes are read from crypto/rand
+// for many ids at a time: one read's deep call chain on the handshake's
+// goroutine grew its stack, a copy of the whole stack, at every handshake.
 func NewSID() (string, error) {
-	var b [15]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	var b [sidBytes]byte
+	if err := sidPool.read(b[:]); err != nil {
 		return "", fmt.Errorf("engineio: session id: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+const sidBytes = 15
+
+// sidPool hands out bytes of crypto/rand, read 64 session ids at a time.
+// A byte is handed out once, then cleared.
+var sidPool randomPool
+
+type randomPool struct {
+	mu   sync.Mutex
+	buf  [64 * sidBytes]byte
+	next int // the first byte not handed out; len(buf) when empty
+}
+
+func (p *randomPool) read(b []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.next == 0 || p.next+len(b) > len(p.buf) {
+		if _, err := rand.Read(p.buf[:]); err != nil {
+			return err
+		}
+		p.next = 0
+	}
+	p.next += copy(b, p.buf[p.next:])
+	clear(p.buf[p.next-len(b) : p.next])
+	return nil
 }
 
 // Registry maps session ids to sessions. The supervisor writes it; anyone
