@@ -156,3 +156,75 @@ func BenchmarkPollingEcho(b *testing.B) {
 		}
 	}
 }
+
+// handshake opens a WebSocket to url, reads the open packet, and closes the
+// connection as a client does: a close frame, then the server's close
+// frame, then the end of the connection.
+func handshake(b *testing.B, url string) {
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if _, open, err := c.ReadMessage(); err != nil || open[0] != '0' {
+		b.Fatalf("open packet: %q, %v", open, err)
+	}
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	if err := c.WriteMessage(websocket.CloseMessage, msg); err != nil {
+		b.Fatal(err)
+	}
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+				b.Fatalf("closing: %v", err)
+			}
+			return
+		}
+	}
+}
+
+// BenchmarkWebSocketHandshake measures one WebSocket session from
+// connection to close: the upgrade, the open packet, the close handshake,
+// and the session's end. Allocations count both sides;
+// BenchmarkWebSocketHandshakeBare gives the same exchange without
+// Engine.IO sessions.
+func BenchmarkWebSocketHandshake(b *testing.B) {
+	ts := echoServer(b)
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/engine.io/?EIO=4&transport=websocket"
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		handshake(b, url)
+	}
+}
+
+// BenchmarkWebSocketHandshakeBare is BenchmarkWebSocketHandshake against a
+// server that upgrades, writes a fixed open packet and reads until the
+// close: what any server on gorilla/websocket spends, and the client's
+// share.
+func BenchmarkWebSocketHandshakeBare(b *testing.B) {
+	up := websocket.Upgrader{}
+	open := []byte(`0{"sid":"AAAAAAAAAAAAAAAAAAAA","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		if err := conn.WriteMessage(websocket.TextMessage, open); err != nil {
+			return
+		}
+		for {
+			if _, _, err := conn.NextReader(); err != nil {
+				return
+			}
+		}
+	}))
+	defer ts.Close()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		handshake(b, url)
+	}
+}

@@ -16,6 +16,7 @@
 #
 #   bash bench/profile.sh                             # ws-text and polling
 #   PROFILE_SCENARIOS=ws-binary DURATION=20s bash bench/profile.sh
+#   PROFILE_SCENARIOS=connect DURATION=8s bash bench/profile.sh   # handshakes (60,000 sessions)
 #   PROFILE_SCENARIOS=idle-10000 bash bench/profile.sh
 #
 # Settings: PROFILE_SCENARIOS="ws-text polling" DURATION=10s WARMUP=2s
@@ -113,6 +114,9 @@ args() {
 	ws-binary) echo "-transport websocket -clients 200 -size 1024 -binary" ;;
 	polling) echo "-transport polling -clients 50 -size 64" ;;
 	size-*) echo "-transport websocket -clients 200 -binary -size ${1#size-}" ;;
+	# Enough handshakes to outlast the window at ~5,000/s, from four source
+	# addresses so that the client's ports do not run out.
+	connect) echo "-transport websocket -connect-only -clients 60000 -concurrency 50 -local-ips 4" ;;
 	idle-*)
 		local n=${1#idle-}
 		echo "-transport websocket -idle -clients $n"

@@ -286,7 +286,7 @@ scenario_args() {
 	ws-text) echo "-transport websocket -clients $WS_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	ws-binary) echo "-transport websocket -clients $WS_CLIENTS -size 1024 -binary -duration $DURATION -warmup $WARMUP" ;;
 	polling) echo "-transport polling -clients $POLL_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
-	connect) echo "-transport websocket -connect-only -clients $CONNECTIONS -concurrency $CONNECT_CONCURRENCY -warmup $WARMUP" ;;
+	connect) echo "-transport websocket -connect-only -clients $CONNECTIONS -concurrency $CONNECT_CONCURRENCY -warmup $WARMUP $(local_ips "$CONNECTIONS")" ;;
 	idle) echo "-transport websocket -idle -clients $IDLE_SESSIONS -duration $DURATION" ;;
 	upgrade) echo "-upgrade -clients $UPGRADES -concurrency $UPGRADE_CONCURRENCY -size 64 -warmup $WARMUP" ;;
 	rate) echo "-transport websocket -clients $RATE_CLIENTS -rate $RATE -size 64 -duration $RATE_DURATION -warmup $WARMUP $(local_ips "$RATE_CLIENTS")" ;;
