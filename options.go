@@ -189,7 +189,9 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithActorSystem runs the server's actors in an existing actor system
 // instead of one of its own. Close stops the server's actors and leaves the
-// system running.
+// system running. The system's process registry is left as it is; a
+// server's own system gets a compact one, which saves idle sessions a few
+// hundred bytes each (see docs/architecture.md, Decisions).
 func WithActorSystem(sys *actor.ActorSystem) Option {
 	return func(c *config) error {
 		if sys == nil {
