@@ -12,8 +12,8 @@ import (
 // TestMain starts every WebSocket connection parked and parks quiet ones
 // after a few milliseconds instead of a second, and holds every long-poll
 // that waits as long without net/http (see httpapi.PollHoldAfter), so that
-// every test also runs its connections through parking and holding. (The interop suite
-// keeps the default start: a reader of its own.)
+// every test also runs its connections through parking and holding. (The
+// interop suite keeps the default start: a reader of its own.)
 func TestMain(m *testing.M) {
 	netpoll.IdleAfter = 5 * time.Millisecond
 	netpoll.StartParkedAbove = 0

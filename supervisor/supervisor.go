@@ -36,8 +36,8 @@ type Config struct {
 
 // NewSID returns a random session id: 15 bytes (120 bits) from crypto/rand,
 // base64url-encoded to 20 characters. The bytes are read from crypto/rand
-// for many ids at a time: one read's deep call chain on the handshake's
-// goroutine grew its stack, a copy of the whole stack, at every handshake.
+// for many ids at a time: a read's deep call chain on the handshake's
+// goroutine grew its stack, a copy of the whole stack, at most handshakes.
 func NewSID() (string, error) {
 	var b [sidBytes]byte
 	if err := sidPool.read(b[:]); err != nil {
@@ -55,7 +55,7 @@ var sidPool randomPool
 type randomPool struct {
 	mu   sync.Mutex
 	buf  [64 * sidBytes]byte
-	next int // the first byte not handed out; len(buf) when empty
+	next int // the first byte not handed out; 0 before the first read
 }
 
 func (p *randomPool) read(b []byte) error {
