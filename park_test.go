@@ -170,3 +170,27 @@ func TestParkedWebSocketSession(t *testing.T) {
 		t.Fatalf("disconnect reason %q, want %q", r, ReasonServerShutdown)
 	}
 }
+
+// Asking how many WebSockets are parked before the first one connects does
+// not keep the server from parking them.
+func TestParkedCountBeforeFirstWebSocket(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	if n := srv.handler.ParkedWebSockets(); n != 0 {
+		t.Fatalf("%d parked before any connection", n)
+	}
+	c, _ := dialWS(t, ts)
+	waitUntil(t, "the quiet connection to be parked", func() bool { return srv.handler.ParkedWebSockets() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(t, "1")
+	c.expectClosed(t)
+}

@@ -595,6 +595,7 @@ var (
 // quiet long enough that their reader goroutine ended, to be started again
 // when data arrives.
 func (h *Handler) ParkedWebSockets() int {
-	h.pollerOnce.Do(func() {})
-	return h.poller.Parked()
+	// Not pollerOnce.Do(func() {}): asked before the first WebSocket, that
+	// would leave the handler without a poller.
+	return h.idlePoller().Parked()
 }
