@@ -62,11 +62,16 @@ type Post struct {
 type PostAborted struct{ Reason Reason }
 
 // WebSocketOpened says that a WebSocket for this session was accepted; Conn
-// is its writer (it accepts *WriteFrames and *CloseConn). On a session opened
-// over WebSocket it becomes the transport; on a polling session it starts an
-// upgrade probe; otherwise the session tells it to close.
+// is its writer (it accepts *WriteFrames and *CloseConn). The WebSocket of
+// the handshake that opened the session (Handshake) becomes its transport;
+// on a polling session a WebSocket starts an upgrade probe; otherwise the
+// session tells it to close. (The client of a session opened over
+// WebSocket learns its sid from the open packet, which it may have before
+// the session has its connection: a second WebSocket for that sid is not
+// the session's.)
 type WebSocketOpened struct {
-	Conn *actor.PID
+	Conn      *actor.PID
+	Handshake bool
 	// Lending's Runner, when not nil, is the reader goroutine of a
 	// connection in this process: this message runs the session there,
 	// and so does every frame while the reader waits for it to be handled
@@ -131,11 +136,15 @@ type CloseConn struct{ Abort bool }
 // Replies.
 
 // Opened answers a successful handshake. Payload is the body of a polling
-// handshake response (the open packet); a WebSocket handshake sends it as
-// the first frame instead, and Payload is nil.
+// handshake response (the open packet). A session opened over WebSocket
+// does not send its open packet itself: Open is that packet, which the
+// HTTP layer sends as the WebSocket's first frame (with the upgrade's
+// response, in one write), before it hands the connection over with
+// WebSocketOpened; Payload is then nil.
 type Opened struct {
 	SID     string
 	Payload []byte
+	Open    protocol.Packet
 }
 
 // PollResult answers a Poll with a polling payload; Binary says it is a

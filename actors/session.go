@@ -617,10 +617,10 @@ func (s *session) open(ctx actor.Context) {
 		payload, _ := s.encodePayload([]protocol.Packet{openPkt}, true)
 		ctx.Send(s.handshakeReply, &Opened{SID: s.info.SID, Payload: payload})
 	} else {
-		// The open packet is the first frame of the WebSocket.
-		s.outbox = append(s.outbox, openPkt)
-		s.outboxBytes += len(openPkt.Data)
-		ctx.Send(s.handshakeReply, &Opened{SID: s.info.SID})
+		// The open packet is the first frame of the WebSocket, sent by
+		// the HTTP layer with the upgrade's response.
+		s.metrics().PacketsOut(s.transport.String(), 1, len(openPkt.Data))
+		ctx.Send(s.handshakeReply, &Opened{SID: s.info.SID, Open: openPkt})
 	}
 	s.handshakeReply = nil
 	if p := s.cfg.InitialPacket; p != nil {
@@ -787,12 +787,17 @@ func (s *session) onPacket(ctx actor.Context, p protocol.Packet) {
 func (s *session) onWebSocketOpened(ctx actor.Context, m *WebSocketOpened) {
 	conn := m.Conn
 	switch {
-	case s.phase >= phaseClosing:
+	case s.phase == phaseClosed:
 		ctx.Send(conn, &CloseConn{})
-	case s.transport == TransportWebSocket && s.conn == nil:
+	case m.Handshake && s.transport == TransportWebSocket && s.conn == nil:
+		// The session's own WebSocket, whose client has its open packet
+		// already (see Opened). A session closing meanwhile delivers
+		// its queue and the close packet over it, then closes.
 		s.conn = conn
 		s.useRunner(m.Runner)
 		s.flush(ctx)
+	case s.phase == phaseClosing:
+		ctx.Send(conn, &CloseConn{})
 	case s.transport == TransportWebSocket, s.probe != nil, len(s.cfg.Upgrades) == 0:
 		// One WebSocket per session: a second one is turned away and the
 		// first keeps working.

@@ -353,12 +353,17 @@ func TestWebSocketSession(t *testing.T) {
 	if opened.Payload != nil {
 		t.Fatalf("websocket handshake carries payload %q", opened.Payload)
 	}
-	ws := h.probe()
-	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid})
-	got := frames(t, ws.take())
+	// The open packet comes with the handshake's answer, for the HTTP
+	// layer to send as the first frame; the writer gets nothing more.
 	want := `0{"sid":"` + sid + `","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000}`
-	if len(got) != 1 || got[0] != want {
-		t.Fatalf("first frame %v, want %s", got, want)
+	if got := string(protocol.AppendPacket(nil, opened.Open)); got != want {
+		t.Fatalf("open packet %s, want %s", got, want)
+	}
+	ws := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid, Handshake: true})
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.TextMessage("hi")})
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"4hi"}) {
+		t.Fatalf("frames after the open packet %v, want the echo alone", got)
 	}
 	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.BinaryMessage([]byte{1, 2})})
 	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"b:\x01\x02"}) {
@@ -377,6 +382,44 @@ func TestWebSocketSession(t *testing.T) {
 		t.Fatalf("close sequence %v", got)
 	}
 	h.expectDisconnect(sid, actors.ReasonServerClose)
+}
+
+// The client of a session opened over WebSocket has its open packet as
+// soon as the upgrade is answered, possibly before the session takes the
+// connection. A session closed gracefully in between delivers what it had
+// queued and the close packet over that connection once it comes.
+func TestWebSocketClosingBeforeConnectionDelivers(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportWebSocket)
+	h.send(pid, "last")
+	h.sys.Root.Send(pid, &actors.Close{Reason: actors.ReasonServerShutdown})
+	h.expectOpen(sid) // closing: waiting for a transport to deliver on
+	ws := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid, Handshake: true})
+	if got := frames(t, ws.take()); !reflect.DeepEqual(got, []string{"4last", "1", "close"}) {
+		t.Fatalf("frames %v, want the queued message, the close packet, the close", got)
+	}
+	h.expectDisconnect(sid, actors.ReasonServerShutdown)
+}
+
+// A second WebSocket for the sid of a session opened over WebSocket is
+// turned away, even when it comes before the session's own connection.
+func TestWebSocketSecondBeforeOwnConnection(t *testing.T) {
+	h := newHarness(t)
+	h.app.echo = true
+	sid, pid, _ := h.open(actors.TransportWebSocket)
+	other := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: other.pid})
+	if got := frames(t, other.take()); !reflect.DeepEqual(got, []string{"close"}) {
+		t.Fatalf("second WebSocket got %v, want close", got)
+	}
+	own := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: own.pid, Handshake: true})
+	h.sys.Root.Send(pid, &actors.Frame{Conn: own.pid, Packet: protocol.TextMessage("hi")})
+	if got := frames(t, own.take()); !reflect.DeepEqual(got, []string{"4hi"}) {
+		t.Fatalf("own WebSocket got %v, want the echo", got)
+	}
+	h.expectOpen(sid)
 }
 
 func TestWebSocketClientCloseAndErrors(t *testing.T) {
@@ -401,7 +444,7 @@ func TestWebSocketClientCloseAndErrors(t *testing.T) {
 			h := newHarness(t)
 			sid, pid, _ := h.open(actors.TransportWebSocket)
 			ws := h.probe()
-			h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid})
+			h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid, Handshake: true})
 			ws.take()
 			h.sys.Root.Send(pid, tc.msg(ws))
 			h.expectDisconnect(sid, tc.want)
@@ -461,7 +504,7 @@ func TestShutdownClosesEverySession(t *testing.T) {
 	a, aPID, _ := h.open(actors.TransportPolling)
 	b, bPID, _ := h.open(actors.TransportWebSocket)
 	ws := h.probe()
-	h.sys.Root.Send(bPID, &actors.WebSocketOpened{Conn: ws.pid})
+	h.sys.Root.Send(bPID, &actors.WebSocketOpened{Conn: ws.pid, Handshake: true})
 	ws.take()
 	poll := h.request(aPID, &actors.Poll{})
 	done := h.request(h.sup, &supervisorShutdown)
@@ -489,7 +532,7 @@ func TestFlushUnderSteadyMessages(t *testing.T) {
 	h.app.echo = true
 	_, pid, _ := h.open(actors.TransportWebSocket)
 	ws := h.probe()
-	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid})
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid, Handshake: true})
 	ws.take() // the open packet
 	// Each message makes the next one arrive while the session is busy:
 	// the mailbox is not empty again until the chain ends.

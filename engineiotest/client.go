@@ -186,6 +186,12 @@ func (c *Client) appendPayloadLocked(payload []byte) {
 	})
 }
 
+func (c *Client) deliverPacket(p protocol.Packet) {
+	c.mu.Lock()
+	c.appendPacketLocked(p)
+	c.mu.Unlock()
+}
+
 func (c *Client) deliverPayload(payload []byte) {
 	c.mu.Lock()
 	c.appendPayloadLocked(payload)

@@ -220,6 +220,9 @@ func (h *Harness) TryConnect(transport Transport, header http.Header, query url.
 	h.mu.Unlock()
 	if transport == Polling {
 		c.deliverPayload(opened.Payload)
+	} else {
+		// The HTTP layer sends it as the WebSocket's first frame.
+		c.deliverPacket(opened.Open)
 	}
 	switch m := c.request(pid, &actors.Subscribe{Subscriber: c.eventsPID}, "subscribe").(type) {
 	case *actors.Subscribed:
@@ -229,7 +232,7 @@ func (h *Harness) TryConnect(transport Transport, header http.Header, query url.
 		c.markClosed("")
 	}
 	if transport == WebSocket {
-		h.srv.ActorSystem().Root.Send(pid, &actors.WebSocketOpened{Conn: c.wsPID})
+		h.srv.ActorSystem().Root.Send(pid, &actors.WebSocketOpened{Conn: c.wsPID, Handshake: true})
 		c.waitFor("the open packet", func() bool { return c.handshake != nil || c.closed })
 	}
 	return c, nil

@@ -34,7 +34,10 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	if opened != nil {
 		h.handshakeHeaders(respHeader, r, opened.SID)
 	}
-	hw := &hijackReader{ResponseWriter: req.w}
+	// A new session's open packet goes out with the upgrade's response, in
+	// one write: gorilla's write of the response is held for it.
+	// (With per-message deflate, gorilla compresses the open packet.)
+	hw := &hijackReader{ResponseWriter: req.w, holdResponse: opened != nil && !h.cfg.PerMessageDeflate}
 	conn, err := h.upgrader.Upgrade(hw, r, respHeader)
 	if err != nil {
 		// The upgrader has answered 400.
@@ -44,38 +47,46 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		return
 	}
 	conn.SetReadLimit(h.cfg.MaxPayload)
+	nc := hw.nc
+	ww := &wsWriter{conn: conn, nc: nc, rev: req.rev, base64: req.rev == protocol.V3 && req.base64, timeout: h.cfg.WriteTimeout, deflateThreshold: -1, logger: h.cfg.Logger}
+	if h.cfg.PerMessageDeflate {
+		ww.deflateThreshold = h.cfg.DeflateThreshold
+		conn.EnableWriteCompression(false)
+	}
+	if opened != nil {
+		if err := ww.writeOpen(hw.response(), opened.Open); err != nil {
+			_ = conn.Close()
+			h.sys.Root.Send(sess.PID, &actors.Close{Reason: actors.ReasonTransportError})
+			return
+		}
+	}
 	// The reader's goroutine runs the session's and the writer's mailboxes
 	// while it waits for a frame to be handled: reading, handling and
 	// writing the answer need no goroutine hand-off.
 	runner := &mailbox.Runner{}
-	rd := &wsReader{conn: conn, br: hw.br, session: sess.PID, runner: runner, root: h.sys.Root, decode: protocol.DecodeFrame}
+	rd := &wsReader{conn: conn, nc: nc, br: hw.br, session: sess.PID, runner: runner, root: h.sys.Root, decode: protocol.DecodeFrame}
 	if req.rev == protocol.V3 {
 		rd.decode = protocol.DecodeFrameV3
 	}
 	rd.resumeFn, rd.peekFn, rd.dropFn = rd.resume, rd.peek, rd.dropBuffer
-	var closer io.Closer = conn
+	ww.closer = conn
 	if hw.br != nil {
 		// A quiet connection's reader goroutine ends; the poller starts a
 		// new one when data comes.
-		if idle := h.idlePoller().Register(conn.UnderlyingConn(), rd.resumeFn); idle != nil {
-			rd.idle, closer = idle, idle
+		if idle := h.idlePoller().Register(nc, rd.resumeFn); idle != nil {
+			rd.idle, ww.closer = idle, idle
 		}
-	}
-	ww := &wsWriter{conn: conn, closer: closer, rev: req.rev, base64: req.rev == protocol.V3 && req.base64, timeout: h.cfg.WriteTimeout, deflateThreshold: -1, logger: h.cfg.Logger}
-	if h.cfg.PerMessageDeflate {
-		ww.deflateThreshold = h.cfg.DeflateThreshold
-		conn.EnableWriteCompression(false)
 	}
 	rd.writer = ww.start(h.sys, runner)
 	// Until the reader starts, this goroutine is the runner's: the session
 	// takes the connection and the writer sends the open packet (or the
 	// noop of a probe) here, without waking a goroutine for either.
-	runner.Send(h.sys.Root, sess.PID, &actors.WebSocketOpened{Conn: rd.writer, Lending: mailbox.Lending{Runner: runner}})
+	runner.Send(h.sys.Root, sess.PID, &actors.WebSocketOpened{Conn: rd.writer, Handshake: opened != nil, Lending: mailbox.Lending{Runner: runner}})
 	select {
 	case <-sess.Done:
 		// The session closed before it could take this connection (it
 		// answers what it had queued before closing, nothing after).
-		_ = closer.Close()
+		_ = ww.closer.Close()
 	default:
 	}
 	// The handler returns, and the HTTP server lets go of the request,
@@ -100,10 +111,15 @@ const readBufferSize = 288
 
 // hijackReader hands gorilla a buffered reader of ours at the upgrade, so
 // that the reader can tell when nothing is buffered: only then may it wait
-// for the socket to become readable, and park the connection.
+// for the socket to become readable, and park the connection. With
+// holdResponse, gorilla's connection holds its first write, the upgrade's
+// response, for writeOpen. nc is the connection taken from net/http.
 type hijackReader struct {
 	http.ResponseWriter
-	br *bufio.Reader
+	holdResponse bool
+	br           *bufio.Reader
+	nc           net.Conn
+	upgraded     *upgradeConn
 }
 
 // Hijack implements http.Hijacker.
@@ -114,14 +130,53 @@ func (hw *hijackReader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		// was complete.
 		return nc, brw, err
 	}
+	hw.nc = nc
 	hw.br = bufio.NewReaderSize(nc, readBufferSize)
+	if hw.holdResponse {
+		hw.upgraded = &upgradeConn{Conn: nc, hold: true}
+		nc = hw.upgraded
+	}
 	return nc, bufio.NewReadWriter(hw.br, brw.Writer), nil
+}
+
+// response returns the upgrade's response that gorilla wrote, held, or nil.
+// The reader then reads the connection itself, not through gorilla's view
+// of it: gorilla set it as the buffer's source, and nothing is buffered yet.
+func (hw *hijackReader) response() []byte {
+	if hw.upgraded == nil {
+		return nil
+	}
+	if hw.br != nil && hw.br.Buffered() == 0 {
+		hw.br.Reset(hw.nc)
+	}
+	return hw.upgraded.response
+}
+
+// upgradeConn is the connection as gorilla sees it when the upgrade's
+// response is held: gorilla's first write (the response) is kept, to go out
+// with the open packet; the rest go straight to the connection. Our reader
+// and writer use the connection itself.
+type upgradeConn struct {
+	net.Conn
+	hold     bool // set by Hijack, cleared by the first write, on the handler's goroutine
+	response []byte
+}
+
+// Write implements net.Conn.
+func (c *upgradeConn) Write(p []byte) (int, error) {
+	if c.hold {
+		c.hold = false
+		c.response = p // gorilla's buffer, which it writes to no more
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
 }
 
 // wsReader reads one WebSocket until it fails or closes, sending each frame
 // to the session; then it stops the writer.
 type wsReader struct {
 	conn    *websocket.Conn
+	nc      net.Conn      // the connection under conn
 	br      *bufio.Reader // gorilla's; nil if the upgrade did not take ours
 	idle    *netpoll.Conn // nil: the reader never parks
 	session *actor.PID
@@ -203,7 +258,7 @@ func (rd *wsReader) keepBuffer() {
 	}
 	donor := readBuffers.Get().(*bufio.Reader)
 	*rd.br = *donor
-	rd.br.Reset(rd.conn.UnderlyingConn())
+	rd.br.Reset(rd.nc)
 	*donor = bufio.Reader{}
 	rd.shell = donor
 }
@@ -321,6 +376,7 @@ func closeReason(err error) actors.Reason {
 // *actors.CloseConn, and as system messages Watch, Unwatch and its stop.
 type wsWriter struct {
 	conn             *websocket.Conn
+	nc               net.Conn  // the connection under conn
 	closer           io.Closer // closes conn, and wakes its reader if parked
 	rev              protocol.Revision
 	base64           bool // a v3 client that asked for binary as base64 text
@@ -484,7 +540,7 @@ const (
 // the runtime does not interleave with others: gorilla may write control
 // frames (a pong, a close) from the reader's goroutine meanwhile.
 func (ww *wsWriter) writeFrames(packets []protocol.Packet) error {
-	nc := ww.conn.UnderlyingConn()
+	nc := ww.nc
 	_ = nc.SetWriteDeadline(time.Now().Add(ww.timeout))
 	bp := frameBuffers.Get().(*[]byte)
 	b := (*bp)[:0]
@@ -508,6 +564,26 @@ func (ww *wsWriter) writeFrames(packets []protocol.Packet) error {
 	if err == nil && len(b) > 0 {
 		_, err = nc.Write(b)
 	}
+	if cap(b) <= maxFrameBuffer {
+		*bp = b[:0]
+		frameBuffers.Put(bp)
+	}
+	return err
+}
+
+// writeOpen writes the upgrade's response, if held (see hijackReader),
+// and the open packet as the first frame, in one write; with per-message
+// deflate, through gorilla. It runs before the writer starts.
+func (ww *wsWriter) writeOpen(response []byte, open protocol.Packet) error {
+	if ww.deflateThreshold >= 0 {
+		return ww.writeMessages([]protocol.Packet{open})
+	}
+	_ = ww.nc.SetWriteDeadline(time.Now().Add(ww.timeout))
+	bp := frameBuffers.Get().(*[]byte)
+	b := append((*bp)[:0], response...)
+	frame, payload := ww.appendFrame(b, open)
+	b = append(frame, payload...)
+	_, err := ww.nc.Write(b)
 	if cap(b) <= maxFrameBuffer {
 		*bp = b[:0]
 		frameBuffers.Put(bp)
