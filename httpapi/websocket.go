@@ -149,7 +149,11 @@ func (hw *hijackReader) response() []byte {
 	if hw.br != nil && hw.br.Buffered() == 0 {
 		hw.br.Reset(hw.nc)
 	}
-	return hw.upgraded.response
+	// gorilla keeps the upgradeConn for the connection's life; the
+	// response's buffer (net/http's 4 KB) must not stay with it.
+	resp := hw.upgraded.response
+	hw.upgraded.response = nil
+	return resp
 }
 
 // upgradeConn is the connection as gorilla sees it when the upgrade's
