@@ -159,13 +159,7 @@ func TestParkedWebSocketSession(t *testing.T) {
 	// Closing the server closes parked connections.
 	c, _ := dialWS(t, ts)
 	waitUntil(t, "parking", parked(1))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c.expect(t, "1")
-	c.expectClosed(t)
+	closeServer(t, srv, c)
 	if r := <-reasons; r != ReasonServerShutdown {
 		t.Fatalf("disconnect reason %q, want %q", r, ReasonServerShutdown)
 	}
@@ -175,17 +169,30 @@ func TestParkedWebSocketSession(t *testing.T) {
 // not keep the server from parking them.
 func TestParkedCountBeforeFirstWebSocket(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	srv, err := NewServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
+	srv, ts := startServer(t)
 	defer ts.Close()
 	if n := srv.handler.ParkedWebSockets(); n != 0 {
 		t.Fatalf("%d parked before any connection", n)
 	}
 	c, _ := dialWS(t, ts)
 	waitUntil(t, "the quiet connection to be parked", func() bool { return srv.handler.ParkedWebSockets() == 1 })
+	closeServer(t, srv, c)
+}
+
+// startServer returns a new server with opts, served by a test server.
+func startServer(t *testing.T, opts ...Option) (*Server, *httptest.Server) {
+	t.Helper()
+	srv, err := NewServer(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, httptest.NewServer(srv)
+}
+
+// closeServer closes srv and expects c, one of its clients, to get the
+// close packet and then the end of its connection.
+func closeServer(t *testing.T, srv *Server, c *wsClient) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Close(ctx); err != nil {
