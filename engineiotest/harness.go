@@ -167,8 +167,8 @@ func (h *Harness) Connect(transport Transport) *Client {
 // The handshake goes to the server's supervisor (SupervisorPID) as
 // *supervisor.Open, as the HTTP layer sends it. The client then subscribes
 // to its session (*actors.Subscribe) to learn when and why it closes; on
-// WebSocket it also attaches its fake connection, whose first frame is the
-// open packet.
+// WebSocket it takes the open packet from the handshake's answer, as the
+// HTTP layer sends it with the upgrade, and attaches its fake connection.
 func (h *Harness) TryConnect(transport Transport, header http.Header, query url.Values) (*Client, error) {
 	h.t.Helper()
 	if transport != Polling && transport != WebSocket {

@@ -79,8 +79,8 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	}
 	rd.writer = ww.start(h.sys, runner)
 	// Until the reader starts, this goroutine is the runner's: the session
-	// takes the connection and the writer sends the open packet (or the
-	// noop of a probe) here, without waking a goroutine for either.
+	// takes the connection and the writer sends what was queued meanwhile
+	// (or the noop of a probe) here, without waking a goroutine for either.
 	runner.Send(h.sys.Root, sess.PID, &actors.WebSocketOpened{Conn: rd.writer, Handshake: opened != nil, Lending: mailbox.Lending{Runner: runner}})
 	select {
 	case <-sess.Done:
