@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"net"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,5 +82,86 @@ func TestWebSocketFrameLengths(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// countingConn counts the writes on a server's connection and keeps the
+// first one.
+type countingConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+	first  []byte
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.writes++; c.writes == 1 {
+		c.first = append([]byte(nil), p...)
+	}
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+type countingListener struct {
+	net.Listener
+	conns chan *countingConn
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	c := &countingConn{Conn: nc}
+	l.conns <- c
+	return c, nil
+}
+
+// A session opened over WebSocket costs the server two writes: the
+// upgrade's response with the open packet as the first frame, then the
+// close frame that answers the client's. In both revisions.
+func TestWebSocketHandshakeWrites(t *testing.T) {
+	srv, err := engineio.NewServer(engineio.WithAllowEIO3(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(t.Context())
+	ts := httptest.NewUnstartedServer(srv)
+	ln := &countingListener{Listener: ts.Listener, conns: make(chan *countingConn, 4)}
+	ts.Listener = ln
+	ts.Start()
+	defer ts.Close()
+	for _, eio := range []string{"4", "3"} {
+		url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/engine.io/?transport=websocket&EIO=" + eio
+		c, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, open, err := c.ReadMessage()
+		if err != nil || !bytes.HasPrefix(open, []byte(`0{"sid":"`)) {
+			t.Fatalf("EIO=%s: open frame %q, %v", eio, open, err)
+		}
+		_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+		if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+			t.Fatalf("EIO=%s: after the close frame: %v", eio, err)
+		}
+		c.Close()
+		sc := <-ln.conns
+		frame := append([]byte{0x81, byte(len(open))}, open...)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			sc.mu.Lock()
+			writes, first := sc.writes, sc.first
+			sc.mu.Unlock()
+			if writes == 2 && bytes.HasPrefix(first, []byte("HTTP/1.1 101 ")) && bytes.HasSuffix(first, frame) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("EIO=%s: %d writes, the first %q; want 2, the first the 101 response and the open frame", eio, writes, first)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 }
