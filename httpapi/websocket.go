@@ -469,7 +469,7 @@ func (ww *wsWriter) InvokeUserMessage(msg any) {
 		paused := ww.pause()
 		var err error
 		if ww.deflateThreshold < 0 {
-			err = ww.writeFrames(m.Packets)
+			err = ww.writeFrames(nil, m.Packets)
 		} else {
 			err = ww.writeMessages(m.Packets)
 		}
@@ -536,18 +536,19 @@ const (
 	ownWriteAt = 16 << 10
 )
 
-// writeFrames writes a batch of packets, one frame each, with as few
-// writes as their size allows (one for a batch of small ones). The frames
+// writeFrames writes head (raw bytes, or nil) and then a batch of packets,
+// one frame each, with as few writes as their size allows (one for a
+// batch of small ones). The frames
 // are assembled here rather than by gorilla, which would copy each into
 // its own buffer, keep that buffer for the connection's whole life and
 // write each frame alone. Each write is one call on the socket, which
 // the runtime does not interleave with others: gorilla may write control
 // frames (a pong, a close) from the reader's goroutine meanwhile.
-func (ww *wsWriter) writeFrames(packets []protocol.Packet) error {
+func (ww *wsWriter) writeFrames(head []byte, packets []protocol.Packet) error {
 	nc := ww.nc
 	_ = nc.SetWriteDeadline(time.Now().Add(ww.timeout))
 	bp := frameBuffers.Get().(*[]byte)
-	b := (*bp)[:0]
+	b := append((*bp)[:0], head...)
 	var err error
 	for _, p := range packets {
 		var payload []byte
@@ -579,20 +580,11 @@ func (ww *wsWriter) writeFrames(packets []protocol.Packet) error {
 // and the open packet as the first frame, in one write; with per-message
 // deflate, through gorilla. It runs before the writer starts.
 func (ww *wsWriter) writeOpen(response []byte, open protocol.Packet) error {
+	packets := [1]protocol.Packet{open}
 	if ww.deflateThreshold >= 0 {
-		return ww.writeMessages([]protocol.Packet{open})
+		return ww.writeMessages(packets[:])
 	}
-	_ = ww.nc.SetWriteDeadline(time.Now().Add(ww.timeout))
-	bp := frameBuffers.Get().(*[]byte)
-	b := append((*bp)[:0], response...)
-	frame, payload := ww.appendFrame(b, open)
-	b = append(frame, payload...)
-	_, err := ww.nc.Write(b)
-	if cap(b) <= maxFrameBuffer {
-		*bp = b[:0]
-		frameBuffers.Put(bp)
-	}
-	return err
+	return ww.writeFrames(response, packets[:])
 }
 
 // appendFrame appends the frame of one packet to b. A large payload is
