@@ -406,6 +406,19 @@ func (c *Conn) Close() error {
 	return err
 }
 
+// Peek tells, without taking any data, whether the connection has data
+// waiting (data) or has hung up (err; io.EOF when the peer closed it). It
+// does not wait. Its owner calls it when a parked connection resumed while
+// the owner was not going to read: to tell a client that went away from
+// one that sent its next request early.
+func (c *Conn) Peek() (data bool, err error) {
+	cerr := c.raw.Control(func(fd uintptr) { data, err = peek(int(fd)) })
+	if cerr != nil {
+		return false, cerr
+	}
+	return data, err
+}
+
 // Unregister forgets the connection; the reader calls it when it ends for
 // good.
 func (c *Conn) Unregister() {

@@ -2,6 +2,7 @@ package netpoll
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -106,8 +107,36 @@ func (s *sysPoller) arm(fd int, id uint64, rearm bool) error {
 	if rearm {
 		op = syscall.EPOLL_CTL_MOD
 	}
-	if err := syscall.EpollCtl(s.epfd, op, fd, &ev); err != nil {
+	err := syscall.EpollCtl(s.epfd, op, fd, &ev)
+	if err == syscall.EEXIST {
+		// The socket was registered before, by another Conn of the same
+		// connection (a kept HTTP connection that became a WebSocket):
+		// a fired registration stays in the interest list until the
+		// socket closes.
+		err = syscall.EpollCtl(s.epfd, syscall.EPOLL_CTL_MOD, fd, &ev)
+	}
+	if err != nil {
 		return fmt.Errorf("netpoll: epoll_ctl: %w", err)
 	}
 	return nil
+}
+
+// peek tells, without taking any data, whether fd has data waiting
+// (data), or has hung up or failed (err; io.EOF when the peer closed).
+func peek(fd int) (data bool, err error) {
+	var b [1]byte
+	for {
+		n, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false, nil
+		case err != nil:
+			return false, err
+		case n == 0:
+			return false, io.EOF
+		}
+		return true, nil
+	}
 }

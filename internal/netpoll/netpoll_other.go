@@ -16,3 +16,4 @@ func (s *sysPoller) wait(time.Time) ([]uint64, error) { return nil, errors.New("
 func (s *sysPoller) wake()                            {}
 func (s *sysPoller) close() error                     { return nil }
 func (s *sysPoller) arm(int, uint64, bool) error      { return errors.New("unsupported") }
+func peek(int) (bool, error)                          { return false, errors.New("unsupported") }

@@ -342,6 +342,59 @@ func TestParkWithoutReader(t *testing.T) {
 	}
 }
 
+// A connection whose first registration fired and was forgotten can be
+// registered again, by a new owner, and parks and resumes as the first
+// time (an HTTP connection that becomes a WebSocket).
+func TestRegisterAgainAfterUnregister(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	server, client := tcpPair(t)
+	resumed := make(chan struct{}, 1)
+	first := p.Register(server, func() { resumed <- struct{}{} })
+	if !first.Park(nil) {
+		t.Fatal("Park failed")
+	}
+	write(t, client, "x")
+	<-resumed
+	first.Unregister()
+	if _, err := server.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+
+	r := &lineReader{br: bufio.NewReader(server), lines: make(chan string, 1), done: make(chan error, 1)}
+	r.c = p.Register(server, r.run)
+	if !r.c.Park(nil) {
+		t.Fatal("Park failed on the second registration")
+	}
+	write(t, client, "second\n")
+	expectLine(t, r, "second\n")
+	client.Close()
+	if err := expectEnd(t, r); err != io.EOF {
+		t.Fatalf("reader ended with %v, want EOF", err)
+	}
+}
+
+// Peek tells data waiting from a peer that closed, and takes nothing.
+func TestPeek(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	server, client := tcpPair(t)
+	c := p.Register(server, func() {})
+	defer c.Unregister()
+	if data, err := c.Peek(); data || err != nil {
+		t.Fatalf("Peek on a quiet connection: %v, %v", data, err)
+	}
+	write(t, client, "ab")
+	waitFor(t, "the data to arrive", func() bool { data, _ := c.Peek(); return data })
+	client.Close()
+	b := make([]byte, 2)
+	if _, err := io.ReadFull(server, b); err != nil || string(b) != "ab" {
+		t.Fatalf("read %q, %v after Peek; want \"ab\"", b, err)
+	}
+	waitFor(t, "the close to arrive", func() bool { _, err := c.Peek(); return err == io.EOF })
+	server.Close()
+}
+
 // BenchmarkParkedRoundTrip is a one-byte round trip to a connection that
 // is parked between bytes: the write, the poller's wake-up, a new reader
 // goroutine, the read, and parking again. BenchmarkBlockedRoundTrip is the
