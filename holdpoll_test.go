@@ -62,14 +62,17 @@ func readResponse(t *testing.T, conn net.Conn) (*http.Response, string) {
 
 // A long-poll that waits is held without net/http: its connection is
 // taken from the server, and the answer comes on it with the headers a
-// regular response has, then the connection closes.
+// regular response has. Behind another handler (a mux here), other
+// requests may come on that connection: it closes after the answer.
 func TestHeldPollAnswered(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	srv, err := NewServer(WithCORS("http://app.test"), WithCloseTimeout(50*time.Millisecond), WithCORSCredentials(true), WithHeaders(func(h http.Header, _ *http.Request) { h.Set("X-Custom", "yes") }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv)
+	mux := http.NewServeMux()
+	mux.Handle("/engine.io/", srv)
+	ts := httptest.NewServer(mux)
 	defer ts.Close()
 	defer srv.Close(t.Context())
 

@@ -103,6 +103,9 @@ func NewServer(opts ...Option) (*Server, error) {
 		// closes a silent client within interval+timeout.
 		ReplyTimeout: cfg.pingInterval + cfg.pingTimeout + cfg.upgradeTimeout,
 		Logger:       cfg.logger,
+		// Served as the http.Server's Handler, the server keeps the
+		// connections of held polls (see httpapi.Config.Root).
+		Root: s,
 	}, s.system, pid, s.lookupSession)
 	return s, nil
 }

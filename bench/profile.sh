@@ -9,7 +9,8 @@
 # Writes into OUT: <scenario>.cpu.pb.gz, <scenario>.allocs.{0,1}.pb.gz, the
 # eioload summaries, and <scenario>.txt with the top functions; prints them.
 # The scenario idle-N instead holds N idle WebSocket sessions for IDLE_HOLD
-# (idlepoll-N: N polling sessions with no request pending)
+# (idlepoll-N: N polling sessions with no request pending; idleget-N: N
+# polling sessions each with a GET pending, as a browser keeps one)
 # and takes a heap profile (in use) and the runtime's memory figures at the
 # end of the hold, before and after the sessions, to show where the memory
 # per session goes.
@@ -123,6 +124,11 @@ args() {
 		if ((n > 5000)); then echo "-local-ips $(((n + 4999) / 5000))"; fi
 		;;
 	idlepoll-*) echo "-transport polling -idle -idle-get=false -clients ${1#idlepoll-}" ;;
+	idleget-*)
+		local n=${1#idleget-}
+		echo "-transport polling -idle -clients $n"
+		if ((n > 5000)); then echo "-local-ips $(((n + 4999) / 5000))"; fi
+		;;
 	*) die "unknown scenario $1" ;;
 	esac
 }
@@ -185,7 +191,7 @@ profile_idle() { # scenario
 }
 
 for sc in $PROFILE_SCENARIOS; do
-	if [[ $sc == idle-* || $sc == idlepoll-* ]]; then
+	if [[ $sc == idle-* || $sc == idlepoll-* || $sc == idleget-* ]]; then
 		profile_idle "$sc"
 		continue
 	fi

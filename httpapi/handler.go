@@ -64,6 +64,11 @@ type Config struct {
 	Logger         *slog.Logger
 	// Metrics counts error responses; nil means none.
 	Metrics metrics.Recorder
+	// Root is the handler that serves this one; when it is the
+	// http.Server's own Handler, the connection of a held poll is kept
+	// after the answer, and the handler reads the next requests on it
+	// itself (see keptConn). Nil: such connections close after the answer.
+	Root http.Handler
 }
 
 // RequestError rejects a handshake with its Status (403 when zero), Code
@@ -102,6 +107,10 @@ type Handler struct {
 	pollerOnce sync.Once
 	poller     *netpoll.Poller // parks quiet connections; started with the first one
 	held       atomic.Int64    // long-polls held without a goroutine (see hold)
+
+	keptMu     sync.Mutex
+	kept       map[*keptConn]struct{} // connections read by the handler itself
+	keptClosed atomic.Bool            // Close has run: no more kept connections; set with keptMu
 }
 
 // idlePoller returns the handler's poller, starting it on first use; nil
@@ -476,6 +485,7 @@ func (h *Handler) open(ctx context.Context, open *supervisor.Open) (any, error) 
 // Close releases what the handler keeps registered in the actor system and
 // stops its poller: connections still parked resume on reader goroutines.
 func (h *Handler) Close() {
+	h.closeKept()
 	h.inboxes.Close()
 	h.pollerOnce.Do(func() {}) // no poller from now on
 	h.poller.Close()
@@ -501,9 +511,10 @@ func (h *Handler) writeReply(req *request, answer any) {
 		hd["Content-Type"] = headerTextHTML
 		hd["Content-Length"] = headerLength2
 		hd["Cache-Control"] = headerNoStore
-		if m.Heartbeat {
+		if _, kept := req.w.(*keptResponse); m.Heartbeat && !kept {
 			// An idle client's POST: its connection would wait idle, with
 			// net/http's goroutine and buffers, until the next heartbeat.
+			// A kept connection waits parked, without them.
 			hd["Connection"] = headerClose
 		}
 		req.w.WriteHeader(http.StatusOK)

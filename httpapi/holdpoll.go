@@ -22,8 +22,12 @@ import (
 // them: the handler takes the connection from net/http (Hijack), parks it
 // with the poller to hear of the client going away, hands the poll's reply
 // to a callback (reply.Inbox.Handoff), and returns. The answer is written
-// on the connection by hand, with "Connection: close": net/http cannot take
-// the connection back, so the client's next request comes on a new one.
+// on the connection by hand. net/http cannot take the connection back:
+// when every request on it would reach this handler anyway (the handler
+// serves the http.Server directly), the handler keeps the connection and
+// reads the client's next requests itself (see keptConn); otherwise the
+// answer says "Connection: close", and the client's next request comes on
+// a new connection.
 //
 // A poll is held when its session says it is quiet (actors.PollWaiting:
 // no message went out in its last answered poll), or after PollHoldAfter.
@@ -47,6 +51,7 @@ type heldPoll struct {
 	sess  Session
 	ib    *reply.Inbox
 	conn  net.Conn
+	kc    *keptConn     // the connection is kept after the answer; nil: it closes
 	idle  *netpoll.Conn // nil: a goroutine watches the connection instead
 	timer *time.Timer   // the reply timeout; nil without one
 
@@ -65,22 +70,45 @@ type heldPoll struct {
 // without Hijack, say); the caller then waits as before.
 func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time.Duration) bool {
 	poller := h.idlePoller()
-	conn, brw, err := http.NewResponseController(req.w).Hijack()
-	if err != nil {
-		return false
+	var (
+		conn net.Conn
+		kc   *keptConn
+	)
+	if kw, ok := req.w.(*keptResponse); ok {
+		// The handler reads this connection itself already.
+		if !kw.release() {
+			return false // a pipelined request is buffered
+		}
+		kc, conn = kw.kc, kw.kc.conn
+	} else {
+		c, brw, err := http.NewResponseController(req.w).Hijack()
+		if err != nil {
+			return false
+		}
+		conn = c
+		// A client that sent more after its GET (a pipelined request)
+		// cannot be watched for readiness: what it sent is in brw, not
+		// the socket.
+		if brw.Reader.Buffered() == 0 {
+			kc = h.keep(req.r, conn)
+		}
 	}
-	hp := &heldPoll{h: h, sess: sess, ib: ib, conn: conn, header: req.w.Header(), jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
+	hp := &heldPoll{h: h, sess: sess, ib: ib, conn: conn, kc: kc, header: req.w.Header(), jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
 	h.held.Add(1)
 	if timeout > 0 {
 		hp.timer = time.AfterFunc(timeout, hp.expire)
 	}
-	// A client that sent more after its GET (a pipelined request) cannot
-	// be watched for readiness: what it sent is in brw, not the socket.
-	if brw.Reader.Buffered() == 0 {
+	switch {
+	case kc != nil:
+		hp.idle = kc.idle
+		kc.hold(hp)
+	default:
+		// A connection that is not kept is watched only for the client
+		// going away, and closes after the answer.
 		hp.idle = poller.Register(conn, hp.watch)
-	}
-	if hp.idle == nil || !hp.idle.Park(nil) {
-		go hp.watch()
+		if hp.idle == nil || !hp.idle.Park(nil) {
+			go hp.watch()
+		}
 	}
 	ib.Handoff(hp.answer)
 	return true
@@ -111,13 +139,20 @@ func (hp *heldPoll) watch() {
 		// any longer, and the answer still closes the connection.
 		return
 	}
+	hp.abandon()
+}
+
+// abandon ends the poll of a client that went away, unless it was answered
+// first; it reports whether it did.
+func (hp *heldPoll) abandon() bool {
 	if !hp.state.CompareAndSwap(holding, abandoned) {
-		return // answered: this is the connection closing after it
+		return false // answered: this is the connection closing after it
 	}
 	hp.stopTimer()
 	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.ib.PID()})
 	hp.close()
 	hp.h.inboxes.Put(hp.ib, false)
+	return true
 }
 
 // answer receives the session's reply, on the sender's goroutine.
@@ -156,6 +191,11 @@ func (hp *heldPoll) respond(msg any) {
 }
 
 func (hp *heldPoll) finish(rw *bufferedResponse) {
+	if hp.kc != nil {
+		hp.h.held.Add(-1)
+		hp.kc.answered(hp, rw)
+		return
+	}
 	if hp.h.cfg.WriteTimeout > 0 {
 		_ = hp.conn.SetWriteDeadline(time.Now().Add(hp.h.cfg.WriteTimeout))
 	}
@@ -165,6 +205,10 @@ func (hp *heldPoll) finish(rw *bufferedResponse) {
 
 func (hp *heldPoll) close() {
 	hp.h.held.Add(-1)
+	if hp.kc != nil {
+		hp.kc.close()
+		return
+	}
 	if hp.idle != nil {
 		_ = hp.idle.Close() // resumes a parked watch, which finds the poll answered
 		return
@@ -179,11 +223,14 @@ func (hp *heldPoll) stopTimer() {
 }
 
 // bufferedResponse is the http.ResponseWriter of a held poll: it keeps the
-// response, which WriteTo writes as HTTP/1.1 with "Connection: close".
+// response, which WriteTo writes as HTTP/1.1, with "Connection: close"
+// unless keep is set.
 type bufferedResponse struct {
 	header http.Header
 	status int
 	body   []byte
+	keep   bool // the connection stays open after the response
+	head   bool // the response to a HEAD request: no body
 }
 
 func newBufferedResponse(h http.Header) *bufferedResponse {
@@ -217,7 +264,9 @@ func (b *bufferedResponse) WriteTo(w io.Writer) (int64, error) {
 	}
 	hd := b.header
 	hd.Set("Content-Length", strconv.Itoa(len(b.body)))
-	hd.Set("Connection", "close")
+	if !b.keep {
+		hd.Set("Connection", "close")
+	}
 	if _, ok := hd["Date"]; !ok {
 		hd.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	}
@@ -230,7 +279,9 @@ func (b *bufferedResponse) WriteTo(w io.Writer) (int64, error) {
 	buf.WriteString("\r\n")
 	_ = hd.Write(&buf)
 	buf.WriteString("\r\n")
-	buf.Write(b.body)
+	if !b.head {
+		buf.Write(b.body)
+	}
 	n, err := w.Write(buf.Bytes())
 	return int64(n), err
 }

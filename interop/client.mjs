@@ -17,7 +17,8 @@
 //   heartbeat    <transport>       stay connected 2 s (server pings every 300 ms), then echo
 //
 // <transport> is "polling" (polling only), "websocket" (websocket only) or
-// "upgrade" (polling first, then upgrade to websocket).
+// "upgrade" (polling first, then upgrade to websocket); "polling-keepalive"
+// polls over keep-alive connections, as a browser does.
 //
 // On success the script prints exactly one JSON line on stdout ({"ok":true,...})
 // and exits 0. On failure it prints "client.mjs: <scenario>: <error>" and a
@@ -26,10 +27,14 @@
 //
 // Set DEBUG=engine.io-client:* to see the client's own debug output.
 
+import http from "node:http";
 import { Socket } from "engine.io-client";
 
 const TRANSPORTS = {
   polling: { transports: ["polling"], upgrade: false },
+  // Polling over keep-alive connections, as a browser polls (the client's
+  // default in Node is a new connection per request).
+  "polling-keepalive": { transports: ["polling"], upgrade: false, agent: new http.Agent({ keepAlive: true }) },
   websocket: { transports: ["websocket"] },
   upgrade: { transports: ["polling", "websocket"], upgrade: true },
 };

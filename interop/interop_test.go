@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,6 +36,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,11 +138,20 @@ type echoServer struct {
 	errs    []string // errors returned by Send, SendBinary, Close
 	gone    chan engineio.Reason
 	started time.Time
+	conns   atomic.Int64 // TCP connections accepted
 }
 
-// newEchoServer starts an echo server. fastPing configures the heartbeat of
-// the official test suite: pingInterval 300 ms, pingTimeout 200 ms.
+// newEchoServer starts an echo server, the http.Server's own Handler (so
+// that the connections of held polls are kept). fastPing configures the
+// heartbeat of the official test suite: pingInterval 300 ms, pingTimeout
+// 200 ms.
 func newEchoServer(t *testing.T, fastPing bool) *echoServer {
+	return newEchoServerOn(t, fastPing, false)
+}
+
+// newEchoServerOn starts an echo server; behindMux mounts it on a
+// ServeMux, whose held polls' connections close after their answer.
+func newEchoServerOn(t *testing.T, fastPing, behindMux bool) *echoServer {
 	t.Helper()
 	requireNode(t)
 	logw := &testLogWriter{t: t}
@@ -200,9 +211,19 @@ func newEchoServer(t *testing.T, fastPing bool) *echoServer {
 		}
 	})
 
-	mux := http.NewServeMux()
-	mux.Handle("/engine.io/", srv)
-	hs := httptest.NewServer(mux)
+	var handler http.Handler = srv
+	if behindMux {
+		mux := http.NewServeMux()
+		mux.Handle("/engine.io/", srv)
+		handler = mux
+	}
+	hs := httptest.NewUnstartedServer(handler)
+	hs.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			e.conns.Add(1)
+		}
+	}
+	hs.Start()
 	e.url = hs.URL
 
 	t.Cleanup(func() {
@@ -487,15 +508,19 @@ func checkBasicEcho(t *testing.T, e *echoServer, res clientResult) {
 }
 
 func TestPollingEcho(t *testing.T) {
-	t.Parallel()
-	e := newEchoServer(t, false)
-	res := runClient(t, e, "polling-echo", "")
-	if res.Transport != "polling" || res.Upgraded {
-		t.Errorf("client transport %q upgraded=%v, want polling without upgrade", res.Transport, res.Upgraded)
+	for _, behindMux := range []bool{false, true} {
+		t.Run(map[bool]string{false: "root", true: "behind-mux"}[behindMux], func(t *testing.T) {
+			t.Parallel()
+			e := newEchoServerOn(t, false, behindMux)
+			res := runClient(t, e, "polling-echo", "")
+			if res.Transport != "polling" || res.Upgraded {
+				t.Errorf("client transport %q upgraded=%v, want polling without upgrade", res.Transport, res.Upgraded)
+			}
+			e.checkCommon(t, res)
+			checkBasicEcho(t, e, res)
+			checkTransports(t, e, "polling")
+		})
 	}
-	e.checkCommon(t, res)
-	checkBasicEcho(t, e, res)
-	checkTransports(t, e, "polling")
 }
 
 func TestWebSocketEcho(t *testing.T) {
@@ -660,7 +685,7 @@ func TestClientClose(t *testing.T) {
 // It is timing-sensitive, so its subtests do not run in parallel with each
 // other nor with the other tests (no t.Parallel).
 func TestHeartbeat(t *testing.T) {
-	for _, tr := range transports {
+	for _, tr := range append(transports, "polling-keepalive") {
 		t.Run(tr, func(t *testing.T) {
 			e := newEchoServer(t, true)
 			res := runClient(t, e, "heartbeat", tr)
@@ -670,6 +695,14 @@ func TestHeartbeat(t *testing.T) {
 			// 2 s at one ping per 300 ms; client.mjs requires at least 3.
 			if res.Pings < 5 {
 				t.Errorf("client answered %d pings in 2 s, want at least 5 at a 300 ms interval", res.Pings)
+			}
+			// Over polling, each ping is a held poll's answer, a pong POST
+			// and a new poll: with a keep-alive client, on the connections
+			// the server keeps, not on new ones (two per ping if they
+			// closed).
+			t.Logf("%d connections for %d pings", e.conns.Load(), res.Pings)
+			if n := e.conns.Load(); tr == "polling-keepalive" && n >= int64(res.Pings) {
+				t.Errorf("%d connections for %d pings over polling; want the held polls' connections kept", n, res.Pings)
 			}
 			reason := e.checkCommon(t, res)
 			if reason == engineio.ReasonPingTimeout {

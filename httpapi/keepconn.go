@@ -1,0 +1,479 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/eioactor/engineio/internal/netpoll"
+)
+
+// An idle polling client keeps a GET pending, and every heartbeat brings
+// an answer, a POST (the pong) and a new GET. When the handler holds the
+// GET (see hold), net/http no longer has the connection; closing it after
+// the answer sends each heartbeat's requests over new connections, each
+// taken through net/http's goroutine and buffers, and those of the GETs
+// left as garbage when they are held again. For 10,000 clients pinged
+// together that burst, not the sessions, set the server's memory.
+//
+// When the handler is the http.Server's own Handler, every request on such
+// a connection would reach it anyway, so it keeps the connection and reads
+// the next requests itself: a keptConn. Between requests the connection is
+// parked with the poller, with no goroutine and no buffer; a request is
+// read with a pooled reader, served by the same Handler chain as net/http
+// would (Config.Root), and answered on the connection, which stays open.
+//
+// A kept connection honours its http.Server's MaxHeaderBytes,
+// ReadHeaderTimeout, ReadTimeout and IdleTimeout, recovers a panicking
+// handler as net/http does, and answers HTTP/1.1 keep-alive only: an
+// HTTP/1.0 client or a "Connection: close" closes it after the response.
+
+// keptConn is a connection the handler took from net/http for good.
+type keptConn struct {
+	h      *Handler
+	conn   net.Conn
+	idle   *netpoll.Conn
+	ctx    context.Context // of its requests: the first one's, without its end
+	srv    *http.Server    // limits and timeouts
+	remote string          // the client's address, as net/http gives it
+	lim    limitedReader   // what the request reader reads
+
+	mu        sync.Mutex
+	held      *heldPoll // the poll held on it, if any
+	pending   bool      // it woke up while held: serve it after the answer
+	serving   bool      // a request is being read or served
+	idleTimer *time.Timer
+}
+
+// keep makes conn, taken from net/http for a held poll of r, a kept
+// connection, if every request on it would reach this handler anyway (the
+// handler is the server's own) and it may stay open. It returns nil
+// otherwise.
+func (h *Handler) keep(r *http.Request, conn net.Conn) *keptConn {
+	if h.cfg.Root == nil || !r.ProtoAtLeast(1, 1) || r.Close {
+		return nil
+	}
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if srv == nil || srv.Handler != h.cfg.Root {
+		return nil
+	}
+	kc := &keptConn{h: h, conn: conn, ctx: context.WithoutCancel(r.Context()), srv: srv, remote: r.RemoteAddr}
+	kc.lim.r = conn
+	if kc.idle = h.idlePoller().Register(conn, kc.resume); kc.idle == nil {
+		return nil
+	}
+	h.keptMu.Lock()
+	defer h.keptMu.Unlock()
+	if h.keptClosed.Load() {
+		kc.idle.Unregister()
+		return nil
+	}
+	if h.kept == nil {
+		h.kept = map[*keptConn]struct{}{}
+	}
+	h.kept[kc] = struct{}{}
+	return kc
+}
+
+// closeKept closes the kept connections that wait for a request, and keeps
+// no more: the others close after their response (a held poll's answer
+// among them, as its session closes).
+func (h *Handler) closeKept() {
+	h.keptMu.Lock()
+	h.keptClosed.Store(true)
+	kept := make([]*keptConn, 0, len(h.kept))
+	for kc := range h.kept {
+		kept = append(kept, kc)
+	}
+	h.keptMu.Unlock()
+	for _, kc := range kept {
+		kc.mu.Lock()
+		idle := !kc.serving && kc.held == nil
+		kc.mu.Unlock()
+		if idle {
+			kc.shut()
+		}
+	}
+}
+
+// KeptConnections returns how many connections the handler reads itself
+// now (see keptConn).
+func (h *Handler) KeptConnections() int {
+	h.keptMu.Lock()
+	defer h.keptMu.Unlock()
+	return len(h.kept)
+}
+
+// Whoever has the connection in hand closes it for good (close): the
+// goroutine serving it, the resumed watch of a held poll, or the poll's
+// answer. Any other goroutine only shuts it: its holder then meets the
+// closed connection, and a parked one resumes to do so.
+
+// close closes the connection and forgets it. It may run more than once.
+func (kc *keptConn) close() {
+	kc.shut()
+	kc.idle.Unregister()
+	kc.forget()
+}
+
+// shut closes the connection, from any goroutine.
+func (kc *keptConn) shut() {
+	kc.mu.Lock()
+	if kc.idleTimer != nil {
+		kc.idleTimer.Stop()
+	}
+	kc.mu.Unlock()
+	_ = kc.idle.Close()
+}
+
+// forget removes the connection from the handler's set.
+func (kc *keptConn) forget() {
+	kc.h.keptMu.Lock()
+	delete(kc.h.kept, kc)
+	kc.h.keptMu.Unlock()
+}
+
+// hold parks the connection while hp, a poll read from it, waits.
+func (kc *keptConn) hold(hp *heldPoll) {
+	kc.mu.Lock()
+	kc.held, kc.pending, kc.serving = hp, false, false
+	kc.mu.Unlock()
+	if !kc.idle.Park(nil) {
+		go kc.resume() // closed: the poll is abandoned
+	}
+}
+
+// resume runs when the parked connection becomes readable or closes.
+func (kc *keptConn) resume() {
+	kc.mu.Lock()
+	hp := kc.held
+	if hp == nil {
+		kc.serving = true
+		if kc.idleTimer != nil {
+			kc.idleTimer.Stop()
+		}
+	}
+	kc.mu.Unlock()
+	if hp == nil {
+		kc.serve()
+		return
+	}
+	// The poll waits: a client that went away abandons it; one that sent
+	// its next request early is served after the answer.
+	data, err := kc.idle.Peek()
+	if !data && err != nil && hp.abandon() {
+		return
+	}
+	kc.mu.Lock()
+	if kc.held == hp {
+		kc.pending = true
+		kc.mu.Unlock()
+		return
+	}
+	kc.serving = true
+	kc.mu.Unlock()
+	kc.serve() // answered meanwhile
+}
+
+// answered writes the answer of the poll hp, held on the connection, and
+// keeps the connection for the client's next request.
+func (kc *keptConn) answered(hp *heldPoll, rw *bufferedResponse) {
+	rw.keep = !kc.h.isKeptClosed()
+	if err := kc.write(rw); err != nil || !rw.keep {
+		kc.close()
+		return
+	}
+	kc.mu.Lock()
+	pending := kc.pending
+	kc.held, kc.pending, kc.serving = nil, false, pending
+	if !pending {
+		kc.startIdleTimer()
+	}
+	kc.mu.Unlock()
+	if pending {
+		kc.serve() // still parked otherwise: the next request resumes it
+	}
+}
+
+// write writes a whole response, within the write timeout.
+func (kc *keptConn) write(rw *bufferedResponse) error {
+	timeout := kc.h.cfg.WriteTimeout
+	if timeout <= 0 {
+		timeout = kc.srv.WriteTimeout
+	}
+	if timeout > 0 {
+		_ = kc.conn.SetWriteDeadline(time.Now().Add(timeout))
+	}
+	_, err := rw.WriteTo(kc.conn)
+	return err
+}
+
+// startIdleTimer closes the connection if no request comes within the
+// server's idle timeout. Called with kc.mu.
+func (kc *keptConn) startIdleTimer() {
+	d := kc.srv.IdleTimeout
+	if d <= 0 {
+		d = kc.srv.ReadTimeout
+	}
+	switch {
+	case d <= 0:
+	case kc.idleTimer == nil:
+		kc.idleTimer = time.AfterFunc(d, kc.expireIdle)
+	default:
+		kc.idleTimer.Reset(d)
+	}
+}
+
+func (kc *keptConn) expireIdle() {
+	kc.mu.Lock()
+	idle := !kc.serving && kc.held == nil
+	kc.mu.Unlock()
+	if idle {
+		kc.shut()
+	}
+}
+
+// maxDrain is how much of a request body the handler left unread is read
+// to keep the connection: net/http's bound too.
+const maxDrain = 256 << 10
+
+// serve reads and serves the requests on the connection until none is
+// buffered, then parks it.
+func (kc *keptConn) serve() {
+	br := getRequestReader(&kc.lim)
+	for {
+		req, err := kc.readRequest(br)
+		if err != nil {
+			kc.refuse(err)
+			putRequestReader(br)
+			kc.close()
+			return
+		}
+		w := &keptResponse{bufferedResponse: bufferedResponse{header: http.Header{}, head: req.Method == http.MethodHead}, kc: kc, br: br}
+		served := kc.handle(w, req)
+		if w.hijacked {
+			return // held again, or a WebSocket now: see keptResponse
+		}
+		keep := served && !req.Close && !strings.EqualFold(w.header.Get("Connection"), "close")
+		if req.Body != nil && req.Body != http.NoBody {
+			if _, err := io.CopyN(io.Discard, req.Body, maxDrain); err != io.EOF {
+				keep = false
+			}
+			_ = req.Body.Close()
+		}
+		if served {
+			keep = keep && !kc.h.isKeptClosed()
+			w.keep = keep
+			if kc.write(&w.bufferedResponse) != nil {
+				keep = false
+			}
+		}
+		if !keep {
+			putRequestReader(br)
+			kc.close()
+			return
+		}
+		if br.Buffered() > 0 {
+			continue // a pipelined request
+		}
+		putRequestReader(br)
+		kc.mu.Lock()
+		kc.serving = false
+		kc.startIdleTimer()
+		kc.mu.Unlock()
+		if !kc.idle.Park(nil) {
+			kc.close()
+		}
+		return
+	}
+}
+
+// errHeaderTooLarge is a request header over the server's MaxHeaderBytes.
+var errHeaderTooLarge = errors.New("engineio: request header too large")
+
+// errBadRequest is a request net/http would refuse with 400.
+var errBadRequest = errors.New("engineio: malformed request")
+
+// readRequest reads the next request, within the server's limits.
+func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
+	if kc.h.isKeptClosed() {
+		return nil, net.ErrClosed
+	}
+	maxHeader := kc.srv.MaxHeaderBytes
+	if maxHeader <= 0 {
+		maxHeader = http.DefaultMaxHeaderBytes
+	}
+	kc.lim.n = int64(maxHeader) + 4096 // net/http's slack for the request line
+	start := time.Now()
+	headerTimeout := kc.srv.ReadHeaderTimeout
+	if headerTimeout <= 0 {
+		headerTimeout = kc.srv.ReadTimeout
+	}
+	if headerTimeout > 0 {
+		_ = kc.conn.SetReadDeadline(start.Add(headerTimeout))
+	}
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		if kc.lim.n <= 0 {
+			return nil, errHeaderTooLarge
+		}
+		var ne net.Error
+		if err == io.EOF || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) {
+			return nil, err
+		}
+		return nil, errBadRequest
+	}
+	kc.lim.n = math.MaxInt64 // the body: the handler bounds it
+	if d := kc.srv.ReadTimeout; d > 0 {
+		_ = kc.conn.SetReadDeadline(start.Add(d))
+	} else if headerTimeout > 0 {
+		_ = kc.conn.SetReadDeadline(time.Time{})
+	}
+	if req.ProtoMajor != 1 || (req.ProtoAtLeast(1, 1) && len(req.Header["Host"]) == 0 && req.Host == "") {
+		return nil, errBadRequest
+	}
+	if expect := req.Header.Get("Expect"); expect != "" {
+		if !strings.EqualFold(expect, "100-continue") || !req.ProtoAtLeast(1, 1) {
+			return nil, errBadRequest
+		}
+		req.Header.Del("Expect")
+		if req.ContentLength != 0 {
+			if _, err := io.WriteString(kc.conn, "HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	req.RemoteAddr = kc.remote
+	return req.WithContext(kc.ctx), nil
+}
+
+// refuse answers a request that could not be read, as net/http would; a
+// connection that closed or timed out gets nothing.
+func (kc *keptConn) refuse(err error) {
+	status := http.StatusBadRequest
+	switch {
+	case errors.Is(err, errHeaderTooLarge):
+		status = http.StatusRequestHeaderFieldsTooLarge
+	case errors.Is(err, errBadRequest):
+	default:
+		return
+	}
+	rw := &bufferedResponse{header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, status: status}
+	rw.body = append(rw.body, http.StatusText(status)...)
+	if kc.write(rw) != nil {
+		return
+	}
+	// What the client sent beyond the refused header would make closing
+	// reset the connection, and the client could lose the response: close
+	// the sending side, and read on a little first, as net/http does.
+	if cw, ok := kc.conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		_ = kc.conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, _ = io.Copy(io.Discard, io.LimitReader(kc.conn, maxDrain))
+	}
+}
+
+// handle runs the handler chain on a request; it reports false when the
+// handler panicked, which closes the connection without a response, as
+// net/http does.
+func (kc *keptConn) handle(w *keptResponse, req *http.Request) (served bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			served = false
+			if v != http.ErrAbortHandler {
+				kc.h.cfg.Logger.Error("engineio: panic serving a request", "remote", kc.remote, "panic", v)
+			}
+		}
+	}()
+	kc.h.cfg.Root.ServeHTTP(w, req)
+	return true
+}
+
+func (h *Handler) isKeptClosed() bool { return h.keptClosed.Load() }
+
+// keptResponse is the http.ResponseWriter of a request read from a kept
+// connection: the response is written whole after the handler returns.
+type keptResponse struct {
+	bufferedResponse
+	kc       *keptConn
+	br       *bufio.Reader // the connection's reader while serving
+	hijacked bool
+}
+
+// release hands the connection to a poll that is held on it: the handler
+// stops reading it. It reports false, and keeps it, when a pipelined
+// request is buffered.
+func (w *keptResponse) release() bool {
+	if w.hijacked || w.br.Buffered() > 0 {
+		return false
+	}
+	w.hijacked = true
+	putRequestReader(w.br)
+	w.br = nil
+	return true
+}
+
+// Hijack implements http.Hijacker: the connection leaves the handler's
+// kept set (a WebSocket upgrade, say).
+func (w *keptResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	w.hijacked = true
+	kc := w.kc
+	kc.idle.Unregister()
+	kc.forget()
+	br := w.br
+	if br.Buffered() == 0 {
+		putRequestReader(br)
+		br = bufio.NewReaderSize(kc.conn, 16)
+	} else {
+		// What is buffered is the new owner's now; so is the reader.
+		kc.lim.n = math.MaxInt64
+	}
+	w.br = nil
+	_ = kc.conn.SetDeadline(time.Time{})
+	return kc.conn, bufio.NewReadWriter(br, bufio.NewWriterSize(kc.conn, 512)), nil
+}
+
+// limitedReader reads a connection up to n bytes; the request reader reads
+// through it, so that a header cannot grow without bound.
+type limitedReader struct {
+	r net.Conn
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// requestReaders are the buffered readers of kept connections, 4 KB as
+// net/http's: a connection holds one only while it reads a request.
+var requestReaders sync.Pool
+
+func getRequestReader(r io.Reader) *bufio.Reader {
+	if br, ok := requestReaders.Get().(*bufio.Reader); ok {
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, 4096)
+}
+
+func putRequestReader(br *bufio.Reader) {
+	br.Reset(nil)
+	requestReaders.Put(br)
+}

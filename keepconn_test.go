@@ -1,0 +1,308 @@
+package engineio
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+)
+
+// keptClient speaks HTTP/1.1 on one connection, as a browser's keep-alive
+// connection does.
+type keptClient struct {
+	t    *testing.T
+	conn net.Conn
+	br   *bufio.Reader
+	sid  string
+}
+
+func dialKept(t *testing.T, ts *httptest.Server, sid string) *keptClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &keptClient{t: t, conn: conn, br: bufio.NewReader(conn), sid: sid}
+}
+
+func (c *keptClient) pollRequest() string {
+	return "GET /engine.io/?EIO=4&transport=polling&sid=" + c.sid + " HTTP/1.1\r\nHost: example.com\r\n\r\n"
+}
+
+func (c *keptClient) postRequest(body string) string {
+	return "POST /engine.io/?EIO=4&transport=polling&sid=" + c.sid + " HTTP/1.1\r\nHost: example.com\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body
+}
+
+func (c *keptClient) send(raw string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.conn, raw); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// response reads the next response on the connection.
+func (c *keptClient) response() (*http.Response, string) {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+func (c *keptClient) expect(want string) {
+	c.t.Helper()
+	resp, body := c.response()
+	if resp.StatusCode != http.StatusOK || body != want {
+		c.t.Fatalf("answered %d %q; want 200 %q", resp.StatusCode, body, want)
+	}
+	if resp.Close {
+		c.t.Fatalf("response to %q closes the connection", want)
+	}
+}
+
+func (c *keptClient) expectEOF() {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		c.t.Fatalf("read %d, %v; want EOF", n, err)
+	}
+}
+
+// When the server is the http.Server's own Handler, a held poll's
+// connection is kept after the answer: the POSTs and polls that follow on
+// it, pipelined or not, are read and answered by the server itself, and a
+// poll on it is held again. Closing the server closes it.
+func TestHeldPollKeepsConnection(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 4)
+	srv.OnMessage(func(s *Session, msg Message) { got <- string(msg.Data) })
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer http.DefaultClient.CloseIdleConnections()
+
+	c := dialKept(t, ts, pollOpen(t, ts))
+	c.send(c.pollRequest())
+	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
+	if err := srv.Send(c.sid, "one"); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("4one")
+	if n := srv.handler.KeptConnections(); n != 1 {
+		t.Fatalf("%d kept connections; want 1", n)
+	}
+
+	c.send(c.postRequest("4hello"))
+	c.expect("ok")
+	if m := <-got; m != "hello" {
+		t.Fatalf("message %q", m)
+	}
+	// Two POSTs in one write: both answered, in order.
+	c.send(c.postRequest("4a") + c.postRequest("4b"))
+	c.expect("ok")
+	c.expect("ok")
+	if a, b := <-got, <-got; a != "a" || b != "b" {
+		t.Fatalf("messages %q %q", a, b)
+	}
+	// The next poll on the connection is held again.
+	c.send(c.pollRequest())
+	waitUntil(t, "the poll to be held again", func() bool { return srv.handler.HeldPolls() == 1 })
+	if err := srv.Send(c.sid, "two"); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("4two")
+	if got := srv.handler.HeldPolls(); got != 0 {
+		t.Errorf("%d polls still held", got)
+	}
+
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c.expectEOF()
+	waitUntil(t, "the kept connection to be let go", func() bool { return srv.handler.KeptConnections() == 0 })
+}
+
+// A kept connection is read within the limits net/http keeps: a malformed
+// request gets 400, a header over MaxHeaderBytes 431, and the connection
+// closes; so does one whose client asks for it.
+func TestKeptConnectionRefusesBadRequests(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithPingInterval(50*time.Millisecond), WithCloseTimeout(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Config.MaxHeaderBytes = 1024
+	ts.Start()
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	defer http.DefaultClient.CloseIdleConnections()
+
+	// kept returns a client whose connection is kept: its first poll was
+	// held and answered (a ping comes within 50 ms).
+	kept := func() *keptClient {
+		c := dialKept(t, ts, pollOpen(t, ts))
+		c.send(c.pollRequest())
+		c.expect("2")
+		return c
+	}
+	for _, tc := range []struct {
+		name, request string
+		status        int
+	}{
+		{"garbage", "NOT HTTP\r\n\r\n", http.StatusBadRequest},
+		{"no host", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n", http.StatusBadRequest},
+		{"large header", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 8000) + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge},
+		{"bad expectation", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n", http.StatusBadRequest},
+	} {
+		c := kept()
+		c.send(tc.request)
+		resp, _ := c.response()
+		if resp.StatusCode != tc.status || !resp.Close {
+			t.Errorf("%s: %d (close %v); want %d and the connection closed", tc.name, resp.StatusCode, resp.Close, tc.status)
+		}
+		c.expectEOF()
+	}
+
+	c := kept()
+	c.send("POST /engine.io/?EIO=4&transport=polling&sid=" + c.sid + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1\r\n\r\n3")
+	if resp, body := c.response(); body != "ok" || !resp.Close {
+		t.Errorf("POST with Connection: close answered %q (close %v)", body, resp.Close)
+	}
+	c.expectEOF()
+
+	// Other paths get the server's 404; the connection stays.
+	c = kept()
+	c.send("GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := c.response(); resp.StatusCode != http.StatusNotFound || resp.Close {
+		t.Errorf("other path: %d (close %v); want 404, kept", resp.StatusCode, resp.Close)
+	}
+	waitUntil(t, "the clients' connections to close", func() bool { return srv.handler.KeptConnections() == 1 })
+}
+
+// A client that closes its kept connection between requests lets the
+// server forget it; one that goes away with a poll held on it abandons
+// the poll, which closes the session as a transport error.
+func TestKeptConnectionClosedByClient(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithPingInterval(50 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := make(chan Reason, 1)
+	srv.OnDisconnect(func(s *Session, r Reason) { reasons <- r })
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	defer http.DefaultClient.CloseIdleConnections()
+
+	c := dialKept(t, ts, pollOpen(t, ts))
+	c.send(c.pollRequest())
+	c.expect("2")
+	c.send(c.postRequest("3"))
+	c.expect("ok")
+	c.conn.Close()
+	waitUntil(t, "the kept connection to be forgotten", func() bool { return srv.handler.KeptConnections() == 0 })
+
+	c = dialKept(t, ts, c.sid)
+	c.send(c.pollRequest())
+	c.expect("2")
+	c.send(c.postRequest("3"))
+	c.expect("ok")
+	c.send(c.pollRequest())
+	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 && srv.handler.KeptConnections() == 1 })
+	c.conn.Close()
+	select {
+	case r := <-reasons:
+		if r != ReasonTransportError {
+			t.Fatalf("disconnect reason %q; want %q", r, ReasonTransportError)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session did not close after its client dropped the held poll")
+	}
+	waitUntil(t, "the kept connection to be forgotten", func() bool {
+		return srv.handler.KeptConnections() == 0 && srv.handler.HeldPolls() == 0
+	})
+}
+
+// A kept connection can carry the session's WebSocket upgrade: the
+// upgrade takes it over from the server's reader.
+func TestKeptConnectionUpgrades(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithPingInterval(100*time.Millisecond), WithCloseTimeout(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer http.DefaultClient.CloseIdleConnections()
+
+	c := dialKept(t, ts, pollOpen(t, ts))
+	c.send(c.pollRequest())
+	c.expect("2")
+	c.send(c.postRequest("3"))
+	c.expect("ok")
+	if n := srv.handler.KeptConnections(); n != 1 {
+		t.Fatalf("%d kept connections; want 1", n)
+	}
+	u, _ := url.Parse("ws://example.com/engine.io/?EIO=4&transport=websocket&sid=" + c.sid)
+	ws, _, err := websocket.NewClient(c.conn, u, nil, 1024, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if n := srv.handler.KeptConnections(); n != 0 {
+		t.Fatalf("%d kept connections after the upgrade; want 0", n)
+	}
+	// The polling transport still has a poll to release: send it on a
+	// connection of its own, as a client does.
+	poll := rawPoll(t, ts, c.sid, "", "")
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
+	if _, m, err := ws.ReadMessage(); err != nil || string(m) != "3probe" {
+		t.Fatalf("probe answered %q, %v", m, err)
+	}
+	if _, body := readResponse(t, poll); body != "6" {
+		t.Fatalf("pending poll released with %q; want a noop", body)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4over ws"))
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, m, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m) == "2" {
+			_ = ws.WriteMessage(websocket.TextMessage, []byte("3"))
+			continue
+		}
+		if string(m) != "4over ws" {
+			t.Fatalf("echo %q", m)
+		}
+		break
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
