@@ -68,9 +68,10 @@ func run() error {
 	}
 	fmt.Printf("engine.io echo server listening on http://%s/engine.io/\n", ln.Addr())
 
-	mux := http.NewServeMux()
-	mux.Handle("/engine.io/", srv)
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The server is the http.Server's own Handler (it answers 404 beside
+	// its path): the connections of held long-polls are then kept and read
+	// by the server itself between heartbeats (see README, "Mounting").
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -100,9 +100,7 @@ func run() error {
 		return err
 	}
 	fmt.Printf("engine.io echo server listening on http://%s/engine.io/ (pprof on http://%s/debug/pprof/)\n", ln.Addr(), dln.Addr())
-	mux := http.NewServeMux()
-	mux.Handle("/engine.io/", srv)
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second} // as examples/echo
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	serveErr := make(chan error, 1)
