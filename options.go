@@ -55,6 +55,7 @@ type config struct {
 	spawn            func(*actor.Props) (*actor.PID, error)
 	metrics          metrics.Recorder
 	dispatcher       actor.Dispatcher
+	httpServer       *http.Server // Serve's timeouts and limits
 }
 
 func defaultConfig() config {
@@ -79,6 +80,7 @@ func defaultConfig() config {
 		maxQueuedBytes:   32 << 20,
 		overflow:         OverflowClose,
 		metrics:          metrics.Nop{},
+		httpServer:       &http.Server{ReadHeaderTimeout: 10 * time.Second},
 	}
 }
 
@@ -437,6 +439,23 @@ func WithDispatcher(d actor.Dispatcher) Option {
 			return errors.New("engineio: nil dispatcher")
 		}
 		c.dispatcher = d
+		return nil
+	}
+}
+
+// WithHTTPServer sets the http.Server whose settings Serve and
+// ListenAndServe apply (default: ReadHeaderTimeout 10 s, no other limit):
+// ReadTimeout, ReadHeaderTimeout, WriteTimeout, IdleTimeout,
+// MaxHeaderBytes, BaseContext, ConnContext and ErrorLog, with TLSConfig and
+// ConnState for the connections net/http serves (see Serve). Its Handler
+// and Addr are not used, and hs is not modified. A long-poll is held for up
+// to the ping interval, so WriteTimeout must be longer than that, or zero.
+func WithHTTPServer(hs *http.Server) Option {
+	return func(c *config) error {
+		if hs == nil {
+			return errors.New("engineio: WithHTTPServer needs an http.Server")
+		}
+		c.httpServer = hs
 		return nil
 	}
 }

@@ -35,6 +35,9 @@ type Server struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
+
+	listenMu  sync.Mutex
+	listening map[*listening]struct{} // the Serve calls running
 }
 
 // NewServer returns a server configured by opts; see the With* options for
@@ -301,6 +304,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	// Stopping the supervisor stops what is left of its sessions.
 	stopErr := s.system.Root.StopFuture(s.supervisor).Wait()
 	s.handler.Close()
+	s.closeListeners()
 	if s.ownSystem {
 		s.system.Shutdown()
 	}

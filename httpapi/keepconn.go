@@ -64,7 +64,51 @@ func (h *Handler) keep(r *http.Request, conn net.Conn) *keptConn {
 	if srv == nil || srv.Handler != h.cfg.Root {
 		return nil
 	}
-	kc := &keptConn{h: h, conn: conn, ctx: context.WithoutCancel(r.Context()), srv: srv, remote: r.RemoteAddr}
+	return h.newKept(context.WithoutCancel(r.Context()), conn, srv, r.RemoteAddr)
+}
+
+// ServeConn serves conn, a connection accepted by the server's own
+// listener (engineio.Server.Serve), as a kept connection from its first
+// request on: with limits' timeouts and MaxHeaderBytes, and ctx as the
+// context of its requests. It reports false, and leaves conn alone, when
+// the connection cannot be served this way (not a plain TCP or Unix
+// socket, or no poller on this system): the caller then hands it to
+// net/http.
+func (h *Handler) ServeConn(ctx context.Context, conn net.Conn, limits *http.Server) bool {
+	if h.cfg.Root == nil || h.idlePoller() == nil {
+		return false
+	}
+	kc := h.newKept(ctx, conn, limits, conn.RemoteAddr().String())
+	if kc == nil {
+		return false
+	}
+	kc.mu.Lock()
+	kc.serving = true
+	kc.mu.Unlock()
+	go kc.first()
+	return true
+}
+
+// first serves the connection's first request, or parks it until the
+// request comes, for the header timeout at most.
+func (kc *keptConn) first() {
+	if data, err := kc.idle.Peek(); data || err != nil {
+		kc.serve()
+		return
+	}
+	kc.mu.Lock()
+	kc.serving = false
+	kc.startIdleTimer(headerTimeout(kc.srv))
+	kc.mu.Unlock()
+	if !kc.idle.Park(nil) {
+		kc.close()
+	}
+}
+
+// newKept registers conn with the poller as a kept connection; nil when it
+// cannot be parked, or the handler is closed.
+func (h *Handler) newKept(ctx context.Context, conn net.Conn, srv *http.Server, remote string) *keptConn {
+	kc := &keptConn{h: h, conn: conn, ctx: ctx, srv: srv, remote: remote}
 	kc.lim.r = conn
 	if kc.idle = h.idlePoller().Register(conn, kc.resume); kc.idle == nil {
 		return nil
@@ -194,7 +238,7 @@ func (kc *keptConn) answered(hp *heldPoll, rw *bufferedResponse) {
 	pending := kc.pending
 	kc.held, kc.pending, kc.serving = nil, false, pending
 	if !pending {
-		kc.startIdleTimer()
+		kc.startIdleTimer(idleTimeout(kc.srv))
 	}
 	kc.mu.Unlock()
 	if pending {
@@ -215,13 +259,9 @@ func (kc *keptConn) write(rw *bufferedResponse) error {
 	return err
 }
 
-// startIdleTimer closes the connection if no request comes within the
-// server's idle timeout. Called with kc.mu.
-func (kc *keptConn) startIdleTimer() {
-	d := kc.srv.IdleTimeout
-	if d <= 0 {
-		d = kc.srv.ReadTimeout
-	}
+// startIdleTimer closes the connection if no request comes within d (no
+// limit when d <= 0). Called with kc.mu.
+func (kc *keptConn) startIdleTimer(d time.Duration) {
 	switch {
 	case d <= 0:
 	case kc.idleTimer == nil:
@@ -229,6 +269,24 @@ func (kc *keptConn) startIdleTimer() {
 	default:
 		kc.idleTimer.Reset(d)
 	}
+}
+
+// idleTimeout is how long a connection may wait for its next request, as
+// net/http has it: IdleTimeout, or else ReadTimeout.
+func idleTimeout(srv *http.Server) time.Duration {
+	if srv.IdleTimeout > 0 {
+		return srv.IdleTimeout
+	}
+	return srv.ReadTimeout
+}
+
+// headerTimeout bounds the reading of a request's header: ReadHeaderTimeout,
+// or else ReadTimeout.
+func headerTimeout(srv *http.Server) time.Duration {
+	if srv.ReadHeaderTimeout > 0 {
+		return srv.ReadHeaderTimeout
+	}
+	return srv.ReadTimeout
 }
 
 func (kc *keptConn) expireIdle() {
@@ -286,7 +344,7 @@ func (kc *keptConn) serve() {
 		putRequestReader(br)
 		kc.mu.Lock()
 		kc.serving = false
-		kc.startIdleTimer()
+		kc.startIdleTimer(idleTimeout(kc.srv))
 		kc.mu.Unlock()
 		if !kc.idle.Park(nil) {
 			kc.close()
@@ -312,12 +370,9 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 	}
 	kc.lim.n = int64(maxHeader) + 4096 // net/http's slack for the request line
 	start := time.Now()
-	headerTimeout := kc.srv.ReadHeaderTimeout
-	if headerTimeout <= 0 {
-		headerTimeout = kc.srv.ReadTimeout
-	}
-	if headerTimeout > 0 {
-		_ = kc.conn.SetReadDeadline(start.Add(headerTimeout))
+	hdrTimeout := headerTimeout(kc.srv)
+	if hdrTimeout > 0 {
+		_ = kc.conn.SetReadDeadline(start.Add(hdrTimeout))
 	}
 	req, err := http.ReadRequest(br)
 	if err != nil {
@@ -333,12 +388,15 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 	kc.lim.n = math.MaxInt64 // the body: the handler bounds it
 	if d := kc.srv.ReadTimeout; d > 0 {
 		_ = kc.conn.SetReadDeadline(start.Add(d))
-	} else if headerTimeout > 0 {
+	} else if hdrTimeout > 0 {
 		_ = kc.conn.SetReadDeadline(time.Time{})
 	}
-	if req.ProtoMajor != 1 || (req.ProtoAtLeast(1, 1) && len(req.Header["Host"]) == 0 && req.Host == "") {
+	// What net/http checks of a request besides parsing it.
+	hosts := req.Header["Host"]
+	if req.ProtoMajor != 1 || len(hosts) > 1 || (req.ProtoAtLeast(1, 1) && len(hosts) == 0 && req.Host == "") || !validHost(req.Host) {
 		return nil, errBadRequest
 	}
+	delete(req.Header, "Host")
 	if expect := req.Header.Get("Expect"); expect != "" {
 		if !strings.EqualFold(expect, "100-continue") || !req.ProtoAtLeast(1, 1) {
 			return nil, errBadRequest
@@ -352,6 +410,17 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 	}
 	req.RemoteAddr = kc.remote
 	return req.WithContext(kc.ctx), nil
+}
+
+// validHost reports whether a Host header has no byte that a host, a port
+// or an IPv6 literal cannot have.
+func validHost(host string) bool {
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"<>\\^`+"`"+`{|}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // refuse answers a request that could not be read, as net/http would; a

@@ -26,6 +26,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -146,12 +147,20 @@ type echoServer struct {
 // heartbeat of the official test suite: pingInterval 300 ms, pingTimeout
 // 200 ms.
 func newEchoServer(t *testing.T, fastPing bool) *echoServer {
-	return newEchoServerOn(t, fastPing, false)
+	return newEchoServerOn(t, fastPing, mountRoot)
 }
 
-// newEchoServerOn starts an echo server; behindMux mounts it on a
-// ServeMux, whose held polls' connections close after their answer.
-func newEchoServerOn(t *testing.T, fastPing, behindMux bool) *echoServer {
+// How an echo server is reached.
+const (
+	mountRoot  = "root"       // the http.Server's Handler
+	mountMux   = "behind-mux" // on a ServeMux: held polls' connections close after their answer
+	mountServe = "serve"      // Server.Serve: the server reads its connections itself
+)
+
+var mounts = []string{mountRoot, mountMux, mountServe}
+
+// newEchoServerOn starts an echo server mounted as mount says.
+func newEchoServerOn(t *testing.T, fastPing bool, mount string) *echoServer {
 	t.Helper()
 	requireNode(t)
 	logw := &testLogWriter{t: t}
@@ -212,7 +221,7 @@ func newEchoServerOn(t *testing.T, fastPing, behindMux bool) *echoServer {
 	})
 
 	var handler http.Handler = srv
-	if behindMux {
+	if mount == mountMux {
 		mux := http.NewServeMux()
 		mux.Handle("/engine.io/", srv)
 		handler = mux
@@ -223,8 +232,25 @@ func newEchoServerOn(t *testing.T, fastPing, behindMux bool) *echoServer {
 			e.conns.Add(1)
 		}
 	}
-	hs.Start()
-	e.url = hs.URL
+	if mount == mountServe {
+		// The test server only provides the listener.
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(&countingListener{Listener: hs.Listener, n: &e.conns}) }()
+		e.url = "http://" + hs.Listener.Addr().String()
+		t.Cleanup(func() {
+			select {
+			case err := <-served:
+				if !errors.Is(err, http.ErrServerClosed) {
+					t.Errorf("Serve returned %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("Serve still running 10s after srv.Close")
+			}
+		})
+	} else {
+		hs.Start()
+		e.url = hs.URL
+	}
 
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -237,6 +263,10 @@ func newEchoServerOn(t *testing.T, fastPing, behindMux bool) *echoServer {
 			} else {
 				t.Errorf("srv.Close: %v", err)
 			}
+		}
+		if mount == mountServe {
+			logw.stop()
+			return
 		}
 		// httptest.Server.Close waits for in-flight requests: a long-poll
 		// still parked after srv.Close would block it forever.
@@ -507,11 +537,25 @@ func checkBasicEcho(t *testing.T, e *echoServer, res clientResult) {
 	}
 }
 
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
 func TestPollingEcho(t *testing.T) {
-	for _, behindMux := range []bool{false, true} {
-		t.Run(map[bool]string{false: "root", true: "behind-mux"}[behindMux], func(t *testing.T) {
+	for _, mount := range mounts {
+		t.Run(mount, func(t *testing.T) {
 			t.Parallel()
-			e := newEchoServerOn(t, false, behindMux)
+			e := newEchoServerOn(t, false, mount)
 			res := runClient(t, e, "polling-echo", "")
 			if res.Transport != "polling" || res.Upgraded {
 				t.Errorf("client transport %q upgraded=%v, want polling without upgrade", res.Transport, res.Upgraded)
@@ -524,33 +568,41 @@ func TestPollingEcho(t *testing.T) {
 }
 
 func TestWebSocketEcho(t *testing.T) {
-	t.Parallel()
-	e := newEchoServer(t, false)
-	res := runClient(t, e, "websocket-echo", "")
-	if res.Transport != "websocket" {
-		t.Errorf("client transport %q, want websocket", res.Transport)
+	for _, mount := range mounts {
+		t.Run(mount, func(t *testing.T) {
+			t.Parallel()
+			e := newEchoServerOn(t, false, mount)
+			res := runClient(t, e, "websocket-echo", "")
+			if res.Transport != "websocket" {
+				t.Errorf("client transport %q, want websocket", res.Transport)
+			}
+			e.checkCommon(t, res)
+			checkBasicEcho(t, e, res)
+			checkTransports(t, e, "websocket")
+		})
 	}
-	e.checkCommon(t, res)
-	checkBasicEcho(t, e, res)
-	checkTransports(t, e, "websocket")
 }
 
 func TestUpgrade(t *testing.T) {
-	t.Parallel()
-	e := newEchoServer(t, false)
-	res := runClient(t, e, "upgrade", "")
-	if res.FirstTransport != "polling" || res.Transport != "websocket" || !res.Upgraded {
-		t.Errorf("client: first transport %q, transport %q, upgraded=%v; want polling then websocket",
-			res.FirstTransport, res.Transport, res.Upgraded)
+	for _, mount := range mounts {
+		t.Run(mount, func(t *testing.T) {
+			t.Parallel()
+			e := newEchoServerOn(t, false, mount)
+			res := runClient(t, e, "upgrade", "")
+			if res.FirstTransport != "polling" || res.Transport != "websocket" || !res.Upgraded {
+				t.Errorf("client: first transport %q, transport %q, upgraded=%v; want polling then websocket",
+					res.FirstTransport, res.Transport, res.Upgraded)
+			}
+			e.checkCommon(t, res)
+			if evs := e.snapshot(); len(evs) > 0 && evs[0].transport != "polling" {
+				t.Errorf("server: session opened on %q, want polling", evs[0].transport)
+			}
+			checkBasicEcho(t, e, res)
+			// The client sends only after its "upgrade" event, which follows
+			// the "5" packet on the same WebSocket.
+			checkTransports(t, e, "websocket")
+		})
 	}
-	e.checkCommon(t, res)
-	if evs := e.snapshot(); len(evs) > 0 && evs[0].transport != "polling" {
-		t.Errorf("server: session opened on %q, want polling", evs[0].transport)
-	}
-	checkBasicEcho(t, e, res)
-	// The client sends only after its "upgrade" event, which follows the
-	// "5" packet on the same WebSocket.
-	checkTransports(t, e, "websocket")
 }
 
 // transports of the parameterised scenarios: polling only, websocket only,
@@ -686,49 +738,55 @@ func TestClientClose(t *testing.T) {
 // other nor with the other tests (no t.Parallel).
 func TestHeartbeat(t *testing.T) {
 	for _, tr := range append(transports, "polling-keepalive") {
-		t.Run(tr, func(t *testing.T) {
-			e := newEchoServer(t, true)
-			res := runClient(t, e, "heartbeat", tr)
-			if res.PingInterval != 300 || res.PingTimeout != 200 {
-				t.Errorf("client saw pingInterval %d, pingTimeout %d in the handshake, want 300, 200", res.PingInterval, res.PingTimeout)
-			}
-			// 2 s at one ping per 300 ms; client.mjs requires at least 3.
-			if res.Pings < 5 {
-				t.Errorf("client answered %d pings in 2 s, want at least 5 at a 300 ms interval", res.Pings)
-			}
-			// Over polling, each ping is a held poll's answer, a pong POST
-			// and a new poll: with a keep-alive client, on the connections
-			// the server keeps, not on new ones (two per ping if they
-			// closed).
-			t.Logf("%d connections for %d pings", e.conns.Load(), res.Pings)
-			if n := e.conns.Load(); tr == "polling-keepalive" && n >= int64(res.Pings) {
-				t.Errorf("%d connections for %d pings over polling; want the held polls' connections kept", n, res.Pings)
-			}
-			reason := e.checkCommon(t, res)
-			if reason == engineio.ReasonPingTimeout {
-				t.Errorf("server: OnDisconnect reason %q although the client answered every ping", reason)
-			}
-			evs := e.snapshot()
-			var msg, gone event
-			for _, ev := range evs {
-				switch ev.kind {
-				case "text":
-					msg = ev
-				case "disconnect":
-					gone = ev
-				}
-			}
-			if msg.text != "still-alive" {
-				t.Fatalf("server did not receive \"still-alive\":\n%s", e.summary())
-			}
-			if alive := msg.at.Sub(evs[0].at); alive < 2*time.Second {
-				t.Errorf("server received \"still-alive\" %v after the connect, want >= 2s", alive)
-			}
-			if gone.at.Before(msg.at) {
-				t.Errorf("server disconnected (%q) before \"still-alive\" arrived", gone.reason)
-			}
-		})
+		for _, mount := range []string{mountRoot, mountServe} {
+			heartbeat(t, tr, mount)
+		}
 	}
+}
+
+func heartbeat(t *testing.T, tr, mount string) {
+	t.Run(tr+"/"+mount, func(t *testing.T) {
+		e := newEchoServerOn(t, true, mount)
+		res := runClient(t, e, "heartbeat", tr)
+		if res.PingInterval != 300 || res.PingTimeout != 200 {
+			t.Errorf("client saw pingInterval %d, pingTimeout %d in the handshake, want 300, 200", res.PingInterval, res.PingTimeout)
+		}
+		// 2 s at one ping per 300 ms; client.mjs requires at least 3.
+		if res.Pings < 5 {
+			t.Errorf("client answered %d pings in 2 s, want at least 5 at a 300 ms interval", res.Pings)
+		}
+		// Over polling, each ping is a held poll's answer, a pong POST
+		// and a new poll: with a keep-alive client, on the connections
+		// the server keeps, not on new ones (two per ping if they
+		// closed).
+		t.Logf("%d connections for %d pings", e.conns.Load(), res.Pings)
+		if n := e.conns.Load(); tr == "polling-keepalive" && n >= int64(res.Pings) {
+			t.Errorf("%d connections for %d pings over polling; want the held polls' connections kept", n, res.Pings)
+		}
+		reason := e.checkCommon(t, res)
+		if reason == engineio.ReasonPingTimeout {
+			t.Errorf("server: OnDisconnect reason %q although the client answered every ping", reason)
+		}
+		evs := e.snapshot()
+		var msg, gone event
+		for _, ev := range evs {
+			switch ev.kind {
+			case "text":
+				msg = ev
+			case "disconnect":
+				gone = ev
+			}
+		}
+		if msg.text != "still-alive" {
+			t.Fatalf("server did not receive \"still-alive\":\n%s", e.summary())
+		}
+		if alive := msg.at.Sub(evs[0].at); alive < 2*time.Second {
+			t.Errorf("server received \"still-alive\" %v after the connect, want >= 2s", alive)
+		}
+		if gone.at.Before(msg.at) {
+			t.Errorf("server disconnected (%q) before \"still-alive\" arrived", gone.reason)
+		}
+	})
 }
 
 // The server is mounted as an http.Handler.

@@ -1,0 +1,179 @@
+package engineio
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// ListenAndServe listens on the TCP network address addr and calls Serve.
+func (s *Server) ListenAndServe(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Serve accepts connections on l and serves the engine on them, as
+// http.Server.Serve would with the server as its Handler (other paths get
+// 404), until the server closes; it then returns http.ErrServerClosed.
+//
+// The server reads HTTP/1.1 requests on plain TCP connections itself:
+// between requests a connection waits parked, with no goroutine and no
+// buffer, where net/http keeps a goroutine and 8 KB of buffers for each
+// connection, and the connection of a WebSocket is never net/http's. The
+// timeouts and limits are those of WithHTTPServer's http.Server
+// (ReadHeaderTimeout 10 s by default). Connections it cannot read itself (a
+// TLS listener's, or all of them on systems without epoll) are served by
+// net/http, with those settings.
+//
+// Close closes the listeners of Serve after the sessions have closed.
+func (s *Server) Serve(l net.Listener) error {
+	ls, err := s.listen(l)
+	if err != nil {
+		return err
+	}
+	defer s.unlisten(ls)
+	go func() { _ = ls.fallback.Serve(ls.handoff) }()
+
+	base := context.Background()
+	if ls.fallback.BaseContext != nil {
+		base = ls.fallback.BaseContext(l)
+	}
+	base = context.WithValue(base, http.ServerContextKey, ls.fallback)
+	var delay time.Duration // after a temporary Accept error, as net/http
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if s.closed.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		ctx := context.WithValue(base, http.LocalAddrContextKey, conn.LocalAddr())
+		if ls.fallback.ConnContext != nil {
+			ctx = ls.fallback.ConnContext(ctx, conn)
+		}
+		if !s.handler.ServeConn(ctx, conn, ls.fallback) {
+			ls.handoff.put(conn)
+		}
+	}
+}
+
+// listening is one Serve call: its listener, and the http.Server that
+// serves what the engine cannot read itself.
+type listening struct {
+	l        net.Listener
+	fallback *http.Server
+	handoff  *handoffListener
+}
+
+func (s *Server) listen(l net.Listener) (*listening, error) {
+	if s.closed.Load() {
+		if l != nil {
+			_ = l.Close()
+		}
+		return nil, http.ErrServerClosed
+	}
+	t := s.cfg.httpServer
+	fallback := &http.Server{
+		Handler:           s,
+		TLSConfig:         t.TLSConfig,
+		ReadTimeout:       t.ReadTimeout,
+		ReadHeaderTimeout: t.ReadHeaderTimeout,
+		WriteTimeout:      t.WriteTimeout,
+		IdleTimeout:       t.IdleTimeout,
+		MaxHeaderBytes:    t.MaxHeaderBytes,
+		ConnState:         t.ConnState,
+		ErrorLog:          t.ErrorLog,
+		BaseContext:       t.BaseContext,
+		ConnContext:       t.ConnContext,
+	}
+	ls := &listening{l: l, fallback: fallback, handoff: newHandoffListener(l.Addr())}
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	if s.closed.Load() {
+		_ = l.Close()
+		return nil, http.ErrServerClosed
+	}
+	if s.listening == nil {
+		s.listening = map[*listening]struct{}{}
+	}
+	s.listening[ls] = struct{}{}
+	return ls, nil
+}
+
+func (s *Server) unlisten(ls *listening) {
+	s.listenMu.Lock()
+	delete(s.listening, ls)
+	s.listenMu.Unlock()
+	_ = ls.l.Close()
+	_ = ls.handoff.Close()
+}
+
+// closeListeners ends the Serve calls: their listeners close, and so do
+// the connections net/http serves for them.
+func (s *Server) closeListeners() {
+	s.listenMu.Lock()
+	all := make([]*listening, 0, len(s.listening))
+	for ls := range s.listening {
+		all = append(all, ls)
+	}
+	s.listenMu.Unlock()
+	for _, ls := range all {
+		_ = ls.l.Close()
+		_ = ls.handoff.Close()
+		_ = ls.fallback.Close()
+	}
+}
+
+// handoffListener hands accepted connections to an http.Server.
+type handoffListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	once  sync.Once
+	done  chan struct{}
+}
+
+func newHandoffListener(addr net.Addr) *handoffListener {
+	return &handoffListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+// put hands conn over, or closes it when the listener is closed.
+func (h *handoffListener) put(conn net.Conn) {
+	select {
+	case h.conns <- conn:
+	case <-h.done:
+		_ = conn.Close()
+	}
+}
+
+// Accept implements net.Listener.
+func (h *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case conn := <-h.conns:
+		return conn, nil
+	case <-h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close implements net.Listener.
+func (h *handoffListener) Close() error {
+	h.once.Do(func() { close(h.done) })
+	return nil
+}
+
+// Addr implements net.Listener.
+func (h *handoffListener) Addr() net.Addr { return h.addr }

@@ -1,0 +1,232 @@
+package engineio
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+)
+
+// serve runs srv.Serve on a new loopback listener and returns its base URL
+// and a channel with Serve's result.
+func serve(t *testing.T, srv *Server) (string, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), done
+}
+
+func expectServeEnded(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if !errors.Is(err, http.ErrServerClosed) {
+			t.Fatalf("Serve returned %v; want http.ErrServerClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after Close")
+	}
+}
+
+// Serve reads the requests of its connections itself: a polling session
+// and a WebSocket session work on it, a keep-alive client's connections
+// wait parked between requests, with no goroutine each, other paths get
+// 404, and Close ends Serve and leaves no goroutine behind.
+func TestServe(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
+	base, done := serve(t, srv)
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+
+	get := func(url string) (int, string) {
+		t.Helper()
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := get(base + "/engine.io/?EIO=4&transport=polling")
+	if status != http.StatusOK || !strings.HasPrefix(body, `0{"sid":"`) {
+		t.Fatalf("handshake answered %d %q", status, body)
+	}
+	sid := body[len(`0{"sid":"`):]
+	sid = sid[:strings.IndexByte(sid, '"')]
+	poll := base + "/engine.io/?EIO=4&transport=polling&sid=" + sid
+	for _, m := range []string{"one", strings.Repeat("x", 5000)} {
+		resp, err := client.Post(poll, "text/plain;charset=UTF-8", strings.NewReader("4"+m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "ok" {
+			t.Fatalf("POST answered %q", b)
+		}
+		if status, body := get(poll); status != http.StatusOK || body != "4"+m {
+			t.Fatalf("poll answered %d %q", status, body[:min(len(body), 40)])
+		}
+	}
+	if status, _ := get(base + "/other"); status != http.StatusNotFound {
+		t.Fatalf("other path answered %d; want 404", status)
+	}
+	waitUntil(t, "the connection to wait parked", func() bool { return srv.handler.KeptConnections() == 1 })
+
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/engine.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if _, open, err := ws.ReadMessage(); err != nil || open[0] != '0' {
+		t.Fatalf("open packet %q, %v", open, err)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4over ws"))
+	if _, m, err := ws.ReadMessage(); err != nil || string(m) != "4over ws" {
+		t.Fatalf("WebSocket echo %q, %v", m, err)
+	}
+
+	// A quiet keep-alive connection holds no goroutine: only the server's
+	// own and the WebSocket's reader and writer remain.
+	for range 20 {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	waitUntil(t, "the quiet connections to wait parked", func() bool { return srv.handler.KeptConnections() == 21 })
+	if g := runtime.NumGoroutine(); g > 20 {
+		t.Errorf("%d goroutines with 21 quiet connections", g)
+	}
+
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+	if err := srv.Serve(nil); !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve after Close returned %v", err)
+	}
+}
+
+// WithHTTPServer's timeouts apply to the connections Serve reads: one that
+// sends no request within ReadHeaderTimeout, or no next request within
+// IdleTimeout, is closed.
+func TestServeTimeouts(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithHTTPServer(&http.Server{ReadHeaderTimeout: 50 * time.Millisecond, IdleTimeout: 100 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+	addr := strings.TrimPrefix(base, "http://")
+
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	_ = silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := silent.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("silent connection: read %d, %v; want EOF", n, err)
+	}
+
+	// A header that does not end in time.
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	_, _ = io.WriteString(slow, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n")
+	_ = slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := slow.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("slow header: read %d, %v; want EOF", n, err)
+	}
+
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	_, _ = io.WriteString(idle, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+	_ = idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(newReader(idle), nil)
+	if err != nil || resp.StatusCode != http.StatusNotFound || resp.Close {
+		t.Fatalf("response %v, %v; want 404 keeping the connection", resp, err)
+	}
+	start := time.Now()
+	if n, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("body: %d, %v", n, err)
+	}
+	if n, err := idle.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("idle connection: read %d, %v; want EOF", n, err)
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("idle connection closed after %v; want the idle timeout, 100 ms", d)
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}
+
+// Connections the server cannot read itself, a TLS listener's, are served
+// by net/http with the same handler.
+func TestServeTLS(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	certs := httptest.NewUnstartedServer(nil)
+	certs.StartTLS()
+	tlsConfig := certs.TLS.Clone()
+	client := certs.Client()
+	certs.Close()
+	defer client.CloseIdleConnections()
+
+	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(tls.NewListener(ln, tlsConfig)) }()
+	resp, err := client.Get("https://" + ln.Addr().String() + "/engine.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(b), `0{"sid":"`) {
+		t.Fatalf("handshake over TLS answered %d %q", resp.StatusCode, b)
+	}
+	if n := srv.handler.KeptConnections(); n != 0 {
+		t.Errorf("%d TLS connections read by the server itself; want 0", n)
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
