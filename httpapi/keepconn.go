@@ -45,6 +45,11 @@ type keptConn struct {
 	remote string          // the client's address, as net/http gives it
 	lim    limitedReader   // what the request reader reads
 
+	// Only the goroutine that serves the connection uses these.
+	br     *bufio.Reader // the request reader while serving
+	peekFn func() error  // await's, bound once
+	dropFn func()
+
 	mu        sync.Mutex
 	held      *heldPoll // the poll held on it, if any
 	pending   bool      // it woke up while held: serve it after the answer
@@ -89,20 +94,11 @@ func (h *Handler) ServeConn(ctx context.Context, conn net.Conn, limits *http.Ser
 	return true
 }
 
-// first serves the connection's first request, or parks it until the
-// request comes, for the header timeout at most.
+// first serves the connection's first request. Like net/http, it waits
+// for that request on its goroutine, within the header timeout: a client
+// sends it right after connecting.
 func (kc *keptConn) first() {
-	if data, err := kc.idle.Peek(); data || err != nil {
-		kc.serve()
-		return
-	}
-	kc.mu.Lock()
-	kc.serving = false
-	kc.startIdleTimer(headerTimeout(kc.srv))
-	kc.mu.Unlock()
-	if !kc.idle.Park(nil) {
-		kc.close()
-	}
+	kc.serve()
 }
 
 // newKept registers conn with the poller as a kept connection; nil when it
@@ -302,19 +298,23 @@ func (kc *keptConn) expireIdle() {
 // to keep the connection: net/http's bound too.
 const maxDrain = 256 << 10
 
-// serve reads and serves the requests on the connection until none is
-// buffered, then parks it.
+// serve reads and serves the requests on the connection. Between requests
+// it waits for the next one (await).
 func (kc *keptConn) serve() {
-	br := getRequestReader(&kc.lim)
+	kc.br = getRequestReader(&kc.lim)
 	for {
+		if kc.br.Buffered() == 0 && kc.await() {
+			return // parked
+		}
+		br := kc.br
 		req, err := kc.readRequest(br)
 		if err != nil {
 			kc.refuse(err)
-			putRequestReader(br)
+			kc.dropReader()
 			kc.close()
 			return
 		}
-		w := &keptResponse{bufferedResponse: bufferedResponse{header: http.Header{}, head: req.Method == http.MethodHead}, kc: kc, br: br}
+		w := &keptResponse{bufferedResponse: bufferedResponse{header: http.Header{}, head: req.Method == http.MethodHead}, kc: kc}
 		served := kc.handle(w, req)
 		if w.hijacked {
 			return // held again, or a WebSocket now: see keptResponse
@@ -334,22 +334,54 @@ func (kc *keptConn) serve() {
 			}
 		}
 		if !keep {
-			putRequestReader(br)
+			kc.dropReader()
 			kc.close()
 			return
 		}
-		if br.Buffered() > 0 {
-			continue // a pipelined request
-		}
-		putRequestReader(br)
-		kc.mu.Lock()
-		kc.serving = false
-		kc.startIdleTimer(idleTimeout(kc.srv))
-		kc.mu.Unlock()
-		if !kc.idle.Park(nil) {
-			kc.close()
-		}
-		return
+	}
+}
+
+// await waits for the next request: on this goroutine while the client is
+// busy, and parked, without the goroutine and the reader, once it is quiet
+// (see netpoll.Conn.Wait; a client that had been parked for an interval
+// parks again right after its request). It reports whether the connection
+// was parked: the caller then returns and touches nothing. Otherwise data
+// came, or an error the next read meets again.
+func (kc *keptConn) await() bool {
+	kc.mu.Lock()
+	kc.serving = false
+	kc.startIdleTimer(idleTimeout(kc.srv))
+	kc.mu.Unlock()
+	if kc.peekFn == nil {
+		kc.peekFn, kc.dropFn = kc.peek, kc.dropReader
+	}
+	kc.lim.n = math.MaxInt64 // readRequest bounds the header, from what this buffers on
+	if kc.idle.Wait(kc.peekFn, kc.dropFn) {
+		return true
+	}
+	if kc.br == nil { // dropped, but the connection was not parked
+		kc.br = getRequestReader(&kc.lim)
+	}
+	kc.mu.Lock()
+	kc.serving = true
+	if kc.idleTimer != nil {
+		kc.idleTimer.Stop()
+	}
+	kc.mu.Unlock()
+	return false
+}
+
+// peek waits for the connection to have data, or an error.
+func (kc *keptConn) peek() error {
+	_, err := kc.br.Peek(1)
+	return err
+}
+
+// dropReader gives the request reader back to the pool.
+func (kc *keptConn) dropReader() {
+	if kc.br != nil {
+		putRequestReader(kc.br)
+		kc.br = nil
 	}
 }
 
@@ -368,7 +400,8 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 	if maxHeader <= 0 {
 		maxHeader = http.DefaultMaxHeaderBytes
 	}
-	kc.lim.n = int64(maxHeader) + 4096 // net/http's slack for the request line
+	// net/http's slack for the request line; what await buffered counts.
+	kc.lim.n = max(0, int64(maxHeader)+4096-int64(br.Buffered()))
 	start := time.Now()
 	hdrTimeout := headerTimeout(kc.srv)
 	if hdrTimeout > 0 {
@@ -471,7 +504,6 @@ func (h *Handler) isKeptClosed() bool { return h.keptClosed.Load() }
 type keptResponse struct {
 	bufferedResponse
 	kc       *keptConn
-	br       *bufio.Reader // the connection's reader while serving
 	hijacked bool
 }
 
@@ -479,12 +511,11 @@ type keptResponse struct {
 // stops reading it. It reports false, and keeps it, when a pipelined
 // request is buffered.
 func (w *keptResponse) release() bool {
-	if w.hijacked || w.br.Buffered() > 0 {
+	if w.hijacked || w.kc.br.Buffered() > 0 {
 		return false
 	}
 	w.hijacked = true
-	putRequestReader(w.br)
-	w.br = nil
+	w.kc.dropReader()
 	return true
 }
 
@@ -498,15 +529,15 @@ func (w *keptResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	kc := w.kc
 	kc.idle.Unregister()
 	kc.forget()
-	br := w.br
+	br := kc.br
 	if br.Buffered() == 0 {
-		putRequestReader(br)
+		kc.dropReader()
 		br = bufio.NewReaderSize(kc.conn, 16)
 	} else {
 		// What is buffered is the new owner's now; so is the reader.
+		kc.br = nil
 		kc.lim.n = math.MaxInt64
 	}
-	w.br = nil
 	_ = kc.conn.SetDeadline(time.Time{})
 	return kc.conn, bufio.NewReadWriter(br, bufio.NewWriterSize(kc.conn, 512)), nil
 }

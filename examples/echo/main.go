@@ -6,6 +6,8 @@
 // Flags set the heartbeat (-ping-interval 300 -ping-timeout 200, in
 // milliseconds), the max payload, protocol 3 clients (-eio3) and the origins
 // allowed cross-origin (-cors '*' or -cors https://a.example,https://b.example).
+// The server reads its connections itself (Server.Serve); -nethttp serves it
+// as the Handler of an http.Server instead.
 package main
 
 import (
@@ -40,6 +42,7 @@ func run() error {
 	eio3 := flag.Bool("eio3", false, "also accept protocol revision 3 clients (engine.io-client 3.x)")
 	cors := flag.String("cors", "", "allow cross-origin requests from these origins: a comma-separated list, or * for any")
 	verbose := flag.Bool("v", false, "log sessions and errors to stderr")
+	netHTTP := flag.Bool("nethttp", false, "serve as the Handler of an http.Server instead of with Server.Serve")
 	flag.Parse()
 
 	opts := []engineio.Option{
@@ -68,15 +71,19 @@ func run() error {
 	}
 	fmt.Printf("engine.io echo server listening on http://%s/engine.io/\n", ln.Addr())
 
-	// The server is the http.Server's own Handler (it answers 404 beside
-	// its path): the connections of held long-polls are then kept and read
-	// by the server itself between heartbeats (see README, "Mounting").
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	serve := func() error { return srv.Serve(ln) }
+	var httpSrv *http.Server
+	if *netHTTP {
+		// As the http.Server's own Handler (it answers 404 beside its
+		// path), the server keeps the connections of held long-polls.
+		httpSrv = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+		serve = func() error { return httpSrv.Serve(ln) }
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
+	go func() { serveErr <- serve() }()
 	select {
 	case err := <-serveErr:
 		return err
@@ -85,8 +92,10 @@ func run() error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	closeErr := srv.Close(shutdownCtx)
-	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if httpSrv != nil {
+		if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return closeErr
 }

@@ -48,6 +48,7 @@ func run() error {
 	pingTimeout := flag.Int("ping-timeout", 20000, "ping timeout in milliseconds")
 	memRate := flag.Int("memprofilerate", runtime.MemProfileRate, "runtime.MemProfileRate: sample one allocation per this many bytes (1: every allocation)")
 	dispatcher := flag.String("dispatcher", "default", "session dispatcher: default (protoactor's, plus the goroutines of socket readers and waiting requests) or sync (protoactor's synchronized dispatcher)")
+	netHTTP := flag.Bool("nethttp", false, "serve as the Handler of an http.Server instead of with Server.Serve")
 	flag.Parse()
 	runtime.MemProfileRate = *memRate
 
@@ -100,11 +101,17 @@ func run() error {
 		return err
 	}
 	fmt.Printf("engine.io echo server listening on http://%s/engine.io/ (pprof on http://%s/debug/pprof/)\n", ln.Addr(), dln.Addr())
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second} // as examples/echo
+	// As examples/echo.
+	serve := func() error { return srv.Serve(ln) }
+	var httpSrv *http.Server
+	if *netHTTP {
+		httpSrv = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+		serve = func() error { return httpSrv.Serve(ln) }
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
+	go func() { serveErr <- serve() }()
 	select {
 	case err := <-serveErr:
 		return err
@@ -112,6 +119,9 @@ func run() error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = srv.Close(shutdownCtx)
-	return httpSrv.Shutdown(shutdownCtx)
+	closeErr := srv.Close(shutdownCtx)
+	if httpSrv != nil {
+		return httpSrv.Shutdown(shutdownCtx)
+	}
+	return closeErr
 }
