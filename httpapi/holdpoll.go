@@ -1,11 +1,12 @@
 package httpapi
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -256,32 +257,86 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// WriteTo writes the whole response to w in one write.
+// WriteTo writes the whole response to w in one write. It adds
+// Content-Length, Date (unless set) and, unless keep, "Connection: close";
+// header values have their line breaks replaced by spaces, and fields with
+// invalid names are left out, as net/http does.
 func (b *bufferedResponse) WriteTo(w io.Writer) (int64, error) {
 	status := b.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	hd := b.header
-	hd.Set("Content-Length", strconv.Itoa(len(b.body)))
+	bp := responseBuffers.Get().(*[]byte)
+	p := append((*bp)[:0], "HTTP/1.1 "...)
+	p = strconv.AppendInt(p, int64(status), 10)
+	p = append(p, ' ')
+	p = append(p, http.StatusText(status)...)
+	p = append(p, "\r\n"...)
+	_, hasDate := b.header["Date"]
+	for k, vs := range b.header {
+		switch {
+		case k == "Content-Length" || (k == "Connection" && !b.keep) || !validFieldName(k):
+			continue
+		}
+		for _, v := range vs {
+			p = append(p, k...)
+			p = append(p, ": "...)
+			p = appendFieldValue(p, v)
+			p = append(p, "\r\n"...)
+		}
+	}
+	p = append(p, "Content-Length: "...)
+	p = strconv.AppendInt(p, int64(len(b.body)), 10)
+	p = append(p, "\r\n"...)
 	if !b.keep {
-		hd.Set("Connection", "close")
+		p = append(p, "Connection: close\r\n"...)
 	}
-	if _, ok := hd["Date"]; !ok {
-		hd.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	if !hasDate {
+		p = append(p, "Date: "...)
+		p = time.Now().UTC().AppendFormat(p, http.TimeFormat)
+		p = append(p, "\r\n"...)
 	}
-	var buf bytes.Buffer
-	buf.Grow(256 + len(b.body))
-	buf.WriteString("HTTP/1.1 ")
-	buf.WriteString(strconv.Itoa(status))
-	buf.WriteByte(' ')
-	buf.WriteString(http.StatusText(status))
-	buf.WriteString("\r\n")
-	_ = hd.Write(&buf)
-	buf.WriteString("\r\n")
+	p = append(p, "\r\n"...)
 	if !b.head {
-		buf.Write(b.body)
+		p = append(p, b.body...)
 	}
-	n, err := w.Write(buf.Bytes())
+	n, err := w.Write(p)
+	if cap(p) <= maxPooledResponse {
+		*bp = p
+		responseBuffers.Put(bp)
+	}
 	return int64(n), err
+}
+
+// responseBuffers hold responses being written; larger ones are not kept.
+var responseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledResponse = 64 << 10
+
+// validFieldName reports whether k is an HTTP token (RFC 9110, 5.6.2).
+func validFieldName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendFieldValue appends v with its line breaks as spaces, and without
+// the spaces around it.
+func appendFieldValue(p []byte, v string) []byte {
+	v = strings.TrimSpace(v)
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		p = append(p, c)
+	}
+	return p
 }

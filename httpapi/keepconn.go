@@ -49,6 +49,7 @@ type keptConn struct {
 	br     *bufio.Reader // the request reader while serving
 	peekFn func() error  // await's, bound once
 	dropFn func()
+	fresh  bool // no request read yet: the first waits within the header timeout
 
 	mu        sync.Mutex
 	held      *heldPoll // the poll held on it, if any
@@ -90,6 +91,7 @@ func (h *Handler) ServeConn(ctx context.Context, conn net.Conn, limits *http.Ser
 	kc.mu.Lock()
 	kc.serving = true
 	kc.mu.Unlock()
+	kc.fresh = true
 	go kc.first()
 	return true
 }
@@ -314,6 +316,7 @@ func (kc *keptConn) serve() {
 			kc.close()
 			return
 		}
+		kc.fresh = false
 		w := &keptResponse{bufferedResponse: bufferedResponse{header: http.Header{}, head: req.Method == http.MethodHead}, kc: kc}
 		served := kc.handle(w, req)
 		if w.hijacked {
@@ -321,9 +324,7 @@ func (kc *keptConn) serve() {
 		}
 		keep := served && !req.Close && !strings.EqualFold(w.header.Get("Connection"), "close")
 		if req.Body != nil && req.Body != http.NoBody {
-			if _, err := io.CopyN(io.Discard, req.Body, maxDrain); err != io.EOF {
-				keep = false
-			}
+			keep = drained(req.Body) && keep
 			_ = req.Body.Close()
 		}
 		if served {
@@ -341,6 +342,17 @@ func (kc *keptConn) serve() {
 	}
 }
 
+// drained reads what the handler left of a request body, up to maxDrain,
+// and reports whether it got to its end.
+func drained(body io.Reader) bool {
+	var one [1]byte
+	if n, err := body.Read(one[:]); n == 0 && err == io.EOF {
+		return true // read by the handler: the usual case
+	}
+	_, err := io.CopyN(io.Discard, body, maxDrain)
+	return err == io.EOF
+}
+
 // await waits for the next request: on this goroutine while the client is
 // busy, and parked, without the goroutine and the reader, once it is quiet
 // (see netpoll.Conn.Wait; a client that had been parked for an interval
@@ -348,9 +360,13 @@ func (kc *keptConn) serve() {
 // was parked: the caller then returns and touches nothing. Otherwise data
 // came, or an error the next read meets again.
 func (kc *keptConn) await() bool {
+	wait := idleTimeout(kc.srv)
+	if kc.fresh {
+		wait = headerTimeout(kc.srv) // as net/http waits for a first request
+	}
 	kc.mu.Lock()
 	kc.serving = false
-	kc.startIdleTimer(idleTimeout(kc.srv))
+	kc.startIdleTimer(wait)
 	kc.mu.Unlock()
 	if kc.peekFn == nil {
 		kc.peekFn, kc.dropFn = kc.peek, kc.dropReader

@@ -1,0 +1,51 @@
+package httpapi
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// A buffered response is written as net/http would write it: its own
+// Content-Length and Date, "Connection: close" unless kept, header values
+// with their line breaks as spaces, and no field with an invalid name.
+func TestBufferedResponseWriteTo(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		rw := newBufferedResponse(http.Header{
+			"Content-Type":   {"text/plain; charset=UTF-8"},
+			"X-Split":        {"a\r\nSet-Cookie: evil=1"},
+			"Bad Name":       {"x"},
+			"Content-Length": {"999"},
+		})
+		rw.keep = keep
+		rw.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(rw, "hello")
+		var out bytes.Buffer
+		if _, err := rw.WriteTo(&out); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(out.Bytes())), nil)
+		if err != nil {
+			t.Fatalf("keep %v: %v in %q", keep, err, out.String())
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusAccepted || string(body) != "hello" || resp.ContentLength != 5 {
+			t.Errorf("keep %v: %d %q (length %d)", keep, resp.StatusCode, body, resp.ContentLength)
+		}
+		if resp.Close == keep {
+			t.Errorf("keep %v: response closes the connection: %v", keep, resp.Close)
+		}
+		if got := resp.Header.Get("X-Split"); got != "a  Set-Cookie: evil=1" || resp.Header.Get("Set-Cookie") != "" {
+			t.Errorf("keep %v: a line break in a value split the header: X-Split %q", keep, got)
+		}
+		if strings.Contains(out.String(), "Bad Name") {
+			t.Errorf("keep %v: a field with an invalid name was written", keep)
+		}
+		if resp.Header.Get("Date") == "" {
+			t.Errorf("keep %v: no Date", keep)
+		}
+	}
+}
