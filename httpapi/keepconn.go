@@ -46,10 +46,9 @@ type keptConn struct {
 	lim    limitedReader   // what the request reader reads
 
 	// Only the goroutine that serves the connection uses these.
-	br     *bufio.Reader // the request reader while serving
-	peekFn func() error  // await's, bound once
-	dropFn func()
-	fresh  bool // no request read yet: the first waits within the header timeout
+	br     *bufio.Reader // the request reader, while there is something to read
+	waitFn func() error  // await's, bound once
+	fresh  bool          // no request read yet: the first waits within the header timeout
 
 	mu        sync.Mutex
 	held      *heldPoll // the poll held on it, if any
@@ -301,15 +300,17 @@ func (kc *keptConn) expireIdle() {
 const maxDrain = 256 << 10
 
 // serve reads and serves the requests on the connection. Between requests
-// it waits for the next one (await).
+// it waits for the next one (await); it holds a request reader only while
+// there is something to read.
 func (kc *keptConn) serve() {
-	kc.br = getRequestReader(&kc.lim)
 	for {
-		if kc.br.Buffered() == 0 && kc.await() {
+		if (kc.br == nil || kc.br.Buffered() == 0) && kc.await() {
 			return // parked
 		}
-		br := kc.br
-		req, err := kc.readRequest(br)
+		if kc.br == nil {
+			kc.br = getRequestReader(&kc.lim)
+		}
+		req, err := kc.readRequest(kc.br)
 		if err != nil {
 			kc.refuse(err)
 			kc.dropReader()
@@ -339,6 +340,9 @@ func (kc *keptConn) serve() {
 			kc.close()
 			return
 		}
+		if kc.br.Buffered() == 0 {
+			kc.dropReader()
+		}
 	}
 }
 
@@ -353,13 +357,14 @@ func drained(body io.Reader) bool {
 	return err == io.EOF
 }
 
-// await waits for the next request: on this goroutine while the client is
-// busy, and parked, without the goroutine and the reader, once it is quiet
-// (see netpoll.Conn.Wait; a client that had been parked for an interval
-// parks again right after its request). It reports whether the connection
-// was parked: the caller then returns and touches nothing. Otherwise data
-// came, or an error the next read meets again.
+// await waits for the next request, with no reader: on this goroutine
+// while the client is busy, and parked, without the goroutine, once it is
+// quiet (see netpoll.Conn.Wait; a client that had been parked for an
+// interval parks again right after its request). It reports whether the
+// connection was parked: the caller then returns and touches nothing.
+// Otherwise data came, or an error the next read meets.
 func (kc *keptConn) await() bool {
+	kc.dropReader()
 	wait := idleTimeout(kc.srv)
 	if kc.fresh {
 		wait = headerTimeout(kc.srv) // as net/http waits for a first request
@@ -368,15 +373,11 @@ func (kc *keptConn) await() bool {
 	kc.serving = false
 	kc.startIdleTimer(wait)
 	kc.mu.Unlock()
-	if kc.peekFn == nil {
-		kc.peekFn, kc.dropFn = kc.peek, kc.dropReader
+	if kc.waitFn == nil {
+		kc.waitFn = kc.idle.WaitReadable
 	}
-	kc.lim.n = math.MaxInt64 // readRequest bounds the header, from what this buffers on
-	if kc.idle.Wait(kc.peekFn, kc.dropFn) {
+	if kc.idle.Wait(kc.waitFn, nil) {
 		return true
-	}
-	if kc.br == nil { // dropped, but the connection was not parked
-		kc.br = getRequestReader(&kc.lim)
 	}
 	kc.mu.Lock()
 	kc.serving = true
@@ -385,12 +386,6 @@ func (kc *keptConn) await() bool {
 	}
 	kc.mu.Unlock()
 	return false
-}
-
-// peek waits for the connection to have data, or an error.
-func (kc *keptConn) peek() error {
-	_, err := kc.br.Peek(1)
-	return err
 }
 
 // dropReader gives the request reader back to the pool.
@@ -527,7 +522,7 @@ type keptResponse struct {
 // stops reading it. It reports false, and keeps it, when a pipelined
 // request is buffered.
 func (w *keptResponse) release() bool {
-	if w.hijacked || w.kc.br.Buffered() > 0 {
+	if w.hijacked || (w.kc.br != nil && w.kc.br.Buffered() > 0) {
 		return false
 	}
 	w.hijacked = true
@@ -546,7 +541,7 @@ func (w *keptResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	kc.idle.Unregister()
 	kc.forget()
 	br := kc.br
-	if br.Buffered() == 0 {
+	if br == nil || br.Buffered() == 0 {
 		kc.dropReader()
 		br = bufio.NewReaderSize(kc.conn, 16)
 	} else {
