@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -40,6 +43,42 @@ func Example() {
 	})
 	http.Handle("/engine.io/", srv)
 	// http.ListenAndServe(":3000", nil)
+}
+
+// A port that serves the engine only: the server accepts the connections
+// and reads their requests itself, within the given http.Server's limits.
+func ExampleServer_Serve() {
+	srv, err := engineio.NewServer(engineio.WithHTTPServer(&http.Server{
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // or srv.ListenAndServe(":3000")
+	if err != nil {
+		log.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	resp, err := http.Get("http://" + ln.Addr().String() + "/engine.io/?EIO=4&transport=polling")
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, strings.HasPrefix(string(body), `0{"sid":`))
+
+	// The open session waits for its client's next poll to carry the close
+	// packet, until ctx ends; then Serve returns.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = srv.Close(ctx)
+	fmt.Println(errors.Is(<-served, http.ErrServerClosed))
+	// Output:
+	// 200 true
+	// true
 }
 
 // Sending to a session from outside its handlers, by sid.

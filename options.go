@@ -446,9 +446,9 @@ func WithDispatcher(d actor.Dispatcher) Option {
 // WithHTTPServer sets the http.Server whose settings Serve and
 // ListenAndServe apply (default: ReadHeaderTimeout 10 s, no other limit):
 // ReadTimeout, ReadHeaderTimeout, WriteTimeout, IdleTimeout,
-// MaxHeaderBytes, BaseContext, ConnContext and ErrorLog, with TLSConfig and
-// ConnState for the connections net/http serves (see Serve). Its Handler
-// and Addr are not used, and hs is not modified. A long-poll is held for up
+// MaxHeaderBytes, BaseContext and ConnContext, with ConnState and ErrorLog
+// for the connections net/http serves (see Serve; for TLS, pass Serve a
+// tls.NewListener). Its other fields are not used, and hs is not modified. A long-poll is held for up
 // to the ping interval, so WriteTimeout must be longer than that, or zero.
 func WithHTTPServer(hs *http.Server) Option {
 	return func(c *config) error {

@@ -89,7 +89,6 @@ func (s *Server) listen(l net.Listener) (*listening, error) {
 	t := s.cfg.httpServer
 	fallback := &http.Server{
 		Handler:           s,
-		TLSConfig:         t.TLSConfig,
 		ReadTimeout:       t.ReadTimeout,
 		ReadHeaderTimeout: t.ReadHeaderTimeout,
 		WriteTimeout:      t.WriteTimeout,

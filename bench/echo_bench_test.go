@@ -6,6 +6,7 @@ package bench
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,13 +19,7 @@ import (
 
 func echoServer(b *testing.B) *httptest.Server {
 	b.Helper()
-	srv, err := engineio.NewServer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
-		_ = s.SendMessage(msg) // text as text, binary as binary
-	})
+	srv := newEcho(b)
 	ts := httptest.NewServer(srv)
 	b.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 0)
@@ -33,6 +28,46 @@ func echoServer(b *testing.B) *httptest.Server {
 		ts.Close()
 	})
 	return ts
+}
+
+func newEcho(b *testing.B) *engineio.Server {
+	b.Helper()
+	srv, err := engineio.NewServer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
+		_ = s.SendMessage(msg) // text as text, binary as binary
+	})
+	return srv
+}
+
+// echoServers runs bench against the echo server mounted on an
+// http.Server (its own Handler) and served with Server.Serve, as
+// sub-benchmarks, with the server's base URL and a client for it.
+func echoServers(b *testing.B, bench func(b *testing.B, base string, client *http.Client)) {
+	b.Run("http.Server", func(b *testing.B) {
+		ts := echoServer(b)
+		bench(b, ts.URL, ts.Client())
+	})
+	b.Run("Serve", func(b *testing.B) {
+		srv := newEcho(b)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		client := &http.Client{Transport: &http.Transport{}}
+		b.Cleanup(func() {
+			client.CloseIdleConnections()
+			ctx, cancel := context.WithTimeout(context.Background(), 0)
+			defer cancel()
+			_ = srv.Close(ctx)
+			<-served
+		})
+		bench(b, "http://"+ln.Addr().String(), client)
+	})
 }
 
 // BenchmarkWebSocketEcho measures one echoed 64-byte text message over a
@@ -120,10 +155,10 @@ func BenchmarkWebSocketClientOnly(b *testing.B) {
 
 // BenchmarkPollingEcho measures one echoed 64-byte text message over
 // long-polling: a POST and the GET that returns the echo.
-func BenchmarkPollingEcho(b *testing.B) {
-	ts := echoServer(b)
-	base := ts.URL + "/engine.io/?EIO=4&transport=polling"
-	client := ts.Client()
+func BenchmarkPollingEcho(b *testing.B) { echoServers(b, pollingEcho) }
+
+func pollingEcho(b *testing.B, server string, client *http.Client) {
+	base := server + "/engine.io/?EIO=4&transport=polling"
 	res, err := client.Get(base)
 	if err != nil {
 		b.Fatal(err)
@@ -189,13 +224,14 @@ func handshake(b *testing.B, url string) {
 // BenchmarkWebSocketHandshakeBare gives the same exchange without
 // Engine.IO sessions.
 func BenchmarkWebSocketHandshake(b *testing.B) {
-	ts := echoServer(b)
-	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/engine.io/?EIO=4&transport=websocket"
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		handshake(b, url)
-	}
+	echoServers(b, func(b *testing.B, server string, _ *http.Client) {
+		url := "ws" + strings.TrimPrefix(server, "http") + "/engine.io/?EIO=4&transport=websocket"
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			handshake(b, url)
+		}
+	})
 }
 
 // BenchmarkWebSocketHandshakeBare is BenchmarkWebSocketHandshake against a

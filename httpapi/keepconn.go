@@ -25,17 +25,21 @@ import (
 //
 // When the handler is the http.Server's own Handler, every request on such
 // a connection would reach it anyway, so it keeps the connection and reads
-// the next requests itself: a keptConn. Between requests the connection is
-// parked with the poller, with no goroutine and no buffer; a request is
-// read with a pooled reader, served by the same Handler chain as net/http
-// would (Config.Root), and answered on the connection, which stays open.
+// the next requests itself: a keptConn. Between requests the connection
+// waits without a buffer, on its goroutine while the client is busy and
+// parked with the poller once it is quiet; a request is read with a pooled
+// reader, served by the same handler as net/http would (Config.Root), and
+// answered on the connection, which stays open. engineio.Server.Serve
+// makes every connection it accepts a keptConn from its first request
+// (ServeConn).
 //
 // A kept connection honours its http.Server's MaxHeaderBytes,
 // ReadHeaderTimeout, ReadTimeout and IdleTimeout, recovers a panicking
 // handler as net/http does, and answers HTTP/1.1 keep-alive only: an
 // HTTP/1.0 client or a "Connection: close" closes it after the response.
 
-// keptConn is a connection the handler took from net/http for good.
+// keptConn is a connection the handler reads itself: taken from net/http
+// for good, or accepted by the server's own listener.
 type keptConn struct {
 	h      *Handler
 	conn   net.Conn
@@ -90,16 +94,11 @@ func (h *Handler) ServeConn(ctx context.Context, conn net.Conn, limits *http.Ser
 	kc.mu.Lock()
 	kc.serving = true
 	kc.mu.Unlock()
+	// Like net/http, wait for the first request on a goroutine, within
+	// the header timeout: a client sends it right after connecting.
 	kc.fresh = true
-	go kc.first()
+	go kc.serve()
 	return true
-}
-
-// first serves the connection's first request. Like net/http, it waits
-// for that request on its goroutine, within the header timeout: a client
-// sends it right after connecting.
-func (kc *keptConn) first() {
-	kc.serve()
 }
 
 // newKept registers conn with the poller as a kept connection; nil when it
