@@ -124,6 +124,20 @@ func TestHeldPollAnswered(t *testing.T) {
 	}
 }
 
+// expectDroppedPoll waits for the session of a client that dropped its
+// held poll to close as a transport error.
+func expectDroppedPoll(t *testing.T, reasons <-chan Reason) {
+	t.Helper()
+	select {
+	case r := <-reasons:
+		if r != ReasonTransportError {
+			t.Fatalf("disconnect reason %q; want %q", r, ReasonTransportError)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session did not close after its client dropped the held poll")
+	}
+}
+
 // A client that closes the connection of its held poll abandons it: the
 // session closes with a transport error, as with a poll net/http holds.
 func TestHeldPollAbandoned(t *testing.T) {
@@ -142,14 +156,7 @@ func TestHeldPollAbandoned(t *testing.T) {
 	conn := rawPoll(t, ts, sid, "", "")
 	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
 	conn.Close()
-	select {
-	case r := <-reasons:
-		if r != ReasonTransportError {
-			t.Fatalf("disconnect reason %q; want %q", r, ReasonTransportError)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the session did not close after its client dropped the held poll")
-	}
+	expectDroppedPoll(t, reasons)
 	waitUntil(t, "the held poll to be let go", func() bool { return srv.handler.HeldPolls() == 0 })
 }
 

@@ -77,6 +77,18 @@ func (c *keptClient) expect(want string) {
 	}
 }
 
+// heldPoll sends a poll, waits for the server to hold it, and has srv send
+// msg to the session: the poll's answer.
+func (c *keptClient) heldPoll(srv *Server, msg string) {
+	c.t.Helper()
+	c.send(c.pollRequest())
+	waitUntil(c.t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
+	if err := srv.Send(c.sid, msg); err != nil {
+		c.t.Fatal(err)
+	}
+	c.expect("4" + msg)
+}
+
 func (c *keptClient) expectEOF() {
 	c.t.Helper()
 	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -102,12 +114,7 @@ func TestHeldPollKeepsConnection(t *testing.T) {
 	defer http.DefaultClient.CloseIdleConnections()
 
 	c := dialKept(t, ts, pollOpen(t, ts))
-	c.send(c.pollRequest())
-	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
-	if err := srv.Send(c.sid, "one"); err != nil {
-		t.Fatal(err)
-	}
-	c.expect("4one")
+	c.heldPoll(srv, "one")
 	if n := srv.handler.KeptConnections(); n != 1 {
 		t.Fatalf("%d kept connections; want 1", n)
 	}
@@ -125,12 +132,7 @@ func TestHeldPollKeepsConnection(t *testing.T) {
 		t.Fatalf("messages %q %q", a, b)
 	}
 	// The next poll on the connection is held again.
-	c.send(c.pollRequest())
-	waitUntil(t, "the poll to be held again", func() bool { return srv.handler.HeldPolls() == 1 })
-	if err := srv.Send(c.sid, "two"); err != nil {
-		t.Fatal(err)
-	}
-	c.expect("4two")
+	c.heldPoll(srv, "two")
 	if got := srv.handler.HeldPolls(); got != 0 {
 		t.Errorf("%d polls still held", got)
 	}
@@ -232,14 +234,7 @@ func TestKeptConnectionClosedByClient(t *testing.T) {
 	c.send(c.pollRequest())
 	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 && srv.handler.KeptConnections() == 1 })
 	c.conn.Close()
-	select {
-	case r := <-reasons:
-		if r != ReasonTransportError {
-			t.Fatalf("disconnect reason %q; want %q", r, ReasonTransportError)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the session did not close after its client dropped the held poll")
-	}
+	expectDroppedPoll(t, reasons)
 	waitUntil(t, "the kept connection to be forgotten", func() bool {
 		return srv.handler.KeptConnections() == 0 && srv.handler.HeldPolls() == 0
 	})
