@@ -234,3 +234,34 @@ func TestServeTLS(t *testing.T) {
 }
 
 func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+// Without IdleTimeout, ReadTimeout bounds the wait for the next request,
+// as in net/http.
+func TestServeReadTimeoutBoundsIdle(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithHTTPServer(&http.Server{ReadTimeout: 300 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := newReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("response %v, %v; want 404", resp, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("idle connection: read %d, %v; want EOF at the read timeout", n, err)
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}

@@ -364,6 +364,9 @@ func drained(body io.Reader) bool {
 // Otherwise data came, or an error the next read meets.
 func (kc *keptConn) await() bool {
 	kc.dropReader()
+	if kc.srv.ReadTimeout > 0 {
+		_ = kc.conn.SetReadDeadline(time.Time{}) // the last request's: the idle timer bounds the wait
+	}
 	wait := idleTimeout(kc.srv)
 	if kc.fresh {
 		wait = headerTimeout(kc.srv) // as net/http waits for a first request
