@@ -65,10 +65,12 @@ type heldPoll struct {
 }
 
 // hold takes the connection of req, a holdable request (see holdable),
-// from net/http and holds the poll, whose reply ib awaits, without a
-// goroutine, for up to timeout more (no limit when <= 0). It reports false
-// when the ResponseWriter cannot be hijacked (a middleware's wrapper
-// without Hijack, say); the caller then waits as before.
+// from net/http, or from the kept connection's reader it came from, and
+// holds the poll, whose reply ib awaits, without a goroutine, for up to
+// timeout more (no limit when <= 0). It reports false when the
+// ResponseWriter cannot be hijacked (a middleware's wrapper without
+// Hijack, say) or a pipelined request is buffered behind the poll on a
+// kept connection; the caller then waits as before.
 func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time.Duration) bool {
 	poller := h.idlePoller()
 	var (
@@ -88,8 +90,8 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 		}
 		conn = c
 		// A client that sent more after its GET (a pipelined request)
-		// cannot be watched for readiness: what it sent is in brw, not
-		// the socket.
+		// has it in brw, not in the socket: its connection is not kept,
+		// and what it sent is lost with it.
 		if brw.Reader.Buffered() == 0 {
 			kc = h.keep(req.r, conn)
 		}
