@@ -91,9 +91,6 @@ func (h *Handler) ServeConn(ctx context.Context, conn net.Conn, limits *http.Ser
 	if kc == nil {
 		return false
 	}
-	kc.mu.Lock()
-	kc.serving = true
-	kc.mu.Unlock()
 	// Like net/http, wait for the first request on a goroutine, within
 	// the header timeout: a client sends it right after connecting.
 	kc.fresh = true
@@ -194,12 +191,6 @@ func (kc *keptConn) hold(hp *heldPoll) {
 func (kc *keptConn) resume() {
 	kc.mu.Lock()
 	hp := kc.held
-	if hp == nil {
-		kc.serving = true
-		if kc.idleTimer != nil {
-			kc.idleTimer.Stop()
-		}
-	}
 	kc.mu.Unlock()
 	if hp == nil {
 		kc.serve()
@@ -212,14 +203,12 @@ func (kc *keptConn) resume() {
 		return
 	}
 	kc.mu.Lock()
-	if kc.held == hp {
-		kc.pending = true
-		kc.mu.Unlock()
-		return
-	}
-	kc.serving = true
+	waiting := kc.held == hp
+	kc.pending = waiting
 	kc.mu.Unlock()
-	kc.serve() // answered meanwhile
+	if !waiting {
+		kc.serve() // answered meanwhile
+	}
 }
 
 // answered writes the answer of the poll hp, held on the connection, and
@@ -232,7 +221,7 @@ func (kc *keptConn) answered(hp *heldPoll, rw *bufferedResponse) {
 	}
 	kc.mu.Lock()
 	pending := kc.pending
-	kc.held, kc.pending, kc.serving = nil, false, pending
+	kc.held, kc.pending = nil, false
 	if !pending {
 		kc.startIdleTimer(idleTimeout(kc.srv))
 	}
@@ -339,9 +328,6 @@ func (kc *keptConn) serve() {
 			kc.close()
 			return
 		}
-		if kc.br.Buffered() == 0 {
-			kc.dropReader()
-		}
 	}
 }
 
@@ -415,8 +401,11 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 	}
 	// net/http's slack for the request line; what await buffered counts.
 	kc.lim.n = max(0, int64(maxHeader)+4096-int64(br.Buffered()))
-	start := time.Now()
 	hdrTimeout := headerTimeout(kc.srv)
+	var start time.Time
+	if hdrTimeout > 0 || kc.srv.ReadTimeout > 0 {
+		start = time.Now()
+	}
 	if hdrTimeout > 0 {
 		_ = kc.conn.SetReadDeadline(start.Add(hdrTimeout))
 	}
