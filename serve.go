@@ -45,20 +45,20 @@ func (s *Server) Serve(l net.Listener) error {
 		base = ls.fallback.BaseContext(l)
 	}
 	base = context.WithValue(base, http.ServerContextKey, ls.fallback)
-	var delay time.Duration // after a temporary Accept error, as net/http
+	var delay time.Duration // after an Accept error, as net/http backs off
 	for {
 		conn, err := l.Accept()
 		if err != nil {
 			if s.closed.Load() {
 				return http.ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
+			// Out of file descriptors, say: wait and accept again.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
 		}
 		delay = 0
 		ctx := context.WithValue(base, http.LocalAddrContextKey, conn.LocalAddr())
