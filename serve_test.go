@@ -21,13 +21,18 @@ import (
 // serve runs srv.Serve on a new loopback listener and returns its base URL
 // and a channel with Serve's result.
 func serve(t *testing.T, srv *Server) (string, <-chan error) {
+	return serveWrapped(t, srv, func(l net.Listener) net.Listener { return l })
+}
+
+// serveWrapped is serve with the listener wrapped.
+func serveWrapped(t *testing.T, srv *Server, wrap func(net.Listener) net.Listener) (string, <-chan error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- srv.Serve(wrap(ln)) }()
 	return "http://" + ln.Addr().String(), done
 }
 
@@ -210,13 +215,8 @@ func TestServeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(tls.NewListener(ln, tlsConfig)) }()
-	resp, err := client.Get("https://" + ln.Addr().String() + "/engine.io/?EIO=4&transport=polling")
+	base, done := serveWrapped(t, srv, func(l net.Listener) net.Listener { return tls.NewListener(l, tlsConfig) })
+	resp, err := client.Get("https" + strings.TrimPrefix(base, "http") + "/engine.io/?EIO=4&transport=polling")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,15 +290,10 @@ func TestServeOutlastsAcceptErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(&flakyListener{Listener: ln}) }()
+	base, done := serveWrapped(t, srv, func(l net.Listener) net.Listener { return &flakyListener{Listener: l} })
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
-	resp, err := client.Get("http://" + ln.Addr().String() + "/engine.io/?EIO=4&transport=polling")
+	resp, err := client.Get(base + "/engine.io/?EIO=4&transport=polling")
 	if err != nil {
 		t.Fatal(err)
 	}
