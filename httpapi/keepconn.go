@@ -222,6 +222,13 @@ func (kc *keptConn) answered(hp *heldPoll, rw *bufferedResponse) {
 	kc.mu.Lock()
 	pending := kc.pending
 	kc.held, kc.pending = nil, false
+	// closeKept passes over a connection with a held poll: if it ran
+	// since the check above, it is this goroutine's to close.
+	if kc.h.isKeptClosed() {
+		kc.mu.Unlock()
+		kc.close()
+		return
+	}
 	if !pending {
 		kc.startIdleTimer(idleTimeout(kc.srv))
 	}
@@ -359,6 +366,12 @@ func (kc *keptConn) await() bool {
 	}
 	kc.mu.Lock()
 	kc.serving = false
+	if kc.h.isKeptClosed() {
+		// closeKept passes over a connection being served.
+		kc.mu.Unlock()
+		kc.close()
+		return true
+	}
 	kc.startIdleTimer(wait)
 	kc.mu.Unlock()
 	if kc.waitFn == nil {
