@@ -183,7 +183,7 @@ func (s *Server) sendTo(info *actors.Info, pkt protocol.Packet) error {
 			return fmt.Errorf("%w: session %q", ErrQueueFull, info.SID)
 		}
 	}
-	s.system.Root.Send(info.PID, &actors.Send{Packet: pkt})
+	info.Send(s.system.Root, pkt)
 	return nil
 }
 
@@ -213,7 +213,7 @@ func (s *Server) Disconnect(sid string) error {
 	if err != nil {
 		return err
 	}
-	s.system.Root.Send(info.PID, &actors.Close{Reason: actors.ReasonServerClose})
+	info.Close(s.system.Root, &actors.Close{Reason: actors.ReasonServerClose})
 	return nil
 }
 

@@ -64,7 +64,7 @@ func (s *Session) SendJSON(v any) error {
 
 // Close closes the session gracefully, as Server.Disconnect does.
 func (s *Session) Close() error {
-	s.srv.system.Root.Send(s.info.PID, &actors.Close{Reason: actors.ReasonServerClose})
+	s.info.Close(s.srv.system.Root, &actors.Close{Reason: actors.ReasonServerClose})
 	return nil
 }
 

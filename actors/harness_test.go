@@ -30,6 +30,11 @@ type probe struct {
 	msgs       []any
 	root       *actor.RootContext
 	holdWrites bool // do not acknowledge WriteFrames: a stalled client
+	// finishes: acknowledge a batch as the real writer does, with
+	// WriteFrames.Finish, and answer *Written only if that asks for it.
+	finishes bool
+	answers  int                 // the *Written sent by a probe that finishes
+	last     *actors.WriteFrames // the last batch received, as sent
 }
 
 func (p *probe) SendUserMessage(_ *actor.PID, m any) {
@@ -43,14 +48,33 @@ func (p *probe) SendUserMessage(_ *actor.PID, m any) {
 	p.mu.Unlock()
 	// A probe standing in for a WebSocket writer acknowledges each batch,
 	// as the real writer does once the frames are written.
-	if wf, ok := actor.UnwrapEnvelopeMessage(m).(*actors.WriteFrames); ok && p.root != nil && !p.holdWrites {
-		to := wf.Session
-		if to == nil {
-			to = sender
+	wf, ok := actor.UnwrapEnvelopeMessage(m).(*actors.WriteFrames)
+	if ok {
+		p.mu.Lock()
+		p.last = wf
+		p.mu.Unlock()
+	}
+	if ok && p.root != nil && !p.holdWrites {
+		p.finish(wf, sender)
+	}
+}
+
+// finish acknowledges the batch wf.
+func (p *probe) finish(wf *actors.WriteFrames, sender *actor.PID) {
+	to := wf.Session
+	if to == nil {
+		to = sender
+	}
+	if p.finishes && (to == nil || !wf.Finish()) {
+		return
+	}
+	if to != nil {
+		if p.finishes {
+			p.mu.Lock()
+			p.answers++
+			p.mu.Unlock()
 		}
-		if to != nil {
-			p.root.Send(to, &actors.Written{Conn: p.pid})
-		}
+		p.root.Send(to, &actors.Written{Conn: p.pid})
 	}
 }
 func (p *probe) SendSystemMessage(*actor.PID, any) {}
@@ -130,6 +154,7 @@ type recorder struct {
 	root        *actor.RootContext
 	reject      error
 	echo        bool
+	noDrain     bool // WantDrain reports false
 	panicOn     string
 	onMessage   func(info *actors.Info, pkt protocol.Packet) // called after the echo, if set
 	connects    []string
@@ -157,7 +182,7 @@ func (r *recorder) Message(state any, pkt protocol.Packet) {
 		panic("handler failure")
 	}
 	if echo {
-		r.root.Send(state.(*actors.Info).PID, &actors.Send{Packet: pkt})
+		state.(*actors.Info).Send(r.root, pkt)
 	}
 	if onMessage != nil {
 		onMessage(state.(*actors.Info), pkt)
@@ -176,7 +201,11 @@ func (r *recorder) Drain(state any) {
 	r.drains++
 }
 
-func (r *recorder) WantDrain() bool { return true }
+func (r *recorder) WantDrain() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.noDrain
+}
 
 func (r *recorder) disconnected(sid string) (actors.Reason, bool) {
 	r.mu.Lock()

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -119,12 +120,50 @@ type Close struct {
 
 // WriteFrames asks the writer to write each packet as one frame, in order,
 // and then to answer *Written to Session. The session reuses the
-// message and its Packets once Written arrives: a writer must not keep
-// them.
+// message and its Packets once the writer is done with them: a writer must
+// not keep them.
+//
+// A writer in the session's process may instead call Finish when done,
+// and answer *Written only if Finish asks for it: the session then learns
+// that the batch is written from the batch itself, when it next has
+// packets to hand over, and an echo costs no message back. A writer that
+// answers every batch need not call Finish.
 type WriteFrames struct {
 	Packets []protocol.Packet
 	// Session is where *Written goes; when nil, to the envelope's sender.
 	Session *actor.PID
+
+	state atomic.Uint32 // batchSent, batchAwaited or batchFinished
+}
+
+// The states of a batch, for Finish.
+const (
+	batchSent     uint32 = iota // with the writer; nobody waits for Written
+	batchAwaited                // the session waits for Written
+	batchFinished               // the writer is done, and sends no Written
+)
+
+// Finish tells the session that the writer is done with the batch and
+// reports whether the session waits for *Written, which the writer must
+// then send.
+func (m *WriteFrames) Finish() (answer bool) {
+	return !m.state.CompareAndSwap(batchSent, batchFinished)
+}
+
+// await makes the batch's writer answer *Written, and reports false if it
+// has finished already without answering.
+func (m *WriteFrames) await() bool {
+	for {
+		switch m.state.Load() {
+		case batchFinished:
+			return false
+		case batchAwaited:
+			return true
+		}
+		if m.state.CompareAndSwap(batchSent, batchAwaited) {
+			return true
+		}
+	}
 }
 
 // CloseConn asks the writer to send a WebSocket close frame, after any

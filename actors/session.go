@@ -76,6 +76,7 @@ type Info struct {
 	queuedPackets atomic.Int64
 	queuedBytes   atomic.Int64
 	done          chan struct{}
+	local         localQueue // the application's Send and Close (see Info.Send)
 }
 
 // Queued returns the packets and bytes waiting in the session's outbound
@@ -314,14 +315,16 @@ type session struct {
 	postPackets, postHeartbeats int        // of the POST being dispatched
 	posting                     *actor.PID // the reply target of the POST in progress
 
-	outbox      []protocol.Packet
-	outboxBytes int
-	flushOwed   bool              // packets were queued: flush when the mailbox empties
-	flushIn     int               // or at the latest after this many more messages
-	writing     bool              // a WriteFrames batch is with the writer
-	batch       *WriteFrames      // reused: one batch is in flight at a time
-	spare       []protocol.Packet // the slice of the last batch, for the next outbox
-	drainOwed   bool              // packets were queued since the last Drain
+	outbox       []protocol.Packet
+	outboxBytes  int
+	flushOwed    bool              // packets were queued: flush when the mailbox empties
+	flushIn      int               // or at the latest after this many more messages
+	writing      bool              // a WriteFrames batch is with the writer
+	batch        *WriteFrames      // reused: one batch is in flight at a time
+	spare        []protocol.Packet // the slice of the last batch, for the next outbox
+	drainOwed    bool              // packets were queued since the last Drain
+	localSpare   []localOp         // the local queue's other slice (see takeLocal)
+	lookingLocal bool              // take the local queue at the end of this message
 
 	subscribers []*actor.PID
 
@@ -340,6 +343,9 @@ func (s *session) Receive(ctx actor.Context) {
 		s.flushIn--
 	}
 	s.receive(ctx)
+	if s.lookingLocal {
+		s.takeLocal(ctx)
+	}
 	if s.flushOwed && s.phase != phaseClosed && (s.flushIn <= 0 || s.links.mbox.UserMessageCount() == 0) {
 		// What the messages in the mailbox queue leaves together, as one
 		// poll response or one batch for the writer: once the mailbox is
@@ -385,36 +391,20 @@ func (s *session) receive(ctx actor.Context) {
 	case *WebSocketClosed:
 		s.onWebSocketClosed(ctx, m)
 	case *Send:
-		s.onSend(ctx, m)
+		s.onSend(ctx, m.Packet, ctx.Sender() != nil)
 	case *Written:
 		from := m.Conn
 		if from == nil {
 			from = ctx.Sender()
 		}
-		if s.conn != nil && s.conn.Equal(from) {
-			s.writing = false
-			if s.batch != nil {
-				// The writer is done with the batch: its slice becomes the
-				// spare for the next one.
-				clear(s.batch.Packets)
-				s.spare = s.batch.Packets[:0]
-			}
+		if s.conn != nil && s.conn.Equal(from) && s.writing {
+			s.batchWritten()
 			s.flush(ctx)
 		}
 	case *Close:
-		reason := m.Reason
-		if reason == "" {
-			reason = ReasonServerClose
-		}
-		timeout := m.Timeout
-		if timeout <= 0 {
-			timeout = s.cfg.CloseTimeout
-		}
-		if m.Final != nil && s.phase <= phaseOpen {
-			s.outbox = append(s.outbox, *m.Final)
-			s.outboxBytes += len(m.Final.Data)
-		}
-		s.closeGracefully(ctx, reason, timeout)
+		s.onClose(ctx, m)
+	case *takeLocal:
+		s.takeLocal(ctx)
 	case *timerFired:
 		s.onTimer(ctx, m)
 	case *GetInfo:
@@ -442,18 +432,37 @@ func (s *session) receive(ctx actor.Context) {
 	}
 }
 
-func (s *session) onSend(ctx actor.Context, m *Send) {
+// onClose closes the session gracefully as m asks.
+func (s *session) onClose(ctx actor.Context, m *Close) {
+	reason := m.Reason
+	if reason == "" {
+		reason = ReasonServerClose
+	}
+	timeout := m.Timeout
+	if timeout <= 0 {
+		timeout = s.cfg.CloseTimeout
+	}
+	if m.Final != nil && s.phase <= phaseOpen {
+		s.outbox = append(s.outbox, *m.Final)
+		s.outboxBytes += len(m.Final.Data)
+	}
+	s.closeGracefully(ctx, reason, timeout)
+}
+
+// onSend queues p; with reply, the sender of the current message gets the
+// answer of a Send request.
+func (s *session) onSend(ctx actor.Context, p protocol.Packet, reply bool) {
 	if s.phase > phaseOpen {
-		if ctx.Sender() != nil {
+		if reply {
 			ctx.Respond(&SessionClosed{SID: s.info.SID, Reason: s.reason})
 		}
 		return
 	}
-	size := len(m.Packet.Data)
+	size := len(p.Data)
 	if s.overLimit(1, size) {
 		switch s.cfg.Overflow {
 		case OverflowReject:
-			if ctx.Sender() != nil {
+			if reply {
 				ctx.Respond(&QueueFull{SID: s.info.SID})
 			}
 			s.cfg.Logger.Debug("engineio: send rejected, queue full", "sid", s.info.SID)
@@ -465,22 +474,22 @@ func (s *session) onSend(ctx actor.Context, m *Send) {
 				s.outbox = s.outbox[1:]
 			}
 			if s.overLimit(1, size) { // larger than the whole queue
-				if ctx.Sender() != nil {
+				if reply {
 					ctx.Respond(&QueueFull{SID: s.info.SID})
 				}
 				s.publishQueue()
 				return
 			}
 		default:
-			if ctx.Sender() != nil {
+			if reply {
 				ctx.Respond(&SessionClosed{SID: s.info.SID, Reason: ReasonBackpressure})
 			}
 			s.closeNow(ctx, ReasonBackpressure)
 			return
 		}
 	}
-	s.enqueue(m.Packet)
-	if ctx.Sender() != nil {
+	s.enqueue(p)
+	if reply {
 		ctx.Respond(&Sent{})
 	}
 }
@@ -531,6 +540,12 @@ func (s *session) onSubscribe(ctx actor.Context, m *Subscribe) {
 	}
 	s.subscribers = append(s.subscribers, m.Subscriber)
 	ctx.Watch(m.Subscriber)
+	if s.writing && !s.batch.await() {
+		// The batch in flight was not to be answered; the subscriber
+		// learns when it drains all the same.
+		s.batchWritten()
+		s.maybeDrained(ctx)
+	}
 	if ctx.Sender() != nil {
 		ctx.Respond(&Subscribed{SID: s.info.SID})
 	}
@@ -574,6 +589,7 @@ func (s *session) call(ctx actor.Context, f func()) (panicked bool) {
 			s.closeNow(ctx, ReasonHandlerPanic)
 		}
 	}()
+	s.lookLocal()
 	f()
 	return false
 }
@@ -919,13 +935,23 @@ func (s *session) flush(ctx actor.Context) {
 	switch {
 	case s.transport == TransportWebSocket && s.conn != nil:
 		if s.writing {
-			return
+			if s.batch.await() {
+				return
+			}
+			s.batchWritten()
 		}
 		s.metrics().PacketsOut(s.transport.String(), len(s.outbox), s.outboxBytes)
 		if s.batch == nil {
 			s.batch = &WriteFrames{Session: ctx.Self()}
 		}
 		s.batch.Packets = s.outbox
+		// Whoever waits for the queue to drain learns it once the writer
+		// answers; otherwise the next flush finds the batch finished.
+		st := batchSent
+		if s.drainWatched() {
+			st = batchAwaited
+		}
+		s.batch.state.Store(st)
 		ctx.Send(s.conn, s.batch)
 		s.writing = true
 		s.outbox, s.spare = s.spare, nil
@@ -947,6 +973,21 @@ func (s *session) flush(ctx actor.Context) {
 		return
 	}
 	s.maybeDrained(ctx)
+}
+
+// batchWritten takes back the batch the writer is done with: its slice
+// becomes the spare for the next one.
+func (s *session) batchWritten() {
+	s.writing = false
+	if s.batch != nil {
+		clear(s.batch.Packets)
+		s.spare = s.batch.Packets[:0]
+	}
+}
+
+// drainWatched reports whether anyone learns when the queue drains.
+func (s *session) drainWatched() bool {
+	return len(s.subscribers) > 0 || s.cfg.Events.WantDrain()
 }
 
 // carriesMessage reports whether packets hold a message, not only
@@ -1075,6 +1116,7 @@ func (s *session) cleanUp(ctx actor.Context) {
 	}
 	s.phase = phaseClosed
 	s.stopping(ctx)
+	s.closeLocal()
 	s.release(ctx, reason)
 	s.markDone()
 	s.publish(ctx, &Disconnected{SID: s.info.SID, Reason: reason})

@@ -1,12 +1,14 @@
 package actors_test
 
 import (
-	"github.com/asynkron/protoactor-go/actor"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/protocol"
@@ -611,4 +613,71 @@ func TestPostResultHeartbeat(t *testing.T) {
 	if r, ok := h.post(pid, "4x\x1e3").(*actors.PostResult); !ok || r.Heartbeat {
 		t.Fatalf("POST with a message answered %#v; want a PostResult that is not a heartbeat", r)
 	}
+}
+
+// A writer that finishes its batch with WriteFrames.Finish answers nothing
+// unless the session waits: the next flush finds the batch finished and
+// hands over the next one at once. A session with packets for a writer
+// still busy waits for its *Written.
+func TestWriterFinishesWithoutAnswer(t *testing.T) {
+	h := newHarness(t)
+	h.app.echo, h.app.noDrain = true, true
+	_, pid, _ := h.open(actors.TransportWebSocket)
+	ws := h.probe()
+	ws.finishes = true
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid, Handshake: true})
+	frame := func(text string) {
+		h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.TextMessage(text)})
+	}
+	frame("a")
+	frame("b")
+	if got := frames(t, ws.take()); !slices.Equal(got, []string{"4a", "4b"}) {
+		t.Fatalf("frames %q, want the two echoes", got)
+	}
+	if ws.answers != 0 {
+		t.Fatalf("the writer answered %d batches; nobody waited", ws.answers)
+	}
+	// A stalled writer: the next echo waits for it.
+	ws.holdWrites = true
+	frame("c")
+	stalled := ws.last
+	frame("d")
+	if got := frames(t, ws.take()); !slices.Equal(got, []string{"4c"}) {
+		t.Fatalf("frames %q while the writer is busy, want only the first echo", got)
+	}
+	ws.holdWrites = false
+	ws.finish(stalled, nil)
+	if ws.answers != 1 {
+		t.Fatalf("the writer answered %d batches; the session waited for one", ws.answers)
+	}
+	if got := frames(t, ws.take()); !slices.Equal(got, []string{"4d"}) {
+		t.Fatalf("frames %q after the writer finished, want the waiting echo", got)
+	}
+	// With a drain listener, every batch is answered.
+	h.app.mu.Lock()
+	h.app.noDrain = false
+	h.app.mu.Unlock()
+	frame("e")
+	if got := frames(t, ws.take()); !slices.Equal(got, []string{"4e"}) || ws.answers != 2 {
+		t.Fatalf("frames %q, %d answers; want the echo, answered", got, ws.answers)
+	}
+}
+
+// Info.Send and Info.Close reach the session in the order of the calls:
+// the packets sent before a close are delivered ahead of the close packet,
+// those sent after it are dropped. Sends made outside a handler wake the
+// session themselves.
+func TestLocalSendsKeepOrderWithClose(t *testing.T) {
+	h := newHarness(t)
+	sid, _, _ := h.open(actors.TransportPolling)
+	info, _ := h.registry.Lookup(sid)
+	info.Send(h.sys.Root, protocol.TextMessage("a"))
+	info.Send(h.sys.Root, protocol.TextMessage("b"))
+	info.Close(h.sys.Root, &actors.Close{})
+	info.Send(h.sys.Root, protocol.TextMessage("late"))
+	if got := payload(t, h.request(info.PID, &actors.Poll{}).take()); got != "4a\x1e4b\x1e1" {
+		t.Fatalf("poll %q; want both messages, then the close packet", got)
+	}
+	h.expectDisconnect(sid, actors.ReasonServerClose)
+	info.Send(h.sys.Root, protocol.TextMessage("after"))
 }

@@ -477,11 +477,14 @@ func (ww *wsWriter) InvokeUserMessage(msg any) {
 			// The reader sees the closed socket and tells the session.
 			ww.shut()
 		}
+		// The session finds the batch finished when it next flushes; it
+		// asked for an answer only if it waits for one.
+		answer := m.Session != nil && m.Finish()
 		if paused != nil {
 			// Before the answer: the session then runs here again.
 			paused.Resume()
 		}
-		if m.Session != nil {
+		if answer {
 			ww.root.Send(m.Session, ww.written)
 		}
 	case *actors.CloseConn:
