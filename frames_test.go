@@ -165,3 +165,48 @@ func TestWebSocketHandshakeWrites(t *testing.T) {
 		}
 	}
 }
+
+// The write deadline moves with the writes: echoes spread over several
+// write timeouts all arrive, and so do the pongs to a client's pings among
+// them.
+func TestWebSocketWritesOutlastWriteTimeout(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	srv, ts := newEcho(t, engineio.WithWriteTimeout(timeout))
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/engine.io/?transport=websocket&EIO=4"
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pongs := make(chan string, 10)
+	c.SetPongHandler(func(data string) error { pongs <- data; return nil })
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, open, err := c.ReadMessage(); err != nil || !bytes.HasPrefix(open, []byte("0{")) {
+		t.Fatalf("open frame %q, %v", open, err)
+	}
+	for i := range 6 {
+		ping := fmt.Sprintf("ping %d", i)
+		if err := c.WriteControl(websocket.PingMessage, []byte(ping), time.Now().Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("4echo %d", i)
+		if err := c.WriteMessage(websocket.TextMessage, []byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		// The pong handler runs within ReadMessage, on this goroutine.
+		if _, got, err := c.ReadMessage(); err != nil || string(got) != want {
+			t.Fatalf("echo %d: %q, %v; want %q", i, got, err, want)
+		}
+		select {
+		case got := <-pongs:
+			if got != ping {
+				t.Fatalf("pong %q, want %q", got, ping)
+			}
+		default:
+			t.Fatalf("no pong for %q before the echo that followed it", ping)
+		}
+		time.Sleep(timeout * 3 / 4)
+	}
+}

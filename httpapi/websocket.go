@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -53,6 +54,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		ww.deflateThreshold = h.cfg.DeflateThreshold
 		conn.EnableWriteCompression(false)
 	}
+	conn.SetPingHandler(ww.pong)
 	if opened != nil {
 		if err := ww.writeOpen(hw.response(), opened.Open); err != nil {
 			_ = conn.Close()
@@ -397,6 +399,11 @@ type wsWriter struct {
 	stopped  bool
 	closed   bool
 	scratch  []byte // with deflate, a text message is assembled here
+
+	// deadline is the socket's write deadline as writeFrames last set it;
+	// deadlineMoved says a pong's write has set another since.
+	deadline      time.Time
+	deadlineMoved atomic.Bool
 }
 
 // writerDispatcher runs a writer's mailbox when the reader is not there to.
@@ -548,7 +555,7 @@ const (
 // frames (a pong, a close) from the reader's goroutine meanwhile.
 func (ww *wsWriter) writeFrames(head []byte, packets []protocol.Packet) error {
 	nc := ww.nc
-	_ = nc.SetWriteDeadline(time.Now().Add(ww.timeout))
+	ww.extendDeadline()
 	bp := frameBuffers.Get().(*[]byte)
 	b := append((*bp)[:0], head...)
 	var err error
@@ -574,6 +581,34 @@ func (ww *wsWriter) writeFrames(head []byte, packets []protocol.Packet) error {
 	if cap(b) <= maxFrameBuffer {
 		*bp = b[:0]
 		frameBuffers.Put(bp)
+	}
+	return err
+}
+
+// extendDeadline gives the next write at least seven eighths of the write
+// timeout. Moving the deadline costs more than a small write: it is moved
+// only once an eighth of the timeout has passed.
+func (ww *wsWriter) extendDeadline() {
+	now := time.Now()
+	if ww.deadlineMoved.Load() {
+		ww.deadlineMoved.Store(false)
+		ww.deadline = time.Time{}
+	}
+	if ww.deadline.Sub(now) >= ww.timeout-ww.timeout/8 {
+		return
+	}
+	ww.deadline = now.Add(ww.timeout)
+	_ = ww.nc.SetWriteDeadline(ww.deadline)
+}
+
+// pong answers a client's ping, as gorilla's default handler does, and
+// tells the writer that the socket's write deadline is not its own.
+func (ww *wsWriter) pong(data string) error {
+	err := ww.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(ww.timeout))
+	ww.deadlineMoved.Store(true)
+	var ne net.Error
+	if err == websocket.ErrCloseSent || (errors.As(err, &ne) && ne.Timeout()) {
+		return nil
 	}
 	return err
 }
