@@ -207,7 +207,9 @@ func (s *Server) SendJSON(sid string, v any) error {
 
 // Disconnect closes the session gracefully: what is queued is delivered,
 // then the client gets a close packet. The disconnect handler reports
-// ReasonServerClose.
+// ReasonServerClose. The sends and disconnects of a session (through the
+// Server or the Session) take effect in the order of the calls: a message
+// sent before Disconnect is delivered, one sent after it is dropped.
 func (s *Server) Disconnect(sid string) error {
 	info, err := s.session(sid)
 	if err != nil {
