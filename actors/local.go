@@ -97,8 +97,16 @@ func (s *session) takeLocal(ctx actor.Context) {
 		}
 	}
 	clear(ops)
-	s.localSpare = ops[:0]
+	if cap(ops) <= maxLocalSpare {
+		s.localSpare = ops[:0]
+	} else {
+		s.localSpare = nil // a burst's slice is not kept for an idle session
+	}
 }
+
+// maxLocalSpare bounds the capacity of the local queue's slice that a
+// session keeps between messages.
+const maxLocalSpare = 16
 
 // closeLocal drops the queue's entries and those posted later: the session
 // has stopped.
