@@ -1136,7 +1136,7 @@ func (s *session) arm(ctx actor.Context, kind timerKind, d time.Duration) {
 	msg := &timerFired{kind: kind, gen: s.timerGen[kind]}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	if _, real := s.cfg.Clock.(RealClock); real {
-		s.timers[kind] = sessionTimers.sendAfter(d, root, self, msg)
+		s.timers[kind] = sendAfter(d, root, self, msg)
 		return
 	}
 	s.timers[kind] = s.cfg.Clock.AfterFunc(d, func() { root.Send(self, msg) })

@@ -24,6 +24,7 @@
 #   MEMRATE=4096 NODES=35 PORT=38481 PPROF_PORT=38482 SERVER_CPU=0 LOAD_CPU=1
 #   SERVER_FLAGS=""   more eioprof flags, e.g. "-dispatcher sync"
 #   IDLE_HOLD=30s     holding time of idle-N
+#   IDLE_MEMRATE=524288  MemProfileRate of idle-N (smaller: a finer heap profile)
 #   OUT=<dir> (default: a new temp dir)
 set -euo pipefail
 
@@ -38,6 +39,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 SERVER_FLAGS=${SERVER_FLAGS:-}
 IDLE_HOLD=${IDLE_HOLD:-30s}
+IDLE_MEMRATE=${IDLE_MEMRATE:-524288}
 OUT=${OUT:-}
 
 log() { printf '[profile.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -152,7 +154,7 @@ profile_idle() { # scenario
 	local sc=$1 n=${1##*-} h
 	h=$(secs "$IDLE_HOLD")
 	log "$sc: heap of $n idle sessions after ${h}s"
-	start 524288 "$OUT/$sc.server.log"
+	start "$IDLE_MEMRATE" "$OUT/$sc.server.log"
 	sleep 1
 	pp /memstats >"$OUT/$sc.memstats.0.txt"
 	pp /debug/pprof/heap >"$OUT/$sc.heap.0.pb.gz"

@@ -13,6 +13,7 @@ import (
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/internal/netpoll"
 	"github.com/eioactor/engineio/internal/reply"
+	"github.com/eioactor/engineio/internal/timers"
 	"github.com/eioactor/engineio/protocol"
 )
 
@@ -54,7 +55,7 @@ type heldPoll struct {
 	conn  net.Conn
 	kc    *keptConn     // the connection is kept after the answer; nil: it closes
 	idle  *netpoll.Conn // nil: a goroutine watches the connection instead
-	timer *time.Timer   // the reply timeout; nil without one
+	timer timers.Timer  // the reply timeout
 
 	// What the response needs of the request.
 	header http.Header // set so far: CORS, the Headers hook
@@ -99,7 +100,7 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 	hp := &heldPoll{h: h, sess: sess, ib: ib, conn: conn, kc: kc, header: req.w.Header(), jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
 	h.held.Add(1)
 	if timeout > 0 {
-		hp.timer = time.AfterFunc(timeout, hp.expire)
+		hp.timer.Start(timeout, hp)
 	}
 	switch {
 	case kc != nil:
@@ -171,6 +172,10 @@ func (hp *heldPoll) answer(msg any) {
 	}
 }
 
+// Expire implements timers.Expirer: the reply timeout has passed. The
+// answer is written on a goroutine of its own, not the timers'.
+func (hp *heldPoll) Expire() { go hp.expire() }
+
 // expire ends a poll that got no answer in the reply timeout.
 func (hp *heldPoll) expire() {
 	if !hp.state.CompareAndSwap(holding, answering) {
@@ -219,11 +224,7 @@ func (hp *heldPoll) close() {
 	_ = hp.conn.Close()
 }
 
-func (hp *heldPoll) stopTimer() {
-	if hp.timer != nil {
-		hp.timer.Stop()
-	}
-}
+func (hp *heldPoll) stopTimer() { hp.timer.Stop() }
 
 // bufferedResponse is the http.ResponseWriter of a held poll: it keeps the
 // response, which WriteTo writes as HTTP/1.1, with "Connection: close"

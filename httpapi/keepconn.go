@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/eioactor/engineio/internal/netpoll"
+	"github.com/eioactor/engineio/internal/timers"
 )
 
 // An idle polling client keeps a GET pending, and every heartbeat brings
@@ -58,7 +59,7 @@ type keptConn struct {
 	held      *heldPoll // the poll held on it, if any
 	pending   bool      // it woke up while held: serve it after the answer
 	serving   bool      // a request is being read or served
-	idleTimer *time.Timer
+	idleTimer timers.Timer
 }
 
 // keep makes conn, taken from net/http for a held poll of r, a kept
@@ -163,9 +164,7 @@ func (kc *keptConn) close() {
 // shut closes the connection, from any goroutine.
 func (kc *keptConn) shut() {
 	kc.mu.Lock()
-	if kc.idleTimer != nil {
-		kc.idleTimer.Stop()
-	}
+	kc.idleTimer.Stop()
 	kc.mu.Unlock()
 	_ = kc.idle.Close()
 }
@@ -254,12 +253,8 @@ func (kc *keptConn) write(rw *bufferedResponse) error {
 // startIdleTimer closes the connection if no request comes within d (no
 // limit when d <= 0). Called with kc.mu.
 func (kc *keptConn) startIdleTimer(d time.Duration) {
-	switch {
-	case d <= 0:
-	case kc.idleTimer == nil:
-		kc.idleTimer = time.AfterFunc(d, kc.expireIdle)
-	default:
-		kc.idleTimer.Reset(d)
+	if d > 0 {
+		kc.idleTimer.Start(d, kc)
 	}
 }
 
@@ -281,7 +276,8 @@ func headerTimeout(srv *http.Server) time.Duration {
 	return srv.ReadTimeout
 }
 
-func (kc *keptConn) expireIdle() {
+// Expire implements timers.Expirer: no request came in time.
+func (kc *keptConn) Expire() {
 	kc.mu.Lock()
 	idle := !kc.serving && kc.held == nil
 	kc.mu.Unlock()
@@ -382,9 +378,7 @@ func (kc *keptConn) await() bool {
 	}
 	kc.mu.Lock()
 	kc.serving = true
-	if kc.idleTimer != nil {
-		kc.idleTimer.Stop()
-	}
+	kc.idleTimer.Stop()
 	kc.mu.Unlock()
 	return false
 }

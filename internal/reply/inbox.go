@@ -104,6 +104,10 @@ func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration, gone <-chan st
 // calling goroutine; a later one on the sender's, so f must not block.
 // Later replies go to Wait again.
 func (ib *Inbox) Handoff(f func(any)) {
+	// The owner waits no more: a held long-poll keeps its inbox for up to
+	// a ping interval, without the timer of Wait (a runtime timer and its
+	// channel), which the next Wait makes again.
+	ib.timer = nil
 	ib.mu.Lock()
 	select {
 	case m := <-ib.ch:
