@@ -448,8 +448,9 @@ func WithDispatcher(d actor.Dispatcher) Option {
 // ReadTimeout, ReadHeaderTimeout, WriteTimeout, IdleTimeout,
 // MaxHeaderBytes, BaseContext and ConnContext, with ConnState and ErrorLog
 // for the connections net/http serves (see Serve; for TLS, pass Serve a
-// tls.NewListener). Its other fields are not used, and hs is not modified. A long-poll is held for up
-// to the ping interval, so WriteTimeout must be longer than that, or zero.
+// tls.NewListener). Its other fields are not used, and hs is not modified.
+// A long-poll is held for up to the ping interval, so WriteTimeout must be
+// longer than that, or zero.
 func WithHTTPServer(hs *http.Server) Option {
 	return func(c *config) error {
 		if hs == nil {

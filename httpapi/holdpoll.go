@@ -277,8 +277,7 @@ func (b *bufferedResponse) WriteTo(w io.Writer) (int64, error) {
 	p = append(p, "\r\n"...)
 	_, hasDate := b.header["Date"]
 	for k, vs := range b.header {
-		switch {
-		case k == "Content-Length" || (k == "Connection" && !b.keep) || !validFieldName(k):
+		if k == "Content-Length" || (k == "Connection" && !b.keep) || !validFieldName(k) {
 			continue
 		}
 		for _, v := range vs {

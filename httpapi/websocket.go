@@ -550,9 +550,10 @@ const (
 // one frame each, with as few writes as their size allows (one for a
 // batch of small ones). The frames are assembled here rather than by
 // gorilla, which would copy each into its own buffer, keep that buffer for
-// the connection's whole life and write each frame alone. Each write is one call on the socket, which
-// the runtime does not interleave with others: gorilla may write control
-// frames (a pong, a close) from the reader's goroutine meanwhile.
+// the connection's whole life and write each frame alone. Each write is
+// one call on the socket, which the runtime does not interleave with
+// others: gorilla may write control frames (a pong, a close) from the
+// reader's goroutine meanwhile.
 func (ww *wsWriter) writeFrames(head []byte, packets []protocol.Packet) error {
 	nc := ww.nc
 	ww.extendDeadline()
