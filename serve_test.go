@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
+
+	"github.com/eioactor/engineio/httpapi"
+	"github.com/eioactor/engineio/internal/netpoll"
 )
 
 // serve runs srv.Serve on a new loopback listener and returns its base URL
@@ -305,4 +309,64 @@ func TestServeOutlastsAcceptErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectServeEnded(t, done)
+}
+
+// In a storm of requests (thousands of clients answering a heartbeat
+// together), kept connections park right after their request once
+// httpapi.MaxAwaiting of them wait on goroutines; a parked one is served
+// as usual when its next request comes.
+func TestServeParksBeyondMaxAwaiting(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	idle, most := netpoll.IdleAfter, httpapi.MaxAwaiting
+	netpoll.IdleAfter, httpapi.MaxAwaiting = time.Hour, 2 // only MaxAwaiting parks
+	defer func() { netpoll.IdleAfter, httpapi.MaxAwaiting = idle, most }()
+	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
+	base, done := serve(t, srv)
+	addr := strings.TrimPrefix(base, "http://")
+
+	const n = 10
+	clients := make([]*keptClient, n)
+	for i := range clients {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		c := &keptClient{t: t, conn: conn, br: bufio.NewReader(conn)}
+		c.send("GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: example.com\r\n\r\n")
+		resp, body := c.response()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, `0{"sid":"`) {
+			t.Fatalf("handshake answered %d %q", resp.StatusCode, body)
+		}
+		c.sid = body[len(`0{"sid":"`):]
+		c.sid = c.sid[:strings.IndexByte(c.sid, '"')]
+		clients[i] = c
+	}
+	waitUntil(t, "all but two connections to park", func() bool { return keptGoroutines() == 2 })
+	if got := srv.handler.KeptConnections(); got != n {
+		t.Fatalf("%d kept connections; want %d", got, n)
+	}
+	for i, c := range clients {
+		msg := "hello " + strconv.Itoa(i)
+		c.send(c.postRequest("4" + msg))
+		c.expect("ok")
+		c.send(c.pollRequest())
+		c.expect("4" + msg)
+	}
+	waitUntil(t, "all but two connections to park again", func() bool { return keptGoroutines() == 2 })
+
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}
+
+// keptGoroutines counts the goroutines serving kept connections.
+func keptGoroutines() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "httpapi.(*keptConn).serve(")
 }

@@ -107,6 +107,7 @@ type Handler struct {
 	pollerOnce sync.Once
 	poller     *netpoll.Poller // parks quiet connections; started with the first one
 	held       atomic.Int64    // long-polls held without a goroutine (see hold)
+	awaiting   atomic.Int32    // kept connections waiting for a request on their goroutine
 
 	keptMu     sync.Mutex
 	kept       map[*keptConn]struct{} // connections read by the handler itself

@@ -59,6 +59,7 @@ type keptConn struct {
 	held      *heldPoll // the poll held on it, if any
 	pending   bool      // it woke up while held: serve it after the answer
 	serving   bool      // a request is being read or served
+	woken     bool      // readable since it parked: await waits for the data
 	idleTimer timers.Timer
 }
 
@@ -192,6 +193,7 @@ func (kc *keptConn) resume() {
 	hp := kc.held
 	kc.mu.Unlock()
 	if hp == nil {
+		kc.woken = true
 		kc.serve()
 		return
 	}
@@ -233,6 +235,7 @@ func (kc *keptConn) answered(hp *heldPoll, rw *bufferedResponse) {
 	}
 	kc.mu.Unlock()
 	if pending {
+		kc.woken = true
 		kc.serve() // still parked otherwise: the next request resumes it
 	}
 }
@@ -345,6 +348,11 @@ func drained(body io.Reader) bool {
 	return err == io.EOF
 }
 
+// MaxAwaiting is how many kept connections may wait for their next
+// request on a goroutine at a time; the others park at once (see await).
+// Tests lower it to park every connection after its request.
+var MaxAwaiting int32 = 256
+
 // await waits for the next request, with no reader: on this goroutine
 // while the client is busy, and parked, without the goroutine, once it is
 // quiet (see netpoll.Conn.Wait; a client that had been parked for an
@@ -370,10 +378,25 @@ func (kc *keptConn) await() bool {
 	}
 	kc.startIdleTimer(wait)
 	kc.mu.Unlock()
+	// A connection waits on its goroutine for a quiet interval, unless
+	// many already do (thousands of clients connecting, or answering a
+	// heartbeat, together): it then parks at once. Each goroutine up at a
+	// storm's peak would leave its g behind for good (the runtime never
+	// frees one), and its stack would raise the collector's goal for as
+	// long as the server stays idle. A connection that woke up waits for
+	// what woke it.
+	woken := kc.woken
+	kc.woken = false
+	if !woken && kc.h.awaiting.Load() >= MaxAwaiting && kc.idle.Park(nil) {
+		return true
+	}
 	if kc.waitFn == nil {
 		kc.waitFn = kc.idle.WaitReadable
 	}
-	if kc.idle.Wait(kc.waitFn, nil) {
+	kc.h.awaiting.Add(1)
+	parked := kc.idle.Wait(kc.waitFn, nil)
+	kc.h.awaiting.Add(-1)
+	if parked {
 		return true
 	}
 	kc.mu.Lock()
