@@ -12,6 +12,7 @@ package timers
 
 import (
 	"container/heap"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -130,7 +131,20 @@ func (h *timerHeap) fire() {
 		h.wakeAt(h.entries[0].when)
 	}
 	h.mu.Unlock()
-	for _, f := range due {
+	for i, f := range due {
+		if i > 0 && i%expireBatch == 0 {
+			runtime.Gosched()
+		}
 		f.Expire()
 	}
 }
+
+// expireBatch is how many timers fire before the heap's goroutine yields.
+// Timers that fire together (the heartbeats of clients that connected
+// together) each wake a session, whose mailbox runs on a goroutine of its
+// own: yielding lets those run and end before more are woken, so that a
+// burst of ten thousand is not ten thousand goroutines at once. Each
+// goroutine alive at the peak would leave its g behind for good (the
+// runtime never frees one), and its stack would raise the collector's goal
+// for as long as the server stays idle.
+const expireBatch = 64
