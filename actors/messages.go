@@ -24,9 +24,14 @@ import (
 //
 // Holdable says the HTTP layer can hold the poll without a goroutine of its
 // own (see PollWaiting).
+//
+// ID, when not 0, names the poll for a reply target that serves many (a
+// reply.Router): every reply to the poll carries it (PollResult.Poll,
+// PollWaiting.Poll, Failure.Poll).
 type Poll struct {
 	Base64   bool
 	Holdable bool
+	ID       uint64
 	mailbox.Lending
 }
 
@@ -35,12 +40,15 @@ type Poll struct {
 // last message went out has carried one (or none was answered yet). Such a
 // poll is likely to wait for the next ping, and is best held without a
 // goroutine at once. The answer follows as usual.
-type PollWaiting struct{}
+type PollWaiting struct{ Poll uint64 }
 
-// PollAbandoned says that the long-poll whose reply target is ReplyTo ended
-// before it was answered (the client went away). The spec treats that as a
-// transport error: the session closes.
-type PollAbandoned struct{ ReplyTo *actor.PID }
+// PollAbandoned says that the long-poll whose reply target is ReplyTo, and
+// whose ID is Poll, ended before it was answered (the client went away).
+// The spec treats that as a transport error: the session closes.
+type PollAbandoned struct {
+	ReplyTo *actor.PID
+	Poll    uint64
+}
 
 // PostBegin announces a POST before its body is read, so that two
 // overlapping POSTs are seen as such. Reply: *PostReady or *Failure. A second
@@ -191,6 +199,7 @@ type Opened struct {
 type PollResult struct {
 	Payload []byte
 	Binary  bool
+	Poll    uint64 // the ID of the Poll answered
 }
 
 // PostReady answers PostBegin: the body may be read and sent as Post.
@@ -207,7 +216,18 @@ type Failure struct {
 	Status  int
 	Code    protocol.ErrorCode
 	Message string
+	Poll    uint64 // the ID of the Poll answered, if a Poll
 }
+
+// ReplyID returns the ID of the Poll answered (see reply.Routed).
+func (m *PollResult) ReplyID() uint64 { return m.Poll }
+
+// ReplyID returns the ID of the Poll answered (see reply.Routed).
+func (m *PollWaiting) ReplyID() uint64 { return m.Poll }
+
+// ReplyID returns the ID of the Poll answered, 0 if not a Poll (see
+// reply.Routed).
+func (m *Failure) ReplyID() uint64 { return m.Poll }
 
 // Late replies go to reply targets that may be gone already; that is normal
 // and not worth a dead-letter log line.

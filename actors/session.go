@@ -308,8 +308,10 @@ type session struct {
 	probeRunner *mailbox.Runner
 	upgrading   bool       // the probe was answered; waiting for "5"
 	parked      *actor.PID // the reply target of a parked long-poll
+	parkedID    uint64     // the parked poll's ID (Poll.ID)
 	parkedB64   bool       // the parked poll asked for binary as base64 (v3)
 	lastPoll    *actor.PID // the reply target of the last poll answered with packets
+	lastPollID  uint64     // and its ID
 	busy        bool       // the last poll answered with packets carried a message
 
 	postPackets, postHeartbeats int        // of the POST being dispatched
@@ -371,7 +373,7 @@ func (s *session) receive(ctx actor.Context) {
 		// The poll may have been answered just as its client went away:
 		// then what it carried is lost, and the session must not go on as
 		// if it had been delivered.
-		if (s.parked != nil && s.parked.Equal(m.ReplyTo)) || (s.lastPoll != nil && s.lastPoll.Equal(m.ReplyTo)) {
+		if (s.parked != nil && s.parkedID == m.Poll && s.parked.Equal(m.ReplyTo)) || (s.lastPoll != nil && s.lastPollID == m.Poll && s.lastPoll.Equal(m.ReplyTo)) {
 			s.parked = nil
 			s.closeNow(ctx, ReasonTransportError)
 		}
@@ -667,35 +669,38 @@ func (s *session) encodePayload(pkts []protocol.Packet, base64 bool) (payload []
 	return protocol.AppendPayloadV3(nil, pkts), false
 }
 
-// pollResult encodes one packet for the poll being answered.
-func (s *session) pollResult(t protocol.PacketType, base64 bool) *PollResult {
+// pollResult encodes one packet for the poll being answered, whose ID is id.
+func (s *session) pollResult(t protocol.PacketType, base64 bool, id uint64) *PollResult {
 	payload, binary := s.encodePayload([]protocol.Packet{{Type: t}}, base64)
-	return &PollResult{Payload: payload, Binary: binary}
+	return &PollResult{Payload: payload, Binary: binary, Poll: id}
 }
 
 func (s *session) onPoll(ctx actor.Context, m *Poll) {
 	switch {
 	case s.phase == phaseClosed:
-		ctx.Respond(unknownSID())
+		ctx.Respond(pollFailure(unknownSID(), m))
 	case s.transport != TransportPolling:
-		ctx.Respond(badRequest())
+		ctx.Respond(pollFailure(badRequest(), m))
 	case s.parked != nil:
-		ctx.Respond(badRequest())
+		ctx.Respond(pollFailure(badRequest(), m))
 		s.closeNow(ctx, ReasonTransportError)
 	case s.upgrading:
 		// The client is about to move to the WebSocket: release it.
-		ctx.Respond(s.pollResult(protocol.Noop, m.Base64))
+		ctx.Respond(s.pollResult(protocol.Noop, m.Base64, m.ID))
 	default:
-		s.parked, s.parkedB64 = ctx.Sender(), m.Base64
+		s.parked, s.parkedID, s.parkedB64 = ctx.Sender(), m.ID, m.Base64
 		s.flush(ctx)
 		if s.parked != nil && m.Holdable && !s.busy {
-			ctx.Send(s.parked, pollWaiting)
+			ctx.Send(s.parked, &PollWaiting{Poll: m.ID})
 		}
 	}
 }
 
-// pollWaiting is the one PollWaiting: it carries nothing.
-var pollWaiting = &PollWaiting{}
+// pollFailure makes f the answer to the poll m.
+func pollFailure(f *Failure, m *Poll) *Failure {
+	f.Poll = m.ID
+	return f
+}
 
 func (s *session) onPostBegin(ctx actor.Context) {
 	switch {
@@ -887,7 +892,7 @@ func (s *session) abortUpgrade(ctx actor.Context) {
 
 func (s *session) releaseParkedPoll(ctx actor.Context) {
 	if s.parked != nil {
-		ctx.Send(s.parked, s.pollResult(protocol.Noop, s.parkedB64))
+		ctx.Send(s.parked, s.pollResult(protocol.Noop, s.parkedB64, s.parkedID))
 		s.parked = nil
 	}
 }
@@ -958,8 +963,8 @@ func (s *session) flush(ctx actor.Context) {
 	case s.transport == TransportPolling && s.parked != nil && !s.upgrading:
 		s.metrics().PacketsOut(s.transport.String(), len(s.outbox), s.outboxBytes)
 		payload, binary := s.encodePayload(s.outbox, s.parkedB64)
-		ctx.Send(s.parked, &PollResult{Payload: payload, Binary: binary})
-		s.lastPoll, s.parked = s.parked, nil
+		ctx.Send(s.parked, &PollResult{Payload: payload, Binary: binary, Poll: s.parkedID})
+		s.lastPoll, s.lastPollID, s.parked = s.parked, s.parkedID, nil
 		s.busy = carriesMessage(s.outbox)
 		clear(s.outbox)
 		s.outbox = s.outbox[:0]
@@ -1090,7 +1095,7 @@ func (s *session) release(ctx actor.Context, reason Reason) {
 		if reason == ReasonClientClose {
 			last = protocol.Noop
 		}
-		ctx.Send(s.parked, s.pollResult(last, s.parkedB64))
+		ctx.Send(s.parked, s.pollResult(last, s.parkedB64, s.parkedID))
 		s.parked = nil
 	}
 	if s.posting != nil {

@@ -134,6 +134,35 @@ func TestUnknownAbandonIsIgnored(t *testing.T) {
 	h.expectOpen(sid)
 }
 
+// Every reply to a poll carries the poll's ID, so that one reply target (a
+// router) can serve many polls; an abandon must name the poll's ID too.
+func TestPollRepliesCarryTheID(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	first := h.request(pid, &actors.Poll{ID: 7, Holdable: true})
+	waiting := first.take()
+	if len(waiting) != 1 || !isType[*actors.PollWaiting](waiting[0]) || waiting[0].(*actors.PollWaiting).Poll != 7 {
+		t.Fatalf("a quiet session's holdable poll got %#v; want PollWaiting for poll 7", waiting)
+	}
+	h.send(pid, "hi")
+	got := first.take()
+	if r, ok := got[0].(*actors.PollResult); !ok || r.Poll != 7 || string(r.Payload) != "4hi" {
+		t.Fatalf("answer %#v; want 4hi for poll 7", got[0])
+	}
+	// The same reply target, another poll: an abandon naming the answered
+	// poll's target with the wrong ID is stale.
+	second := h.request(pid, &actors.Poll{ID: 8})
+	h.sys.Root.Send(pid, &actors.PollAbandoned{ReplyTo: first.pid, Poll: 9})
+	h.expectOpen(sid)
+	if f := failure(t, h.request(pid, &actors.Poll{ID: 10}).take()[0]); f.Poll != 10 || f.Code != protocol.CodeBadRequest {
+		t.Fatalf("overlapping poll %+v; want bad request for poll 10", f)
+	}
+	if r, ok := second.take()[0].(*actors.PollResult); !ok || r.Poll != 8 || string(r.Payload) != "1" {
+		t.Fatalf("parked poll got %#v; want the close packet for poll 8", r)
+	}
+	h.expectDisconnect(sid, actors.ReasonTransportError)
+}
+
 // A poll answered at the moment its client went away: the packets it
 // carried never reached the client, so the session closes rather than
 // carry on as if they had.

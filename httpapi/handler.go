@@ -103,6 +103,7 @@ type Handler struct {
 	upgrader   websocket.Upgrader
 	altPath    string
 	inboxes    *reply.Pool
+	polls      *reply.Router // the reply target of long-polls
 
 	pollerOnce sync.Once
 	poller     *netpoll.Poller // parks quiet connections; started with the first one
@@ -128,7 +129,7 @@ const maxIdleInboxes = 4096
 // New returns a handler that opens sessions through the supervisor and
 // finds them with lookup.
 func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lookup) *Handler {
-	h := &Handler{cfg: cfg, sys: sys, supervisor: supervisorPID, lookup: lookup, inboxes: reply.NewPool(sys, maxIdleInboxes)}
+	h := &Handler{cfg: cfg, sys: sys, supervisor: supervisorPID, lookup: lookup, inboxes: reply.NewPool(sys, maxIdleInboxes), polls: reply.NewRouter(sys, maxIdleInboxes)}
 	h.altPath = strings.TrimSuffix(cfg.Path, "/")
 	// Small buffers: they are most of what an idle WebSocket costs. A
 	// message larger than the read buffer is not slower for it: gorilla
@@ -329,14 +330,16 @@ func (h *Handler) reject(req *request, err error) {
 }
 
 func (h *Handler) poll(req *request, sess Session) {
-	ib, reusable := h.inboxes.Get(), false
+	// A poll's inbox is reached through the router: one that is held
+	// keeps a table entry rather than a process in the registry.
+	ib, reusable := h.polls.Get(), false
 	defer func() {
 		if ib != nil {
-			h.inboxes.Put(ib, reusable)
+			h.polls.Put(ib, reusable)
 		}
 	}()
 	holdable := h.holdable(req)
-	ib.Ask(h.sys.Root, sess.PID, &actors.Poll{Base64: req.base64, Holdable: holdable, Lending: mailbox.Lending{Runner: ib.Runner()}})
+	ib.Ask(h.sys.Root, sess.PID, &actors.Poll{Base64: req.base64, Holdable: holdable, ID: ib.ID(), Lending: mailbox.Lending{Runner: ib.Runner()}})
 	ctx, timeout := req.r.Context(), h.cfg.ReplyTimeout
 	wait := timeout
 	if holdable && PollHoldAfter > 0 && (timeout <= 0 || PollHoldAfter < timeout) {
@@ -362,7 +365,7 @@ func (h *Handler) poll(req *request, sess Session) {
 	if err != nil {
 		// The client went away (or the session never answered): the spec
 		// makes that a transport error, and the session closes.
-		h.sys.Root.Send(sess.PID, &actors.PollAbandoned{ReplyTo: ib.PID()})
+		h.sys.Root.Send(sess.PID, &actors.PollAbandoned{ReplyTo: ib.PID(), Poll: ib.ID()})
 		h.replyFailed(req, err)
 		return
 	}
@@ -488,6 +491,7 @@ func (h *Handler) open(ctx context.Context, open *supervisor.Open) (any, error) 
 func (h *Handler) Close() {
 	h.closeKept()
 	h.inboxes.Close()
+	h.polls.Close()
 	h.pollerOnce.Do(func() {}) // no poller from now on
 	h.poller.Close()
 }

@@ -153,9 +153,9 @@ func (hp *heldPoll) abandon() bool {
 		return false // answered: this is the connection closing after it
 	}
 	hp.stopTimer()
-	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.ib.PID()})
+	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.ib.PID(), Poll: hp.ib.ID()})
 	hp.close()
-	hp.h.inboxes.Put(hp.ib, false)
+	hp.h.polls.Put(hp.ib, false)
 	return true
 }
 
@@ -182,11 +182,11 @@ func (hp *heldPoll) expire() {
 		return
 	}
 	hp.h.cfg.Logger.Warn("engineio: held poll timed out")
-	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.ib.PID()})
+	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.ib.PID(), Poll: hp.ib.ID()})
 	rw := newBufferedResponse(hp.header)
 	hp.h.writeError(rw, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
 	hp.finish(rw)
-	hp.h.inboxes.Put(hp.ib, false)
+	hp.h.polls.Put(hp.ib, false)
 }
 
 // respond writes the session's answer and closes the connection.
@@ -195,7 +195,7 @@ func (hp *heldPoll) respond(msg any) {
 	rw := newBufferedResponse(hp.header)
 	hp.h.writeReply(&request{w: rw, jsonp: hp.jsonp, accept: hp.accept}, msg)
 	hp.finish(rw)
-	hp.h.inboxes.Put(hp.ib, settled(msg, hp.sess))
+	hp.h.polls.Put(hp.ib, settled(msg, hp.sess))
 }
 
 func (hp *heldPoll) finish(rw *bufferedResponse) {

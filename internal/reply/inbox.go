@@ -26,16 +26,19 @@ var (
 	ErrGone = errors.New("engineio: addressee gone")
 )
 
-// Inbox is one registered reply target.
+// Inbox is one reply target: registered under a PID of its own (New), or
+// reached through a Router under an ID (Router.Get).
 type Inbox struct {
 	registry *actor.ProcessRegistryValue
 	pid      *actor.PID
+	router   *Router // nil: registered under pid
 	ch       chan any
 	run      mailbox.Runner
 	timer    *time.Timer // Wait's, kept for the next Wait of a pooled inbox
 
 	mu      sync.Mutex // orders a handoff with a reply coming in
 	handoff func(any)  // set by Handoff until a reply comes
+	id      uint64     // the request's ID, with a router; 0 when between requests
 }
 
 var seq atomic.Uint64
@@ -60,11 +63,27 @@ func (ib *Inbox) Ask(root *actor.RootContext, pid *actor.PID, msg any) {
 	ib.run.Do(func() { root.RequestWithCustomSender(pid, msg, ib.pid) })
 }
 
-// PID is the inbox's address, to be used as a request's sender.
+// PID is the inbox's address, to be used as a request's sender: the
+// router's, for an inbox reached through one.
 func (ib *Inbox) PID() *actor.PID { return ib.pid }
 
-// Release unregisters the inbox; later replies become dead letters.
-func (ib *Inbox) Release() { ib.registry.Remove(ib.pid) }
+// ID is the ID that replies must carry (Routed) to reach an inbox taken
+// from a Router; 0 for a registered one.
+func (ib *Inbox) ID() uint64 {
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	return ib.id
+}
+
+// Release unregisters the inbox; later replies become dead letters (or,
+// through a router, are dropped).
+func (ib *Inbox) Release() {
+	if ib.router != nil {
+		ib.router.remove(ib)
+		return
+	}
+	ib.registry.Remove(ib.pid)
+}
 
 // Wait returns the next reply, or the context's error, or ErrTimeout after
 // timeout (no limit when timeout <= 0), or ErrGone once gone is closed with
@@ -124,8 +143,17 @@ func (ib *Inbox) Handoff(f func(any)) {
 // perhaps after one notice (actors.PollWaiting); a message that finds two
 // unread is a late duplicate and is dropped.
 func (ib *Inbox) SendUserMessage(_ *actor.PID, message any) {
-	m := actor.UnwrapEnvelopeMessage(message)
+	ib.deliver(actor.UnwrapEnvelopeMessage(message), 0)
+}
+
+// deliver hands m, a reply to the request with the given ID (0 for a
+// registered inbox), to the waiter or the handoff.
+func (ib *Inbox) deliver(m any, id uint64) {
 	ib.mu.Lock()
+	if ib.id != id {
+		ib.mu.Unlock()
+		return // a late reply to an earlier request of a routed inbox
+	}
 	f := ib.handoff
 	if f != nil {
 		ib.handoff = nil
