@@ -350,7 +350,7 @@ func drained(body io.Reader) bool {
 
 // MaxAwaiting is how many kept connections may wait for their next
 // request on a goroutine at a time; the others park at once (see await).
-// Tests lower it to park every connection after its request.
+// Tests lower it to see connections park after their request.
 var MaxAwaiting int32 = 256
 
 // await waits for the next request, with no reader: on this goroutine
