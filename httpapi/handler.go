@@ -526,8 +526,9 @@ func (h *Handler) writeReply(req *request, answer any) {
 		_, _ = io.WriteString(req.w, "ok")
 	case *actors.Failure:
 		h.writeError(req.w, m.Status, m.Code, m.Message, req.ws)
-	case *actor.DeadLetterResponse:
-		// The session stopped between the lookup and the request.
+	case *actor.DeadLetterResponse, *actors.SessionClosed:
+		// The session stopped, or began to, between the lookup and the
+		// request.
 		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownSID)
 	default:
 		h.cfg.Logger.Error("engineio: unexpected reply", "type", fmt.Sprintf("%T", answer))
