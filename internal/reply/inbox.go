@@ -182,29 +182,20 @@ func (ib *Inbox) Stop(*actor.PID) {}
 // the registration, its allocations and its timer. Inboxes beyond Max are
 // released.
 type Pool struct {
-	sys    *actor.ActorSystem
-	max    int
-	mu     sync.Mutex
-	free   []*Inbox
-	closed bool
+	sys  *actor.ActorSystem
+	idle idleInboxes
 }
 
 // NewPool returns a pool of at most max idle inboxes registered in sys.
 func NewPool(sys *actor.ActorSystem, max int) *Pool {
-	return &Pool{sys: sys, max: max}
+	return &Pool{sys: sys, idle: idleInboxes{max: max}}
 }
 
 // Get returns an idle inbox, or a new one.
 func (p *Pool) Get() *Inbox {
-	p.mu.Lock()
-	if n := len(p.free); n > 0 {
-		ib := p.free[n-1]
-		p.free[n-1] = nil
-		p.free = p.free[:n-1]
-		p.mu.Unlock()
+	if ib := p.idle.take(); ib != nil {
 		return ib
 	}
-	p.mu.Unlock()
 	return New(p.sys)
 }
 
@@ -214,29 +205,65 @@ func (p *Pool) Get() *Inbox {
 // answered twice) releases it, so that a late reply can never reach the
 // next request.
 func (p *Pool) Put(ib *Inbox, reusable bool) {
-	ib.mu.Lock()
-	reusable = reusable && len(ib.ch) == 0 && ib.handoff == nil
-	ib.mu.Unlock()
-	if reusable {
-		p.mu.Lock()
-		if !p.closed && len(p.free) < p.max {
-			p.free = append(p.free, ib)
-			p.mu.Unlock()
-			return
-		}
-		p.mu.Unlock()
+	if !p.idle.keep(ib, reusable) {
+		ib.Release()
 	}
-	ib.Release()
 }
 
 // Close releases the idle inboxes; those put back later are released too.
 func (p *Pool) Close() {
-	p.mu.Lock()
-	p.closed = true
-	free := p.free
-	p.free = nil
-	p.mu.Unlock()
-	for _, ib := range free {
+	for _, ib := range p.idle.close() {
 		ib.Release()
 	}
+}
+
+// idleInboxes is the free list of a Pool or a Router: at most max inboxes
+// whose requests are over.
+type idleInboxes struct {
+	mu     sync.Mutex
+	free   []*Inbox
+	max    int
+	closed bool
+}
+
+// take returns an idle inbox, or nil.
+func (l *idleInboxes) take() *Inbox {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.free)
+	if n == 0 {
+		return nil
+	}
+	ib := l.free[n-1]
+	l.free[n-1] = nil
+	l.free = l.free[:n-1]
+	return ib
+}
+
+// keep keeps ib if reusable, with no reply left unread or handoff set,
+// and there is room; it reports whether it did.
+func (l *idleInboxes) keep(ib *Inbox, reusable bool) bool {
+	ib.mu.Lock()
+	reusable = reusable && len(ib.ch) == 0 && ib.handoff == nil
+	ib.mu.Unlock()
+	if !reusable {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || len(l.free) >= l.max {
+		return false
+	}
+	l.free = append(l.free, ib)
+	return true
+}
+
+// close keeps no more inboxes and returns those it kept.
+func (l *idleInboxes) close() []*Inbox {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	free := l.free
+	l.free = nil
+	return free
 }

@@ -31,11 +31,7 @@ type Router struct {
 		mu sync.Mutex
 		m  map[uint64]*Inbox
 	}
-
-	mu     sync.Mutex // guards free and closed
-	free   []*Inbox
-	max    int
-	closed bool
+	idle idleInboxes
 }
 
 var routerSeq atomic.Uint64
@@ -43,7 +39,7 @@ var routerSeq atomic.Uint64
 // NewRouter registers a router in sys that keeps at most max idle inboxes
 // for reuse.
 func NewRouter(sys *actor.ActorSystem, max int) *Router {
-	r := &Router{sys: sys, max: max}
+	r := &Router{sys: sys, idle: idleInboxes{max: max}}
 	for i := range r.shards {
 		r.shards[i].m = map[uint64]*Inbox{}
 	}
@@ -54,14 +50,7 @@ func NewRouter(sys *actor.ActorSystem, max int) *Router {
 // Get returns an inbox reached through the router under a new ID. Hand it
 // back with Put.
 func (r *Router) Get() *Inbox {
-	var ib *Inbox
-	r.mu.Lock()
-	if n := len(r.free); n > 0 {
-		ib = r.free[n-1]
-		r.free[n-1] = nil
-		r.free = r.free[:n-1]
-	}
-	r.mu.Unlock()
+	ib := r.idle.take()
 	if ib == nil {
 		ib = &Inbox{pid: r.pid, router: r, ch: make(chan any, 2)}
 	}
@@ -81,17 +70,7 @@ func (r *Router) Get() *Inbox {
 // unread, lets the inbox go.
 func (r *Router) Put(ib *Inbox, reusable bool) {
 	r.remove(ib)
-	ib.mu.Lock()
-	reusable = reusable && len(ib.ch) == 0 && ib.handoff == nil
-	ib.mu.Unlock()
-	if !reusable {
-		return
-	}
-	r.mu.Lock()
-	if !r.closed && len(r.free) < r.max {
-		r.free = append(r.free, ib)
-	}
-	r.mu.Unlock()
+	r.idle.keep(ib, reusable)
 }
 
 // remove takes ib's ID out of the table.
@@ -111,10 +90,7 @@ func (r *Router) remove(ib *Inbox) {
 
 // Close unregisters the router; replies that come later are dead letters.
 func (r *Router) Close() {
-	r.mu.Lock()
-	r.closed = true
-	r.free = nil
-	r.mu.Unlock()
+	r.idle.close()
 	r.sys.ProcessRegistry.Remove(r.pid)
 }
 
