@@ -81,6 +81,48 @@ func ExampleServer_Serve() {
 	// true
 }
 
+// The application's pages beside the engine, on one listener: the
+// http.Server's Handler serves the other paths.
+func ExampleWithHTTPServer() {
+	app := http.NewServeMux()
+	app.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "<!doctype html><script src=\"/engine.io.js\"></script>")
+	})
+	srv, err := engineio.NewServer(engineio.WithHTTPServer(&http.Server{
+		Handler:           app,
+		ReadHeaderTimeout: 5 * time.Second,
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // or srv.ListenAndServe(":3000")
+	if err != nil {
+		log.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	for _, path := range []string{"/", "/engine.io/?EIO=4&transport=polling", "/missing"} {
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(path, resp.StatusCode, string(body[:min(len(body), 8)]))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = srv.Close(ctx)
+	fmt.Println(errors.Is(<-served, http.ErrServerClosed))
+	// Output:
+	// / 200 <!doctyp
+	// /engine.io/?EIO=4&transport=polling 200 0{"sid":
+	// /missing 404 404 page
+	// true
+}
+
 // Sending to a session from outside its handlers, by sid.
 func ExampleServer_Send() {
 	srv, _ := engineio.NewServer()

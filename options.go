@@ -448,9 +448,11 @@ func WithDispatcher(d actor.Dispatcher) Option {
 // ReadTimeout, ReadHeaderTimeout, WriteTimeout, IdleTimeout,
 // MaxHeaderBytes, BaseContext and ConnContext, with ConnState and ErrorLog
 // for the connections net/http serves (see Serve; for TLS, pass Serve a
-// tls.NewListener). Its other fields are not used, and hs is not modified.
-// A long-poll is held for up to the ping interval, so WriteTimeout must be
-// longer than that, or zero.
+// tls.NewListener). Its Handler, when set, serves the requests for other
+// paths than the engine's, in ServeHTTP too: the application's pages and
+// API beside the engine, on one listener. Its other fields are not used,
+// and hs is not modified. A long-poll is held for up to the ping interval,
+// so WriteTimeout must be longer than that, or zero.
 func WithHTTPServer(hs *http.Server) Option {
 	return func(c *config) error {
 		if hs == nil {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/eioactor/engineio/httpapi"
 )
 
 // ListenAndServe listens on the TCP network address addr and calls Serve.
@@ -19,8 +21,9 @@ func (s *Server) ListenAndServe(addr string) error {
 }
 
 // Serve accepts connections on l and serves the engine on them, as
-// http.Server.Serve would with the server as its Handler (other paths get
-// 404), until the server closes; it then returns http.ErrServerClosed.
+// http.Server.Serve would with the server as its Handler, until the server
+// closes; it then returns http.ErrServerClosed. Other paths get 404, or
+// the Handler of WithHTTPServer's http.Server.
 //
 // The server reads HTTP/1.1 requests on plain TCP connections itself:
 // between requests a connection waits parked, with no goroutine and no
@@ -29,7 +32,9 @@ func (s *Server) ListenAndServe(addr string) error {
 // timeouts and limits are those of WithHTTPServer's http.Server
 // (ReadHeaderTimeout 10 s by default). Connections it cannot read itself (a
 // TLS listener's, or all of them on systems without epoll) are served by
-// net/http, with those settings.
+// net/http, with those settings. So is a connection from the first request
+// on it for another path (a page, say), with the bytes it had sent: a
+// browser shares its connections between the page and the engine.
 //
 // Close closes the listeners of Serve after the sessions have closed.
 func (s *Server) Serve(l net.Listener) error {
@@ -45,6 +50,7 @@ func (s *Server) Serve(l net.Listener) error {
 		base = ls.fallback.BaseContext(l)
 	}
 	base = context.WithValue(base, http.ServerContextKey, ls.fallback)
+	base = httpapi.WithHandoff(base, ls.handoff.put)
 	var delay time.Duration // after an Accept error, as net/http backs off
 	for {
 		conn, err := l.Accept()
@@ -96,10 +102,18 @@ func (s *Server) listen(l net.Listener) (*listening, error) {
 		MaxHeaderBytes:    t.MaxHeaderBytes,
 		ConnState:         t.ConnState,
 		ErrorLog:          t.ErrorLog,
-		BaseContext:       t.BaseContext,
 		ConnContext:       t.ConnContext,
 	}
 	ls := &listening{l: l, fallback: fallback, handoff: newHandoffListener(l.Addr())}
+	// A connection handed over for the application's requests may carry
+	// a long-poll later: it is kept again, and can be handed over again.
+	fallback.BaseContext = func(l net.Listener) context.Context {
+		base := context.Background()
+		if t.BaseContext != nil {
+			base = t.BaseContext(l)
+		}
+		return httpapi.WithHandoff(base, ls.handoff.put)
+	}
 	s.listenMu.Lock()
 	defer s.listenMu.Unlock()
 	if s.closed.Load() {

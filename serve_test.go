@@ -370,3 +370,171 @@ func keptGoroutines() int {
 	buf := make([]byte, 1<<20)
 	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "httpapi.(*keptConn).serve(")
 }
+
+// rawClient speaks HTTP/1.1 over one connection, so that a test knows which
+// requests share it.
+type rawClient struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, base string) *rawClient {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawClient{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+// write sends requests, given as method, target and body, in one write.
+func (rc *rawClient) write(reqs ...[3]string) {
+	rc.t.Helper()
+	var b strings.Builder
+	for _, r := range reqs {
+		b.WriteString(r[0] + " " + r[1] + " HTTP/1.1\r\nHost: test\r\n")
+		if r[0] == http.MethodPost {
+			b.WriteString("Content-Type: text/plain;charset=UTF-8\r\nContent-Length: " + strconv.Itoa(len(r[2])) + "\r\n")
+		}
+		b.WriteString("\r\n" + r[2])
+	}
+	if _, err := io.WriteString(rc.c, b.String()); err != nil {
+		rc.t.Fatal(err)
+	}
+}
+
+// read reads the next response and returns its status and body.
+func (rc *rawClient) read() (int, string) {
+	rc.t.Helper()
+	resp, err := http.ReadResponse(rc.br, nil)
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// expect reads the next response and checks it.
+func (rc *rawClient) expect(what string, status int, body string) {
+	rc.t.Helper()
+	if got, b := rc.read(); got != status || b != body {
+		rc.t.Fatalf("%s answered %d %q; want %d %q", what, got, b, status, body)
+	}
+}
+
+// WithHTTPServer's Handler serves the other paths beside the engine, on
+// the same connections: Serve hands a connection to net/http at its first
+// request for another path, with the bytes the client sent after it; the
+// engine goes on working on it, a long-poll keeps it again, and the next
+// page request hands it over again. ServeHTTP passes other paths to the
+// same handler, also while the server closes, and a handler that passes a
+// request back gets 404, not a loop.
+func TestServeFallback(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	app := http.NewServeMux()
+	app.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "hello") })
+	app.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "a")
+		http.NewResponseController(w).Flush()
+		_, _ = io.WriteString(w, "b")
+	})
+	srv, err := NewServer(WithCloseTimeout(50*time.Millisecond), WithHTTPServer(&http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
+	base, done := serve(t, srv)
+
+	c := dialRaw(t, base)
+	c.write([3]string{"GET", "/engine.io/?EIO=4&transport=polling", ""})
+	_, body := c.read()
+	if !strings.HasPrefix(body, `0{"sid":"`) {
+		t.Fatalf("handshake answered %q", body)
+	}
+	sid := body[len(`0{"sid":"`):]
+	sid = sid[:strings.IndexByte(sid, '"')]
+	poll := "/engine.io/?EIO=4&transport=polling&sid=" + sid
+	waitUntil(t, "the connection to be kept", func() bool { return srv.handler.KeptConnections() == 1 })
+
+	// The page request and the engine's requests right behind it.
+	c.write([3]string{"GET", "/hello", ""}, [3]string{"POST", poll, "4one"}, [3]string{"GET", poll, ""})
+	c.expect("GET /hello", http.StatusOK, "hello")
+	c.expect("POST", http.StatusOK, "ok")
+	c.expect("GET", http.StatusOK, "4one")
+	if n := srv.handler.KeptConnections(); n != 0 {
+		t.Fatalf("%d kept connections after the page request; want 0", n)
+	}
+	c.write([3]string{"GET", "/stream", ""})
+	c.expect("GET /stream", http.StatusOK, "ab")
+
+	// A long-poll keeps the connection again; a page request hands it over again.
+	c.write([3]string{"GET", poll, ""})
+	waitUntil(t, "the poll to be held", func() bool { return srv.handler.KeptConnections() == 1 })
+	if err := srv.Send(sid, "two"); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("held GET", http.StatusOK, "4two")
+	c.write([3]string{"GET", "/hello", ""})
+	c.expect("GET /hello", http.StatusOK, "hello")
+	waitUntil(t, "the connection to be handed over", func() bool { return srv.handler.KeptConnections() == 0 })
+	c.write([3]string{"GET", "/missing", ""})
+	c.expect("GET /missing", http.StatusNotFound, "404 page not found\n")
+
+	// A WebSocket on the handed-over connection parks when quiet, as any.
+	dialer := websocket.Dialer{NetDial: func(string, string) (net.Conn, error) { return c.c, nil }}
+	ws, _, err := dialer.Dial("ws://test/engine.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, open, err := ws.ReadMessage(); err != nil || open[0] != '0' {
+		t.Fatalf("open packet %q, %v", open, err)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4three"))
+	if _, m, err := ws.ReadMessage(); err != nil || string(m) != "4three" {
+		t.Fatalf("WebSocket echo %q, %v", m, err)
+	}
+	waitUntil(t, "the WebSocket to park", func() bool { return srv.handler.ParkedWebSockets() == 1 })
+
+	// ServeHTTP: the same routes; a fallback that passes a request back
+	// to the server gets 404.
+	loop := http.NewServeMux()
+	loop.Handle("/", srv)
+	loopSrv, err := NewServer(WithHTTPServer(&http.Server{Handler: loop}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loopSrv.Close(t.Context())
+	loop.Handle("/loop/", loopSrv)
+	for _, tc := range []struct {
+		h            http.Handler
+		path, status string
+	}{{srv, "/hello", "200 hello"}, {loopSrv, "/loop/x", "404 404 page not found\n"}} {
+		rec := httptest.NewRecorder()
+		tc.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
+		if got := strconv.Itoa(rec.Code) + " " + rec.Body.String(); got != tc.status {
+			t.Errorf("ServeHTTP %s answered %q; want %q", tc.path, got, tc.status)
+		}
+	}
+
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/hello", nil))
+	if rec.Code != http.StatusOK || rec.Body.String() != "hello" {
+		t.Errorf("GET /hello after Close answered %d %q", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/engine.io/?EIO=4&transport=polling", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("handshake after Close answered %d; want 503", rec.Code)
+	}
+}

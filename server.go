@@ -108,9 +108,19 @@ func NewServer(opts ...Option) (*Server, error) {
 		Logger:       cfg.logger,
 		// Served as the http.Server's Handler, the server keeps the
 		// connections of held polls (see httpapi.Config.Root).
-		Root: s,
+		Root:     s,
+		Fallback: fallbackHandler(cfg.httpServer, s),
 	}, s.system, pid, s.lookupSession)
 	return s, nil
+}
+
+// fallbackHandler is the handler of the requests for other paths: hs's
+// own, unless that is the server itself.
+func fallbackHandler(hs *http.Server, s *Server) http.Handler {
+	if hs.Handler == nil || hs.Handler == http.Handler(s) {
+		return nil
+	}
+	return hs.Handler
 }
 
 func (s *Server) lookupSession(sid string) (httpapi.Session, bool) {
@@ -138,11 +148,12 @@ func (s *Server) OnDisconnect(f func(s *Session, reason Reason)) { s.onDisconnec
 // transport. Producers use it to pace themselves (see WithOutboundQueue).
 func (s *Server) OnDrain(f func(s *Session)) { s.onDrain.Store(&f) }
 
-// ServeHTTP serves the engine path; other paths get 404.
+// ServeHTTP serves the engine path; other paths go to the Handler of
+// WithHTTPServer's http.Server, or get 404 without one.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// While shutting down, sessions still drain: only new handshakes are
 	// refused.
-	if s.closed.Load() && !r.URL.Query().Has("sid") {
+	if s.closed.Load() && s.handler.IsEnginePath(r.URL.Path) && !r.URL.Query().Has("sid") {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write(protocol.AppendErrorJSON(nil, protocol.CodeBadRequest, "Server closed"))

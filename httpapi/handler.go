@@ -69,6 +69,12 @@ type Config struct {
 	// after the answer, and the handler reads the next requests on it
 	// itself (see keptConn). Nil: such connections close after the answer.
 	Root http.Handler
+	// Fallback serves the requests for other paths than the engine's (the
+	// application's pages and API); nil answers them 404. A kept
+	// connection hands such a request, and itself with it, to net/http: to
+	// the handoff of its context (WithHandoff), without which a connection
+	// that may carry such requests is not kept.
+	Fallback http.Handler
 }
 
 // RequestError rejects a handshake with its Status (403 when zero), Code
@@ -158,6 +164,26 @@ func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lo
 	return h
 }
 
+// IsEnginePath reports whether a request for path is the engine's.
+func (h *Handler) IsEnginePath(path string) bool {
+	return path == h.cfg.Path || path == h.altPath
+}
+
+// inFallback marks the context of a request passed to Config.Fallback.
+type inFallback struct{}
+
+// serveOther serves a request for another path than the engine's: with the
+// fallback, or 404. A fallback that passes the request back to this
+// handler (a mux that mounts the engine at its root, say) gets 404 then,
+// not a loop.
+func (h *Handler) serveOther(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Fallback == nil || r.Context().Value(inFallback{}) != nil {
+		http.NotFound(w, r)
+		return
+	}
+	h.cfg.Fallback.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), inFallback{}, true)))
+}
+
 // request is one parsed engine request.
 type request struct {
 	w         http.ResponseWriter
@@ -172,8 +198,8 @@ type request struct {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != h.cfg.Path && r.URL.Path != h.altPath {
-		http.NotFound(w, r)
+	if !h.IsEnginePath(r.URL.Path) {
+		h.serveOther(w, r)
 		return
 	}
 	q := parseEngineQuery(r.URL.RawQuery)

@@ -89,7 +89,7 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 		if err != nil {
 			return false
 		}
-		conn = c
+		conn = unwrapReplay(c)
 		// A client that sent more after its GET (a pipelined request)
 		// has it in brw, not in the socket: its connection is not kept,
 		// and what it sent is lost with it.

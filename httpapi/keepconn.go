@@ -2,12 +2,14 @@ package httpapi
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +51,9 @@ type keptConn struct {
 	srv    *http.Server    // limits and timeouts
 	remote string          // the client's address, as net/http gives it
 	lim    limitedReader   // what the request reader reads
+	// handoff takes the connection when a request for another path than
+	// the engine's comes on it (Config.Fallback); nil without a fallback.
+	handoff func(net.Conn)
 
 	// Only the goroutine that serves the connection uses these.
 	br     *bufio.Reader // the request reader, while there is something to read
@@ -74,6 +79,9 @@ func (h *Handler) keep(r *http.Request, conn net.Conn) *keptConn {
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
 	if srv == nil || srv.Handler != h.cfg.Root {
 		return nil
+	}
+	if h.cfg.Fallback != nil && handoffFrom(r.Context()) == nil {
+		return nil // the application's requests on it need net/http
 	}
 	return h.newKept(context.WithoutCancel(r.Context()), conn, srv, r.RemoteAddr)
 }
@@ -105,6 +113,9 @@ func (h *Handler) ServeConn(ctx context.Context, conn net.Conn, limits *http.Ser
 func (h *Handler) newKept(ctx context.Context, conn net.Conn, srv *http.Server, remote string) *keptConn {
 	kc := &keptConn{h: h, conn: conn, ctx: ctx, srv: srv, remote: remote}
 	kc.lim.r = conn
+	if h.cfg.Fallback != nil {
+		kc.handoff = handoffFrom(ctx)
+	}
 	if kc.idle = h.idlePoller().Register(conn, kc.resume); kc.idle == nil {
 		return nil
 	}
@@ -304,6 +315,10 @@ func (kc *keptConn) serve() {
 		if kc.br == nil {
 			kc.br = getRequestReader(&kc.lim)
 		}
+		if kc.handoff != nil && !kc.forEngine() {
+			kc.handOver()
+			return
+		}
 		req, err := kc.readRequest(kc.br)
 		if err != nil {
 			kc.refuse(err)
@@ -335,6 +350,124 @@ func (kc *keptConn) serve() {
 			return
 		}
 	}
+}
+
+// handoffKey is the context key of WithHandoff.
+type handoffKey struct{}
+
+// WithHandoff returns ctx with handoff, which takes a connection that a
+// kept connection gives up to serve the requests for other paths than the
+// engine's (Config.Fallback) with net/http: what handoff is given reads
+// first what the connection had buffered.
+func WithHandoff(ctx context.Context, handoff func(net.Conn)) context.Context {
+	return context.WithValue(ctx, handoffKey{}, handoff)
+}
+
+func handoffFrom(ctx context.Context) func(net.Conn) {
+	f, _ := ctx.Value(handoffKey{}).(func(net.Conn))
+	return f
+}
+
+// forEngine peeks at the request line of the next request and reports
+// whether its path is the engine's, or the request cannot be read (the
+// next read meets the error). A request line it cannot tell, being longer
+// than the reader's buffer, is not the engine's.
+func (kc *keptConn) forEngine() bool {
+	if d := headerTimeout(kc.srv); d > 0 {
+		_ = kc.conn.SetReadDeadline(time.Now().Add(d))
+	}
+	kc.limitHeader()
+	br := kc.br
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			path, ok := requestPath(buf[:i])
+			return !ok || kc.h.IsEnginePath(path)
+		}
+		if br.Buffered() == br.Size() {
+			return false
+		}
+		if _, err := br.Peek(br.Buffered() + 1); err != nil {
+			return true
+		}
+	}
+}
+
+// requestPath returns the path of a request line ("GET /p?q HTTP/1.1"),
+// unescaped as http.Request.URL.Path has it; ok is false when the line is
+// malformed.
+func requestPath(line []byte) (path string, ok bool) {
+	_, rest, ok1 := bytes.Cut(line, []byte(" "))
+	target, _, ok2 := bytes.Cut(rest, []byte(" "))
+	if !ok1 || !ok2 {
+		return "", false
+	}
+	if i := bytes.IndexByte(target, '?'); i >= 0 {
+		target = target[:i]
+	}
+	if len(target) > 0 && target[0] == '/' && bytes.IndexByte(target, '%') < 0 {
+		return string(target), true
+	}
+	u, err := url.ParseRequestURI(string(target))
+	if err != nil {
+		return "", false
+	}
+	return u.Path, true
+}
+
+// handOver gives the connection, with what its reader had buffered, to the
+// handoff: net/http serves it from now on.
+func (kc *keptConn) handOver() {
+	buffered, _ := kc.br.Peek(kc.br.Buffered())
+	pending := bytes.Clone(buffered)
+	kc.dropReader()
+	kc.mu.Lock()
+	kc.idleTimer.Stop()
+	kc.mu.Unlock()
+	kc.idle.Unregister()
+	kc.forget()
+	_ = kc.conn.SetReadDeadline(time.Time{})
+	kc.handoff(&replayConn{Conn: kc.conn, pending: pending})
+}
+
+// replayConn is a connection whose reads return pending before what comes
+// from the socket.
+type replayConn struct {
+	net.Conn
+	pending []byte
+}
+
+// Read implements net.Conn.
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pending) == 0 {
+		return c.Conn.Read(p)
+	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	if len(c.pending) == 0 {
+		c.pending = nil
+	}
+	return n, nil
+}
+
+// unwrapReplay returns the connection under a replayConn that has
+// replayed everything (one that a kept connection handed to net/http and
+// that came back in a hijack), which the poller can watch; other
+// connections as they are.
+func unwrapReplay(c net.Conn) net.Conn {
+	if rc, ok := c.(*replayConn); ok && len(rc.pending) == 0 {
+		return rc.Conn
+	}
+	return c
+}
+
+// CloseWrite shuts the writing side of a TCP connection, as net/http does
+// before it closes one.
+func (c *replayConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // drained reads what the handler left of a request body, up to maxDrain,
@@ -414,6 +547,17 @@ func (kc *keptConn) dropReader() {
 	}
 }
 
+// limitHeader lets the request reader read what is left of a request
+// header within the server's MaxHeaderBytes.
+func (kc *keptConn) limitHeader() {
+	maxHeader := kc.srv.MaxHeaderBytes
+	if maxHeader <= 0 {
+		maxHeader = http.DefaultMaxHeaderBytes
+	}
+	// net/http's slack for the request line; what is buffered counts.
+	kc.lim.n = max(0, int64(maxHeader)+4096-int64(kc.br.Buffered()))
+}
+
 // errHeaderTooLarge is a request header over the server's MaxHeaderBytes.
 var errHeaderTooLarge = errors.New("engineio: request header too large")
 
@@ -425,12 +569,7 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 	if kc.h.isKeptClosed() {
 		return nil, net.ErrClosed
 	}
-	maxHeader := kc.srv.MaxHeaderBytes
-	if maxHeader <= 0 {
-		maxHeader = http.DefaultMaxHeaderBytes
-	}
-	// net/http's slack for the request line; what await buffered counts.
-	kc.lim.n = max(0, int64(maxHeader)+4096-int64(br.Buffered()))
+	kc.limitHeader()
 	hdrTimeout := headerTimeout(kc.srv)
 	var start time.Time
 	if hdrTimeout > 0 || kc.srv.ReadTimeout > 0 {

@@ -132,6 +132,7 @@ func (hw *hijackReader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		// was complete.
 		return nc, brw, err
 	}
+	nc = unwrapReplay(nc)
 	hw.nc = nc
 	hw.br = bufio.NewReaderSize(nc, readBufferSize)
 	if hw.holdResponse {
