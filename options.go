@@ -446,8 +446,8 @@ func WithDispatcher(d actor.Dispatcher) Option {
 // WithHTTPServer sets the http.Server whose settings Serve and
 // ListenAndServe apply (default: ReadHeaderTimeout 10 s, no other limit):
 // ReadTimeout, ReadHeaderTimeout, WriteTimeout, IdleTimeout,
-// MaxHeaderBytes, BaseContext and ConnContext, with ConnState and ErrorLog
-// for the connections net/http serves (see Serve; for TLS, pass Serve a
+// MaxHeaderBytes, BaseContext, ConnContext and ConnState, with ErrorLog for
+// the connections net/http serves (see Serve; for TLS, pass Serve a
 // tls.NewListener). Its Handler, when set, serves the requests for other
 // paths than the engine's, in ServeHTTP too: the application's pages and
 // API beside the engine, on one listener. Its other fields are not used,

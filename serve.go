@@ -30,7 +30,9 @@ func (s *Server) ListenAndServe(addr string) error {
 // buffer, where net/http keeps a goroutine and 8 KB of buffers for each
 // connection, and the connection of a WebSocket is never net/http's. The
 // timeouts and limits are those of WithHTTPServer's http.Server
-// (ReadHeaderTimeout 10 s by default). Connections it cannot read itself (a
+// (ReadHeaderTimeout 10 s by default), and its ConnState hook sees these
+// connections as net/http's: New, Active and Idle for each request,
+// Closed, or Hijacked for a WebSocket or a connection handed to net/http. Connections it cannot read itself (a
 // TLS listener's, or all of them on systems without epoll) are served by
 // net/http, with those settings. So is a connection from the first request
 // on it for another path (a page, say), with the bytes it had sent: a

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -445,7 +447,8 @@ func TestServeFallback(t *testing.T) {
 		http.NewResponseController(w).Flush()
 		_, _ = io.WriteString(w, "b")
 	})
-	srv, err := NewServer(WithCloseTimeout(50*time.Millisecond), WithHTTPServer(&http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}))
+	var cs connStates
+	srv, err := NewServer(WithCloseTimeout(50*time.Millisecond), WithHTTPServer(&http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second, ConnState: cs.hook}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,6 +473,10 @@ func TestServeFallback(t *testing.T) {
 	c.expect("GET", http.StatusOK, "4one")
 	if n := srv.handler.KeptConnections(); n != 0 {
 		t.Fatalf("%d kept connections after the page request; want 0", n)
+	}
+	// Serve's own connection is hijacked; net/http's begins.
+	if got := cs.of(c.c); !strings.HasPrefix(got, "[new active idle hijacked new active idle") {
+		t.Errorf("the connection's states are %s", got)
 	}
 	c.write([3]string{"GET", "/stream", ""})
 	c.expect("GET /stream", http.StatusOK, "ab")
@@ -537,4 +544,72 @@ func TestServeFallback(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("handshake after Close answered %d; want 503", rec.Code)
 	}
+}
+
+// connStates records the states an http.Server's ConnState hook sees, by
+// the client's address.
+type connStates struct {
+	mu     sync.Mutex
+	states map[string][]http.ConnState
+}
+
+func (cs *connStates) hook(c net.Conn, state http.ConnState) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.states == nil {
+		cs.states = map[string][]http.ConnState{}
+	}
+	addr := c.RemoteAddr().String()
+	cs.states[addr] = append(cs.states[addr], state)
+}
+
+func (cs *connStates) of(c net.Conn) string {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return fmt.Sprint(cs.states[c.LocalAddr().String()])
+}
+
+// The ConnState hook of WithHTTPServer's http.Server sees the connections
+// Serve reads itself as net/http's: New, Active and Idle for each request
+// (a held poll's too), Closed, and Hijacked for a WebSocket.
+func TestServeConnState(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var cs connStates
+	srv, err := NewServer(WithCloseTimeout(50*time.Millisecond), WithHTTPServer(&http.Server{ConnState: cs.hook}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+
+	c := dialRaw(t, base)
+	c.write([3]string{"GET", "/engine.io/?EIO=4&transport=polling", ""})
+	_, body := c.read()
+	sid := body[len(`0{"sid":"`):]
+	sid = sid[:strings.IndexByte(sid, '"')]
+	c.write([3]string{"GET", "/other", ""})
+	c.expect("GET /other", http.StatusNotFound, "404 page not found\n")
+	c.write([3]string{"GET", "/engine.io/?EIO=4&transport=polling&sid=" + sid, ""})
+	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
+	if err := srv.Send(sid, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("held GET", http.StatusOK, "4hi")
+	const polled = "[new active idle active idle active idle"
+	waitUntil(t, "the states of the requests", func() bool { return cs.of(c.c) == polled+"]" })
+	c.c.Close()
+	waitUntil(t, "StateClosed", func() bool { return cs.of(c.c) == polled+" closed]" })
+
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/engine.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if got := cs.of(ws.UnderlyingConn()); got != "[new active hijacked]" {
+		t.Errorf("a WebSocket's states are %s; want [new active hijacked]", got)
+	}
+
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
 }

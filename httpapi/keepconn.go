@@ -54,6 +54,10 @@ type keptConn struct {
 	// handoff takes the connection when a request for another path than
 	// the engine's comes on it (Config.Fallback); nil without a fallback.
 	handoff func(net.Conn)
+	// connState is the http.Server's ConnState hook, for a connection
+	// accepted by the server's own listener; nil otherwise (net/http told
+	// it of the others until it let them go).
+	connState func(net.Conn, http.ConnState)
 
 	// Only the goroutine that serves the connection uses these.
 	br     *bufio.Reader // the request reader, while there is something to read
@@ -61,6 +65,7 @@ type keptConn struct {
 	fresh  bool          // no request read yet: the first waits within the header timeout
 
 	mu        sync.Mutex
+	stateDone bool      // StateClosed or StateHijacked was reported
 	held      *heldPoll // the poll held on it, if any
 	pending   bool      // it woke up while held: serve it after the answer
 	serving   bool      // a request is being read or served
@@ -101,6 +106,8 @@ func (h *Handler) ServeConn(ctx context.Context, conn net.Conn, limits *http.Ser
 	if kc == nil {
 		return false
 	}
+	kc.connState = limits.ConnState
+	kc.setState(http.StateNew)
 	// Like net/http, wait for the first request on a goroutine, within
 	// the header timeout: a client sends it right after connecting.
 	kc.fresh = true
@@ -171,6 +178,40 @@ func (kc *keptConn) close() {
 	kc.shut()
 	kc.idle.Unregister()
 	kc.forget()
+	kc.setState(http.StateClosed)
+}
+
+// active reports StateActive once the next request has begun to come, as
+// net/http does: not for a client that closed its idle connection.
+func (kc *keptConn) active() {
+	if kc.connState == nil {
+		return
+	}
+	kc.limitHeader()
+	if _, err := kc.br.Peek(1); err == nil {
+		kc.setState(http.StateActive)
+	}
+}
+
+// setState reports a state of the connection to the http.Server's
+// ConnState hook, as net/http does for its connections: New, then Active
+// and Idle for each request, and Closed, or Hijacked when the connection
+// leaves the handler (a WebSocket, or net/http taking it for another
+// path). Nothing is reported after Closed or Hijacked.
+func (kc *keptConn) setState(state http.ConnState) {
+	if kc.connState == nil {
+		return
+	}
+	if state == http.StateClosed || state == http.StateHijacked {
+		kc.mu.Lock()
+		done := kc.stateDone
+		kc.stateDone = true
+		kc.mu.Unlock()
+		if done {
+			return
+		}
+	}
+	kc.connState(kc.conn, state)
 }
 
 // shut closes the connection, from any goroutine.
@@ -231,6 +272,7 @@ func (kc *keptConn) answered(hp *heldPoll, rw *bufferedResponse) {
 		kc.close()
 		return
 	}
+	kc.setState(http.StateIdle)
 	kc.mu.Lock()
 	pending := kc.pending
 	kc.held, kc.pending = nil, false
@@ -319,6 +361,7 @@ func (kc *keptConn) serve() {
 			kc.handOver()
 			return
 		}
+		kc.active()
 		req, err := kc.readRequest(kc.br)
 		if err != nil {
 			kc.refuse(err)
@@ -349,6 +392,7 @@ func (kc *keptConn) serve() {
 			kc.close()
 			return
 		}
+		kc.setState(http.StateIdle)
 	}
 }
 
@@ -426,6 +470,7 @@ func (kc *keptConn) handOver() {
 	kc.mu.Unlock()
 	kc.idle.Unregister()
 	kc.forget()
+	kc.setState(http.StateHijacked)
 	_ = kc.conn.SetReadDeadline(time.Time{})
 	kc.handoff(&replayConn{Conn: kc.conn, pending: pending})
 }
@@ -700,6 +745,7 @@ func (w *keptResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	kc := w.kc
 	kc.idle.Unregister()
 	kc.forget()
+	kc.setState(http.StateHijacked)
 	br := kc.br
 	if br == nil || br.Buffered() == 0 {
 		kc.dropReader()
