@@ -264,7 +264,10 @@ func (s *Server) Subscribe(sid string, subscriber *actor.PID) error {
 func (s *Server) SupervisorPID() *actor.PID { return s.supervisor }
 
 // PID returns the session's actor. Any actor may send it the messages of
-// package actors, for instance *actors.Send and *actors.Close.
+// package actors, for instance *actors.Send and *actors.Close. They keep
+// their order among themselves, as any one sender's messages do, but not
+// with the calls of Send and Disconnect on the Server or the Session, which
+// do not go through the mailbox: use one way or the other for a session.
 func (s *Server) PID(sid string) (*actor.PID, error) {
 	info, err := s.session(sid)
 	if err != nil {
