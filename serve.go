@@ -31,12 +31,13 @@ func (s *Server) ListenAndServe(addr string) error {
 // connection, and the connection of a WebSocket is never net/http's. The
 // timeouts and limits are those of WithHTTPServer's http.Server
 // (ReadHeaderTimeout 10 s by default), and its ConnState hook sees these
-// connections as net/http's: New, Active and Idle for each request,
-// Closed, or Hijacked for a WebSocket or a connection handed to net/http. Connections it cannot read itself (a
-// TLS listener's, or all of them on systems without epoll) are served by
-// net/http, with those settings. So is a connection from the first request
-// on it for another path (a page, say), with the bytes it had sent: a
-// browser shares its connections between the page and the engine.
+// connections as net/http's: New, Active and Idle for each request, then
+// Closed, or Hijacked for a WebSocket or a connection handed to net/http.
+// Connections it cannot read itself (a TLS listener's, or all of them on
+// systems without epoll) are served by net/http, with those settings. So is
+// a connection from its first request for another path (a page, say), with
+// the bytes it had sent: a browser shares its connections between the page
+// and the engine.
 //
 // Close closes the listeners of Serve after the sessions have closed.
 func (s *Server) Serve(l net.Listener) error {

@@ -471,7 +471,7 @@ func (kc *keptConn) handOver() {
 	kc.idle.Unregister()
 	kc.forget()
 	kc.setState(http.StateHijacked)
-	_ = kc.conn.SetReadDeadline(time.Time{})
+	_ = kc.conn.SetDeadline(time.Time{})
 	kc.handoff(&replayConn{Conn: kc.conn, pending: pending})
 }
 
@@ -495,6 +495,15 @@ func (c *replayConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// CloseWrite shuts the writing side of a TCP connection, as net/http does
+// before it closes one.
+func (c *replayConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // unwrapReplay returns the connection under a replayConn that has
 // replayed everything (one that a kept connection handed to net/http and
 // that came back in a hijack), which the poller can watch; other
@@ -504,15 +513,6 @@ func unwrapReplay(c net.Conn) net.Conn {
 		return rc.Conn
 	}
 	return c
-}
-
-// CloseWrite shuts the writing side of a TCP connection, as net/http does
-// before it closes one.
-func (c *replayConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
 }
 
 // drained reads what the handler left of a request body, up to maxDrain,
