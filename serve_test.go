@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -608,6 +610,48 @@ func TestServeConnState(t *testing.T) {
 		t.Errorf("a WebSocket's states are %s; want [new active hijacked]", got)
 	}
 
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}
+
+type connKey struct{}
+
+// The application's callbacks see, on the requests Serve reads itself, the
+// context WithHTTPServer's ConnContext gave their connection, on every
+// request of a kept connection.
+func TestServeConnContextReachesCallbacks(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var seen atomic.Int32
+	srv, err := NewServer(
+		WithCloseTimeout(50*time.Millisecond),
+		WithHTTPServer(&http.Server{ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c.RemoteAddr().String())
+		}}),
+		WithAllowRequest(func(r *http.Request) error {
+			if got, _ := r.Context().Value(connKey{}).(string); got != r.RemoteAddr {
+				return fmt.Errorf("context value %q, remote %q", got, r.RemoteAddr)
+			}
+			seen.Add(1)
+			return nil
+		}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+	c := dialRaw(t, base)
+	for i := range 2 {
+		c.write([3]string{"GET", "/engine.io/?EIO=4&transport=polling", ""})
+		if status, body := c.read(); status != http.StatusOK {
+			t.Fatalf("handshake %d answered %d %q", i, status, body)
+		}
+		waitUntil(t, "the connection to be kept", func() bool { return srv.handler.KeptConnections() == 1 })
+	}
+	if n := seen.Load(); n != 2 {
+		t.Errorf("AllowRequest saw %d requests; want 2", n)
+	}
 	if err := srv.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}

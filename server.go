@@ -110,6 +110,9 @@ func NewServer(opts ...Option) (*Server, error) {
 		// connections of held polls (see httpapi.Config.Root).
 		Root:     s,
 		Fallback: fallbackHandler(cfg.httpServer, s),
+		// Only the application's callbacks could read the context of a
+		// request that Serve read itself.
+		RequestContext: cfg.allowRequest != nil || cfg.headers != nil || cfg.initialHeaders != nil || cfg.origins.Func != nil,
 	}, s.system, pid, s.lookupSession)
 	return s, nil
 }

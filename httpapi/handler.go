@@ -75,6 +75,13 @@ type Config struct {
 	// the handoff of its context (WithHandoff), without which a connection
 	// that may carry such requests is not kept.
 	Fallback http.Handler
+	// RequestContext says that something which sees the requests (the
+	// application's callbacks above, a Root that is more than this
+	// handler) may read their context: a request read from a kept
+	// connection then carries the connection's (ConnContext's values,
+	// http.LocalAddrContextKey), at the cost of a copy of the request.
+	// Without it, such requests carry none.
+	RequestContext bool
 }
 
 // RequestError rejects a handshake with its Status (403 when zero), Code

@@ -658,7 +658,10 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 		}
 	}
 	req.RemoteAddr = kc.remote
-	return req.WithContext(kc.ctx), nil
+	if kc.h.cfg.RequestContext {
+		return req.WithContext(kc.ctx), nil
+	}
+	return req, nil
 }
 
 // validHost reports whether a Host header has no byte that a host, a port
