@@ -139,8 +139,11 @@ func (s *Server) unlisten(ls *listening) {
 }
 
 // closeListeners ends the Serve calls: their listeners close, and so do
-// the connections net/http serves for them.
-func (s *Server) closeListeners() {
+// the connections net/http serves for them, once the requests on them
+// (the application's, above all) have finished, as http.Server.Shutdown
+// lets them, or at once when ctx ends. It reports ctx's error if it cut
+// requests short.
+func (s *Server) closeListeners(ctx context.Context) error {
 	s.listenMu.Lock()
 	all := make([]*listening, 0, len(s.listening))
 	for ls := range s.listening {
@@ -150,8 +153,15 @@ func (s *Server) closeListeners() {
 	for _, ls := range all {
 		_ = ls.l.Close()
 		_ = ls.handoff.Close()
-		_ = ls.fallback.Close()
 	}
+	var cut error
+	for _, ls := range all {
+		if err := ls.fallback.Shutdown(ctx); err != nil {
+			_ = ls.fallback.Close()
+			cut = err
+		}
+	}
+	return cut
 }
 
 // handoffListener hands accepted connections to an http.Server.

@@ -657,3 +657,56 @@ func TestServeConnContextReachesCallbacks(t *testing.T) {
 	}
 	expectServeEnded(t, done)
 }
+
+// Close lets the application's requests on Serve's connections finish, as
+// http.Server.Shutdown does, until its context ends; then it cuts them and
+// says so.
+func TestServeCloseWaitsForApplicationRequests(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, cut := range []bool{false, true} {
+		started, release := make(chan struct{}), make(chan struct{})
+		app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(started)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			_, _ = io.WriteString(w, "done")
+		})
+		srv, err := NewServer(WithHTTPServer(&http.Server{Handler: app}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, done := serve(t, srv)
+		c := dialRaw(t, base)
+		c.write([3]string{"GET", "/slow", ""})
+		<-started
+
+		ctx, cancel := context.WithCancel(t.Context())
+		closed := make(chan error, 1)
+		go func() { closed <- srv.Close(ctx) }()
+		select {
+		case err := <-closed:
+			t.Fatalf("Close returned %v while a request was running", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if cut {
+			cancel()
+			if err := <-closed; !errors.Is(err, context.Canceled) {
+				t.Errorf("Close after its context ended returned %v; want context.Canceled", err)
+			}
+			if _, err := http.ReadResponse(c.br, nil); err == nil {
+				t.Error("a cut request still got its response")
+			}
+		} else {
+			close(release)
+			c.expect("GET /slow", http.StatusOK, "done")
+			if err := <-closed; err != nil {
+				t.Errorf("Close returned %v", err)
+			}
+		}
+		cancel()
+		expectServeEnded(t, done)
+		c.c.Close()
+	}
+}

@@ -295,8 +295,11 @@ func (s *Server) ActorSystem() *actor.ActorSystem { return s.system }
 // Close shuts the server down: new handshakes are refused, every session is
 // closed gracefully (clients get a close packet, and the disconnect handler
 // reports ReasonServerShutdown) and the server's actors stop. When ctx ends
-// first, the remaining sessions are stopped at once. Close returns when all
-// of the server's actors have stopped; later calls return the same result.
+// first, the remaining sessions are stopped at once. The listeners of Serve
+// close then, and their connections once the requests on them have
+// finished (the application's, see WithHTTPServer), or when ctx ends. Close
+// returns when all of the server's actors have stopped; later calls return
+// the same result.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() { s.closeErr = s.shutdown(ctx) })
 	return s.closeErr
@@ -323,7 +326,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	// Stopping the supervisor stops what is left of its sessions.
 	stopErr := s.system.Root.StopFuture(s.supervisor).Wait()
 	s.handler.Close()
-	s.closeListeners()
+	cutErr := s.closeListeners(ctx)
 	if s.ownSystem {
 		s.system.Shutdown()
 	}
@@ -332,6 +335,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	if stopErr != nil {
 		return fmt.Errorf("engineio: stop supervisor: %w", stopErr)
+	}
+	if cutErr != nil {
+		return fmt.Errorf("engineio: requests of Serve's connections cut short: %w", cutErr)
 	}
 	return nil
 }
