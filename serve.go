@@ -39,7 +39,9 @@ func (s *Server) ListenAndServe(addr string) error {
 // the bytes it had sent: a browser shares its connections between the page
 // and the engine.
 //
-// Close closes the listeners of Serve after the sessions have closed.
+// Close closes the listeners of Serve after the sessions have closed, and
+// lets the requests that net/http serves on its connections finish until
+// Close's context ends.
 func (s *Server) Serve(l net.Listener) error {
 	ls, err := s.listen(l)
 	if err != nil {

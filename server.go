@@ -154,8 +154,8 @@ func (s *Server) OnDrain(f func(s *Session)) { s.onDrain.Store(&f) }
 // ServeHTTP serves the engine path; other paths go to the Handler of
 // WithHTTPServer's http.Server, or get 404 without one.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// While shutting down, sessions still drain: only new handshakes are
-	// refused.
+	// While shutting down, sessions still drain and the application's
+	// routes are served: only new handshakes are refused.
 	if s.closed.Load() && s.handler.IsEnginePath(r.URL.Path) && !r.URL.Query().Has("sid") {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusServiceUnavailable)
