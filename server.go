@@ -111,7 +111,8 @@ func NewServer(opts ...Option) (*Server, error) {
 		Root:     s,
 		Fallback: fallbackHandler(cfg.httpServer, s),
 		// Only the application's callbacks could read the context of a
-		// request that Serve read itself.
+		// request that Serve read itself: every option whose callback gets
+		// the *http.Request belongs in this list.
 		RequestContext: cfg.allowRequest != nil || cfg.headers != nil || cfg.initialHeaders != nil || cfg.origins.Func != nil,
 	}, s.system, pid, s.lookupSession)
 	return s, nil
