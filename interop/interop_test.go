@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -155,9 +156,12 @@ const (
 	mountRoot  = "root"       // the http.Server's Handler
 	mountMux   = "behind-mux" // on a ServeMux: held polls' connections close after their answer
 	mountServe = "serve"      // Server.Serve: the server reads its connections itself
+	// Server.Serve with an application handler for the other paths: every
+	// request's line is peeked at before it is read.
+	mountServeApp = "serve-with-app"
 )
 
-var mounts = []string{mountRoot, mountMux, mountServe}
+var mounts = []string{mountRoot, mountMux, mountServe, mountServeApp}
 
 // newEchoServerOn starts an echo server mounted as mount says.
 func newEchoServerOn(t *testing.T, fastPing bool, mount string) *echoServer {
@@ -166,23 +170,16 @@ func newEchoServerOn(t *testing.T, fastPing bool, mount string) *echoServer {
 	logw := &testLogWriter{t: t}
 	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	var (
-		srv *engineio.Server
-		err error
-	)
+	opts := []engineio.Option{engineio.WithMaxPayload(1_000_000), engineio.WithLogger(logger)}
 	if fastPing {
-		srv, err = engineio.NewServer(
-			engineio.WithPingInterval(300*time.Millisecond),
-			engineio.WithPingTimeout(200*time.Millisecond),
-			engineio.WithMaxPayload(1_000_000),
-			engineio.WithLogger(logger),
-		)
-	} else {
-		srv, err = engineio.NewServer(
-			engineio.WithMaxPayload(1_000_000),
-			engineio.WithLogger(logger),
-		)
+		opts = append(opts, engineio.WithPingInterval(300*time.Millisecond), engineio.WithPingTimeout(200*time.Millisecond))
 	}
+	if mount == mountServeApp {
+		app := http.NewServeMux()
+		app.HandleFunc("GET /hello", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello") })
+		opts = append(opts, engineio.WithHTTPServer(&http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}))
+	}
+	srv, err := engineio.NewServer(opts...)
 	if err != nil {
 		t.Fatalf("engineio.NewServer: %v", err)
 	}
@@ -232,7 +229,7 @@ func newEchoServerOn(t *testing.T, fastPing bool, mount string) *echoServer {
 			e.conns.Add(1)
 		}
 	}
-	if mount == mountServe {
+	if mount == mountServe || mount == mountServeApp {
 		// The test server only provides the listener.
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(&countingListener{Listener: hs.Listener, n: &e.conns}) }()
@@ -264,7 +261,7 @@ func newEchoServerOn(t *testing.T, fastPing bool, mount string) *echoServer {
 				t.Errorf("srv.Close: %v", err)
 			}
 		}
-		if mount == mountServe {
+		if mount == mountServe || mount == mountServeApp {
 			logw.stop()
 			return
 		}
