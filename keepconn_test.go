@@ -26,8 +26,13 @@ type keptClient struct {
 }
 
 func dialKept(t *testing.T, ts *httptest.Server, sid string) *keptClient {
+	return dialKeptAt(t, ts.Listener.Addr().String(), sid)
+}
+
+// dialKeptAt is dialKept to a listener's address (host:port).
+func dialKeptAt(t *testing.T, addr, sid string) *keptClient {
 	t.Helper()
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,8 +40,13 @@ func dialKept(t *testing.T, ts *httptest.Server, sid string) *keptClient {
 	return &keptClient{t: t, conn: conn, br: bufio.NewReader(conn), sid: sid}
 }
 
+// getRequest is a GET of target (path and query).
+func getRequest(target string) string {
+	return "GET " + target + " HTTP/1.1\r\nHost: example.com\r\n\r\n"
+}
+
 func (c *keptClient) pollRequest() string {
-	return "GET /engine.io/?EIO=4&transport=polling&sid=" + c.sid + " HTTP/1.1\r\nHost: example.com\r\n\r\n"
+	return getRequest("/engine.io/?EIO=4&transport=polling&sid=" + c.sid)
 }
 
 func (c *keptClient) postRequest(body string) string {
@@ -74,6 +84,14 @@ func (c *keptClient) expect(want string) {
 	}
 	if resp.Close {
 		c.t.Fatalf("response to %q closes the connection", want)
+	}
+}
+
+// expectStatus reads the next response on c and checks its status and body.
+func (c *keptClient) expectStatus(what string, status int, body string) {
+	c.t.Helper()
+	if resp, b := c.response(); resp.StatusCode != status || b != body {
+		c.t.Fatalf("%s answered %d %q; want %d %q", what, resp.StatusCode, b, status, body)
 	}
 }
 

@@ -85,8 +85,7 @@ func TestServe(t *testing.T) {
 	if status != http.StatusOK || !strings.HasPrefix(body, `0{"sid":"`) {
 		t.Fatalf("handshake answered %d %q", status, body)
 	}
-	sid := body[len(`0{"sid":"`):]
-	sid = sid[:strings.IndexByte(sid, '"')]
+	sid := openSID(t, body)
 	poll := base + "/engine.io/?EIO=4&transport=polling&sid=" + sid
 	for _, m := range []string{"one", strings.Repeat("x", 5000)} {
 		resp, err := client.Post(poll, "text/plain;charset=UTF-8", strings.NewReader("4"+m))
@@ -346,8 +345,7 @@ func TestServeParksBeyondMaxAwaiting(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, `0{"sid":"`) {
 			t.Fatalf("handshake answered %d %q", resp.StatusCode, body)
 		}
-		c.sid = body[len(`0{"sid":"`):]
-		c.sid = c.sid[:strings.IndexByte(c.sid, '"')]
+		c.sid = openSID(t, body)
 		clients[i] = c
 	}
 	waitUntil(t, "all but two connections to park", func() bool { return keptGoroutines() == 2 })
@@ -375,62 +373,14 @@ func keptGoroutines() int {
 	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "httpapi.(*keptConn).serve(")
 }
 
-// rawClient speaks HTTP/1.1 over one connection, so that a test knows which
-// requests share it.
-type rawClient struct {
-	t  *testing.T
-	c  net.Conn
-	br *bufio.Reader
-}
-
-func dialRaw(t *testing.T, base string) *rawClient {
+// openSID returns the sid of a handshake's answer, `0{"sid":"...",...}`.
+func openSID(t *testing.T, body string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
+	if !strings.HasPrefix(body, `0{"sid":"`) {
+		t.Fatalf("handshake answered %q", body)
 	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	return &rawClient{t: t, c: c, br: bufio.NewReader(c)}
-}
-
-// write sends requests, given as method, target and body, in one write.
-func (rc *rawClient) write(reqs ...[3]string) {
-	rc.t.Helper()
-	var b strings.Builder
-	for _, r := range reqs {
-		b.WriteString(r[0] + " " + r[1] + " HTTP/1.1\r\nHost: test\r\n")
-		if r[0] == http.MethodPost {
-			b.WriteString("Content-Type: text/plain;charset=UTF-8\r\nContent-Length: " + strconv.Itoa(len(r[2])) + "\r\n")
-		}
-		b.WriteString("\r\n" + r[2])
-	}
-	if _, err := io.WriteString(rc.c, b.String()); err != nil {
-		rc.t.Fatal(err)
-	}
-}
-
-// read reads the next response and returns its status and body.
-func (rc *rawClient) read() (int, string) {
-	rc.t.Helper()
-	resp, err := http.ReadResponse(rc.br, nil)
-	if err != nil {
-		rc.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		rc.t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-// expect reads the next response and checks it.
-func (rc *rawClient) expect(what string, status int, body string) {
-	rc.t.Helper()
-	if got, b := rc.read(); got != status || b != body {
-		rc.t.Fatalf("%s answered %d %q; want %d %q", what, got, b, status, body)
-	}
+	sid := body[len(`0{"sid":"`):]
+	return sid[:strings.IndexByte(sid, '"')]
 }
 
 // WithHTTPServer's Handler serves the other paths beside the engine, on
@@ -457,47 +407,42 @@ func TestServeFallback(t *testing.T) {
 	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
 	base, done := serve(t, srv)
 
-	c := dialRaw(t, base)
-	c.write([3]string{"GET", "/engine.io/?EIO=4&transport=polling", ""})
-	_, body := c.read()
-	if !strings.HasPrefix(body, `0{"sid":"`) {
-		t.Fatalf("handshake answered %q", body)
-	}
-	sid := body[len(`0{"sid":"`):]
-	sid = sid[:strings.IndexByte(sid, '"')]
-	poll := "/engine.io/?EIO=4&transport=polling&sid=" + sid
+	c := dialKeptAt(t, strings.TrimPrefix(base, "http://"), "")
+	c.send(getRequest("/engine.io/?EIO=4&transport=polling"))
+	_, body := c.response()
+	c.sid = openSID(t, body)
 	waitUntil(t, "the connection to be kept", func() bool { return srv.handler.KeptConnections() == 1 })
 
 	// The page request and the engine's requests right behind it.
-	c.write([3]string{"GET", "/hello", ""}, [3]string{"POST", poll, "4one"}, [3]string{"GET", poll, ""})
-	c.expect("GET /hello", http.StatusOK, "hello")
-	c.expect("POST", http.StatusOK, "ok")
-	c.expect("GET", http.StatusOK, "4one")
+	c.send(getRequest("/hello") + c.postRequest("4one") + c.pollRequest())
+	c.expectStatus("GET /hello", http.StatusOK, "hello")
+	c.expectStatus("POST", http.StatusOK, "ok")
+	c.expectStatus("GET", http.StatusOK, "4one")
 	if n := srv.handler.KeptConnections(); n != 0 {
 		t.Fatalf("%d kept connections after the page request; want 0", n)
 	}
 	// Serve's own connection is hijacked; net/http's begins.
-	if got := cs.of(c.c); !strings.HasPrefix(got, "[new active idle hijacked new active idle") {
+	if got := cs.of(c.conn); !strings.HasPrefix(got, "[new active idle hijacked new active idle") {
 		t.Errorf("the connection's states are %s", got)
 	}
-	c.write([3]string{"GET", "/stream", ""})
-	c.expect("GET /stream", http.StatusOK, "ab")
+	c.send(getRequest("/stream"))
+	c.expectStatus("GET /stream", http.StatusOK, "ab")
 
 	// A long-poll keeps the connection again; a page request hands it over again.
-	c.write([3]string{"GET", poll, ""})
+	c.send(c.pollRequest())
 	waitUntil(t, "the poll to be held", func() bool { return srv.handler.KeptConnections() == 1 })
-	if err := srv.Send(sid, "two"); err != nil {
+	if err := srv.Send(c.sid, "two"); err != nil {
 		t.Fatal(err)
 	}
-	c.expect("held GET", http.StatusOK, "4two")
-	c.write([3]string{"GET", "/hello", ""})
-	c.expect("GET /hello", http.StatusOK, "hello")
+	c.expectStatus("held GET", http.StatusOK, "4two")
+	c.send(getRequest("/hello"))
+	c.expectStatus("GET /hello", http.StatusOK, "hello")
 	waitUntil(t, "the connection to be handed over", func() bool { return srv.handler.KeptConnections() == 0 })
-	c.write([3]string{"GET", "/missing", ""})
-	c.expect("GET /missing", http.StatusNotFound, "404 page not found\n")
+	c.send(getRequest("/missing"))
+	c.expectStatus("GET /missing", http.StatusNotFound, "404 page not found\n")
 
 	// A WebSocket on the handed-over connection parks when quiet, as any.
-	dialer := websocket.Dialer{NetDial: func(string, string) (net.Conn, error) { return c.c, nil }}
+	dialer := websocket.Dialer{NetDial: func(string, string) (net.Conn, error) { return c.conn, nil }}
 	ws, _, err := dialer.Dial("ws://test/engine.io/?EIO=4&transport=websocket", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -583,23 +528,22 @@ func TestServeConnState(t *testing.T) {
 	}
 	base, done := serve(t, srv)
 
-	c := dialRaw(t, base)
-	c.write([3]string{"GET", "/engine.io/?EIO=4&transport=polling", ""})
-	_, body := c.read()
-	sid := body[len(`0{"sid":"`):]
-	sid = sid[:strings.IndexByte(sid, '"')]
-	c.write([3]string{"GET", "/other", ""})
-	c.expect("GET /other", http.StatusNotFound, "404 page not found\n")
-	c.write([3]string{"GET", "/engine.io/?EIO=4&transport=polling&sid=" + sid, ""})
+	c := dialKeptAt(t, strings.TrimPrefix(base, "http://"), "")
+	c.send(getRequest("/engine.io/?EIO=4&transport=polling"))
+	_, body := c.response()
+	c.sid = openSID(t, body)
+	c.send(getRequest("/other"))
+	c.expectStatus("GET /other", http.StatusNotFound, "404 page not found\n")
+	c.send(c.pollRequest())
 	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
-	if err := srv.Send(sid, "hi"); err != nil {
+	if err := srv.Send(c.sid, "hi"); err != nil {
 		t.Fatal(err)
 	}
-	c.expect("held GET", http.StatusOK, "4hi")
+	c.expectStatus("held GET", http.StatusOK, "4hi")
 	const polled = "[new active idle active idle active idle"
-	waitUntil(t, "the states of the requests", func() bool { return cs.of(c.c) == polled+"]" })
-	c.c.Close()
-	waitUntil(t, "StateClosed", func() bool { return cs.of(c.c) == polled+" closed]" })
+	waitUntil(t, "the states of the requests", func() bool { return cs.of(c.conn) == polled+"]" })
+	c.conn.Close()
+	waitUntil(t, "StateClosed", func() bool { return cs.of(c.conn) == polled+" closed]" })
 
 	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/engine.io/?EIO=4&transport=websocket", nil)
 	if err != nil {
@@ -641,11 +585,11 @@ func TestServeConnContextReachesCallbacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, done := serve(t, srv)
-	c := dialRaw(t, base)
+	c := dialKeptAt(t, strings.TrimPrefix(base, "http://"), "")
 	for i := range 2 {
-		c.write([3]string{"GET", "/engine.io/?EIO=4&transport=polling", ""})
-		if status, body := c.read(); status != http.StatusOK {
-			t.Fatalf("handshake %d answered %d %q", i, status, body)
+		c.send(getRequest("/engine.io/?EIO=4&transport=polling"))
+		if resp, body := c.response(); resp.StatusCode != http.StatusOK {
+			t.Fatalf("handshake %d answered %d %q", i, resp.StatusCode, body)
 		}
 		waitUntil(t, "the connection to be kept", func() bool { return srv.handler.KeptConnections() == 1 })
 	}
@@ -678,8 +622,8 @@ func TestServeCloseWaitsForApplicationRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 		base, done := serve(t, srv)
-		c := dialRaw(t, base)
-		c.write([3]string{"GET", "/slow", ""})
+		c := dialKeptAt(t, strings.TrimPrefix(base, "http://"), "")
+		c.send(getRequest("/slow"))
 		<-started
 
 		ctx, cancel := context.WithCancel(t.Context())
@@ -695,18 +639,19 @@ func TestServeCloseWaitsForApplicationRequests(t *testing.T) {
 			if err := <-closed; !errors.Is(err, context.Canceled) {
 				t.Errorf("Close after its context ended returned %v; want context.Canceled", err)
 			}
+			_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 			if _, err := http.ReadResponse(c.br, nil); err == nil {
 				t.Error("a cut request still got its response")
 			}
 		} else {
 			close(release)
-			c.expect("GET /slow", http.StatusOK, "done")
+			c.expectStatus("GET /slow", http.StatusOK, "done")
 			if err := <-closed; err != nil {
 				t.Errorf("Close returned %v", err)
 			}
 		}
 		cancel()
 		expectServeEnded(t, done)
-		c.c.Close()
+		c.conn.Close()
 	}
 }
