@@ -791,7 +791,7 @@ func TestRunnerPauseKeepsOtherMailboxesRunning(t *testing.T) {
 	r := &Runner{}
 	d := &countingDispatcher{}
 	handled := make(chan uint64, 2)
-	s, _ := spawnOn(t, sys, r, d, func(ctx actor.Context) {
+	s, sm := spawnOn(t, sys, r, d, func(ctx actor.Context) {
 		if _, ok := ctx.Message().(*ping); ok {
 			handled <- goid()
 		}
@@ -837,7 +837,10 @@ func TestRunnerPauseKeepsOtherMailboxesRunning(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Send did not return after W unblocked")
 	}
-	// After Resume the runner takes mailboxes again.
+	// After Resume the runner takes mailboxes again. S's run on the
+	// dispatcher may still be ending after its second message: a message
+	// posted before it ends is its.
+	waitIdle(t, sm)
 	r.Send(sys.Root, s, &ping{})
 	if g := <-handled; g != goid() {
 		t.Errorf("after Resume S ran on goroutine %d, not the caller", g)
