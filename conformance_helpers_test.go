@@ -137,18 +137,50 @@ func (h *harness) log(sid string) *sessionLog {
 }
 
 // serve hands requests to the engine. A request for an existing session
-// gets a context that reports when the engine starts watching it: a
-// long-poll handler watches its request's context while it waits on its
-// session, so that moment says the GET (or POST) has reached the session and
+// reports the moment it has reached the session and waits there, so that
 // a later request will be seen after it. There is no other way to observe
-// a parked GET from outside.
+// a parked GET from outside; the signs are the first of:
+//   - the handler watching the request's context, as a request does while
+//     it waits on its session for an answer;
+//   - the handler taking the connection (Hijack): the session said that
+//     the GET will wait, and it is held without a goroutine;
+//   - the handler reading the body: the session let the POST begin.
 func (h *harness) serve(w http.ResponseWriter, r *http.Request) {
 	if sid := r.URL.Query().Get("sid"); sid != "" && r.Header.Get("Upgrade") == "" {
 		key := r.Method + " " + sid
-		r = r.WithContext(&watchedContext{Context: r.Context(), onWatch: func() { h.markWatched(key) }})
+		mark := sync.OnceFunc(func() { h.markWatched(key) })
+		r = r.WithContext(&watchedContext{Context: r.Context(), onWatch: mark})
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &watchedBody{ReadCloser: r.Body, onRead: mark}
+		}
+		w = &watchedWriter{ResponseWriter: w, onHijack: mark}
 	}
 	h.srv.ServeHTTP(w, r)
 }
+
+type watchedBody struct {
+	io.ReadCloser
+	onRead func()
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	b.onRead()
+	return b.ReadCloser.Read(p)
+}
+
+type watchedWriter struct {
+	http.ResponseWriter
+	onHijack func()
+}
+
+func (w *watchedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.onHijack()
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+func (w *watchedWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+func (w *watchedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 type watchedContext struct {
 	context.Context

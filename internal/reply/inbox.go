@@ -89,6 +89,13 @@ func (ib *Inbox) Release() {
 // timeout (no limit when timeout <= 0), or ErrGone once gone is closed with
 // no reply there (a nil gone never closes).
 func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration, gone <-chan struct{}) (any, error) {
+	// Ask often ran the addressee, which answered at once: the reply is
+	// here, and no timer is armed for it.
+	select {
+	case m := <-ib.ch:
+		return m, nil
+	default:
+	}
 	var expired <-chan time.Time
 	if timeout > 0 {
 		if ib.timer == nil {
@@ -177,6 +184,14 @@ func (ib *Inbox) SendSystemMessage(*actor.PID, any) {}
 // Stop implements actor.Process.
 func (ib *Inbox) Stop(*actor.PID) {}
 
+// idle reports whether ib may serve another request: its request was
+// settled (reusable), and no reply is left unread or handoff set.
+func (ib *Inbox) idle(reusable bool) bool {
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	return reusable && len(ib.ch) == 0 && ib.handoff == nil
+}
+
 // Pool keeps registered inboxes for reuse: a request that got its answer
 // and can get no other hands its inbox back, and the next request skips
 // the registration, its allocations and its timer. Inboxes beyond Max are
@@ -217,8 +232,8 @@ func (p *Pool) Close() {
 	}
 }
 
-// idleInboxes is the free list of a Pool or a Router: at most max inboxes
-// whose requests are over.
+// idleInboxes is the free list of a Pool: at most max inboxes whose
+// requests are over.
 type idleInboxes struct {
 	mu     sync.Mutex
 	free   []*Inbox
@@ -243,10 +258,7 @@ func (l *idleInboxes) take() *Inbox {
 // keep keeps ib if reusable, with no reply left unread or handoff set,
 // and there is room; it reports whether it did.
 func (l *idleInboxes) keep(ib *Inbox, reusable bool) bool {
-	ib.mu.Lock()
-	reusable = reusable && len(ib.ch) == 0 && ib.handoff == nil
-	ib.mu.Unlock()
-	if !reusable {
+	if !ib.idle(reusable) {
 		return false
 	}
 	l.mu.Lock()

@@ -46,6 +46,20 @@ func TestInboxWait(t *testing.T) {
 	if _, err := ib.Wait(ctx, 0, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait with a cancelled context = %v; want context.Canceled", err)
 	}
+	// A reply already there is returned without a timer, even when the
+	// context is done.
+	fresh := New(sys)
+	defer fresh.Release()
+	sys.Root.Send(fresh.PID(), "ready")
+	for deadline := time.Now().Add(time.Second); len(fresh.ch) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if got, err := fresh.Wait(ctx, time.Second, nil); err != nil || got != "ready" {
+		t.Fatalf("Wait with the reply there = %v, %v; want ready", got, err)
+	}
+	if fresh.timer != nil {
+		t.Fatal("Wait armed a timer for a reply that was there")
+	}
 	// The timer is reused: a timeout after replies still fires.
 	if _, err := ib.Wait(context.Background(), 10*time.Millisecond, nil); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("second timeout = %v; want ErrTimeout", err)
