@@ -22,8 +22,8 @@ import (
 // connection's goroutine, its buffers and the request meanwhile: some
 // 25 KB per idle polling client. Such a poll is therefore held without
 // them: the handler takes the connection from net/http (Hijack), parks it
-// with the poller to hear of the client going away, hands the poll's reply
-// to a callback (reply.Inbox.Handoff), and returns. The answer is written
+// with the poller to hear of the client going away, moves the poll's
+// replies from its inbox to a callback (reply.Router.Detach), and returns. The answer is written
 // on the connection by hand. net/http cannot take the connection back:
 // when every request on it would reach this handler anyway (the handler
 // serves the http.Server directly), the handler keeps the connection and
@@ -51,7 +51,7 @@ const (
 type heldPoll struct {
 	h     *Handler
 	sess  Session
-	ib    *reply.Inbox
+	id    uint64 // the poll's ID, under which the router hands replies to answer
 	conn  net.Conn
 	kc    *keptConn     // the connection is kept after the answer; nil: it closes
 	idle  *netpoll.Conn // nil: a goroutine watches the connection instead
@@ -97,7 +97,7 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 			kc = h.keep(req.r, conn)
 		}
 	}
-	hp := &heldPoll{h: h, sess: sess, ib: ib, conn: conn, kc: kc, header: req.w.Header(), jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
+	hp := &heldPoll{h: h, sess: sess, id: ib.ID(), conn: conn, kc: kc, header: req.w.Header(), jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
 	h.held.Add(1)
 	if timeout > 0 {
 		hp.timer.Start(timeout, hp)
@@ -114,7 +114,7 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 			go hp.watch()
 		}
 	}
-	ib.Handoff(hp.answer)
+	h.polls.Detach(ib, hp.answer)
 	return true
 }
 
@@ -153,18 +153,18 @@ func (hp *heldPoll) abandon() bool {
 		return false // answered: this is the connection closing after it
 	}
 	hp.stopTimer()
-	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.ib.PID(), Poll: hp.ib.ID()})
+	hp.h.polls.Drop(hp.id)
+	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.h.polls.PID(), Poll: hp.id})
 	hp.close()
-	hp.h.polls.Put(hp.ib, false)
 	return true
 }
 
-// answer receives the session's reply, on the sender's goroutine.
+// answer receives the session's replies, on the sender's goroutine; the
+// first that answers the poll is written.
 func (hp *heldPoll) answer(msg any) {
 	if _, notice := msg.(*actors.PollWaiting); notice {
 		// It came after the poll was held for waiting long: the answer
 		// is still to come.
-		hp.ib.Handoff(hp.answer)
 		return
 	}
 	if hp.state.CompareAndSwap(holding, answering) {
@@ -182,20 +182,20 @@ func (hp *heldPoll) expire() {
 		return
 	}
 	hp.h.cfg.Logger.Warn("engineio: held poll timed out")
-	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.ib.PID(), Poll: hp.ib.ID()})
+	hp.h.polls.Drop(hp.id)
+	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.h.polls.PID(), Poll: hp.id})
 	rw := newBufferedResponse(hp.header)
 	hp.h.writeError(rw, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
 	hp.finish(rw)
-	hp.h.polls.Put(hp.ib, false)
 }
 
 // respond writes the session's answer and closes the connection.
 func (hp *heldPoll) respond(msg any) {
 	hp.stopTimer()
+	hp.h.polls.Drop(hp.id)
 	rw := newBufferedResponse(hp.header)
 	hp.h.writeReply(&request{w: rw, jsonp: hp.jsonp, accept: hp.accept}, msg)
 	hp.finish(rw)
-	hp.h.polls.Put(hp.ib, settled(msg, hp.sess))
 }
 
 func (hp *heldPoll) finish(rw *bufferedResponse) {

@@ -36,9 +36,8 @@ type Inbox struct {
 	run      mailbox.Runner
 	timer    *time.Timer // Wait's, kept for the next Wait of a pooled inbox
 
-	mu      sync.Mutex // orders a handoff with a reply coming in
-	handoff func(any)  // set by Handoff until a reply comes
-	id      uint64     // the request's ID, with a router; 0 when between requests
+	mu sync.Mutex // orders a reply coming in with the inbox moving on
+	id uint64     // the request's ID, with a router; 0 when between requests
 }
 
 var seq atomic.Uint64
@@ -124,28 +123,6 @@ func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration, gone <-chan st
 	}
 }
 
-// Handoff hands the next reply to f instead of Wait: its owner stops
-// waiting but the request goes on (a long-poll whose connection is held
-// without a goroutine). A reply already there goes to f at once, on the
-// calling goroutine; a later one on the sender's, so f must not block.
-// Later replies go to Wait again.
-func (ib *Inbox) Handoff(f func(any)) {
-	// The owner waits no more: a held long-poll keeps its inbox for up to
-	// a ping interval, without the timer of Wait (a runtime timer and its
-	// channel), which the next Wait makes again.
-	ib.timer = nil
-	ib.mu.Lock()
-	select {
-	case m := <-ib.ch:
-		ib.mu.Unlock()
-		f(m)
-		return
-	default:
-	}
-	ib.handoff = f
-	ib.mu.Unlock()
-}
-
 // SendUserMessage implements actor.Process. A request gets its answer,
 // perhaps after one notice (actors.PollWaiting); a message that finds two
 // unread is a late duplicate and is dropped.
@@ -154,28 +131,20 @@ func (ib *Inbox) SendUserMessage(_ *actor.PID, message any) {
 }
 
 // deliver hands m, a reply to the request with the given ID (0 for a
-// registered inbox), to the waiter or the handoff.
+// registered inbox), to the waiter.
 func (ib *Inbox) deliver(m any, id uint64) {
 	ib.mu.Lock()
 	if ib.id != id {
 		ib.mu.Unlock()
 		return // a late reply to an earlier request of a routed inbox
 	}
-	f := ib.handoff
-	if f != nil {
-		ib.handoff = nil
-	} else {
-		select {
-		case ib.ch <- m:
-		default:
-		}
+	select {
+	case ib.ch <- m:
+	default:
 	}
 	ib.mu.Unlock()
 	// The owner has its answer: it stops running the addressee.
 	ib.run.Release()
-	if f != nil {
-		f(m)
-	}
 }
 
 // SendSystemMessage implements actor.Process.
@@ -185,11 +154,11 @@ func (ib *Inbox) SendSystemMessage(*actor.PID, any) {}
 func (ib *Inbox) Stop(*actor.PID) {}
 
 // idle reports whether ib may serve another request: its request was
-// settled (reusable), and no reply is left unread or handoff set.
+// settled (reusable), and no reply is left unread.
 func (ib *Inbox) idle(reusable bool) bool {
 	ib.mu.Lock()
 	defer ib.mu.Unlock()
-	return reusable && len(ib.ch) == 0 && ib.handoff == nil
+	return reusable && len(ib.ch) == 0
 }
 
 // Pool keeps registered inboxes for reuse: a request that got its answer
@@ -255,8 +224,8 @@ func (l *idleInboxes) take() *Inbox {
 	return ib
 }
 
-// keep keeps ib if reusable, with no reply left unread or handoff set,
-// and there is room; it reports whether it did.
+// keep keeps ib if reusable, with no reply left unread, and there is
+// room; it reports whether it did.
 func (l *idleInboxes) keep(ib *Inbox, reusable bool) bool {
 	if !ib.idle(reusable) {
 		return false

@@ -122,50 +122,6 @@ func TestPoolBoundAndClose(t *testing.T) {
 	}
 }
 
-func TestInboxHandoff(t *testing.T) {
-	sys := newSystem(t)
-	ib := New(sys)
-	defer ib.Release()
-	got := make(chan any, 2)
-	// A reply already there goes to the handoff at once.
-	sys.Root.Send(ib.PID(), "early")
-	waitQueued(t, ib)
-	ib.Handoff(func(m any) { got <- m })
-	if m := <-got; m != "early" {
-		t.Fatalf("handoff got %v; want early", m)
-	}
-	// A later reply goes to the handoff, on the sender's goroutine.
-	ib.Handoff(func(m any) { got <- m })
-	sys.Root.Send(ib.PID(), "late")
-	select {
-	case m := <-got:
-		if m != "late" {
-			t.Fatalf("handoff got %v; want late", m)
-		}
-	case <-time.After(time.Second):
-		t.Fatal("the reply did not reach the handoff")
-	}
-	// A handoff takes one reply; the next goes to Wait.
-	sys.Root.Send(ib.PID(), "next")
-	if m, err := ib.Wait(context.Background(), time.Second, nil); err != nil || m != "next" {
-		t.Fatalf("Wait after a handoff = %v, %v; want next", m, err)
-	}
-	if len(got) != 0 {
-		t.Fatalf("the handoff ran again: %v", <-got)
-	}
-}
-
-func TestPoolReleasesInboxWithPendingHandoff(t *testing.T) {
-	sys := newSystem(t)
-	p := NewPool(sys, 2)
-	ib := p.Get()
-	ib.Handoff(func(any) {})
-	p.Put(ib, true)
-	if registered(sys, ib) {
-		t.Fatal("an inbox still waiting for its handoff's reply was kept")
-	}
-}
-
 // waitQueued waits until ib holds a reply.
 func waitQueued(t *testing.T, ib *Inbox) {
 	t.Helper()

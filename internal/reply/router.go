@@ -21,17 +21,27 @@ const routerShards = 16
 // costs a table entry instead of a process of its own in the actor system's
 // registry (its PID, the registry's entry and name): what a long-poll of an
 // idle session keeps for up to a ping interval. Replies that are not Routed,
-// or whose inbox has moved on, are dropped. Its methods are safe for
-// concurrent use.
+// or whose inbox has moved on, are dropped. A request that waits long
+// without its goroutine moves off its inbox to a callback (Detach). Its
+// methods are safe for concurrent use.
 type Router struct {
 	sys    *actor.ActorSystem
 	pid    *actor.PID
 	next   atomic.Uint64
-	shards [routerShards]struct {
-		mu sync.Mutex
-		m  map[uint64]*Inbox
-	}
-	idle idleInboxes
+	shards [routerShards]routerShard
+	idle   idleInboxes
+}
+
+type routerShard struct {
+	mu sync.Mutex
+	m  map[uint64]route
+}
+
+// route is where the replies under one ID go: an inbox, or the callback
+// of a detached request.
+type route struct {
+	ib *Inbox
+	to func(any)
 }
 
 var routerSeq atomic.Uint64
@@ -41,7 +51,7 @@ var routerSeq atomic.Uint64
 func NewRouter(sys *actor.ActorSystem, max int) *Router {
 	r := &Router{sys: sys, idle: idleInboxes{max: max}}
 	for i := range r.shards {
-		r.shards[i].m = map[uint64]*Inbox{}
+		r.shards[i].m = map[uint64]route{}
 	}
 	r.pid, _ = sys.ProcessRegistry.Add(r, "eio-replies-"+strconv.FormatUint(routerSeq.Add(1), 36))
 	return r
@@ -58,11 +68,54 @@ func (r *Router) Get() *Inbox {
 	ib.mu.Lock()
 	ib.id = id
 	ib.mu.Unlock()
-	sh := &r.shards[id%routerShards]
+	sh := r.shard(id)
 	sh.mu.Lock()
-	sh.m[id] = ib
+	sh.m[id] = route{ib: ib}
 	sh.mu.Unlock()
 	return ib
+}
+
+// PID is the router's address, the sender of every request made through
+// it.
+func (r *Router) PID() *actor.PID { return r.pid }
+
+func (r *Router) shard(id uint64) *routerShard { return &r.shards[id%routerShards] }
+
+// Detach moves the request of ib, an inbox from Get not yet put back, off
+// the inbox: every reply under its ID goes to to from now on, on the
+// sender's goroutine, until Drop; a reply the inbox already holds goes to
+// to at once, on the calling goroutine. The inbox goes back for reuse.
+// Detach returns the request's ID.
+//
+// A long-poll held without its goroutine waits for up to a ping interval:
+// it then keeps a table entry, and no inbox with its channel.
+func (r *Router) Detach(ib *Inbox, to func(any)) uint64 {
+	ib.mu.Lock()
+	id := ib.id
+	ib.mu.Unlock()
+	sh := r.shard(id)
+	sh.mu.Lock()
+	sh.m[id] = route{to: to}
+	sh.mu.Unlock()
+	// A sender that found the inbox delivered to it under the shard's
+	// lock: what it sent is in the channel, and nothing more comes.
+	ib.mu.Lock()
+	ib.id = 0
+	ib.mu.Unlock()
+	for len(ib.ch) > 0 {
+		to(<-ib.ch)
+	}
+	r.idle.keep(ib, true)
+	return id
+}
+
+// Drop ends a request that Detach moved: replies under id are dropped
+// from now on.
+func (r *Router) Drop(id uint64) {
+	sh := r.shard(id)
+	sh.mu.Lock()
+	delete(sh.m, id)
+	sh.mu.Unlock()
 }
 
 // Put hands ib back: its ID answers no more, so that a late reply never
@@ -82,10 +135,7 @@ func (r *Router) remove(ib *Inbox) {
 	if id == 0 {
 		return
 	}
-	sh := &r.shards[id%routerShards]
-	sh.mu.Lock()
-	delete(sh.m, id)
-	sh.mu.Unlock()
+	r.Drop(id)
 }
 
 // Close unregisters the router; replies that come later are dead letters.
@@ -102,12 +152,18 @@ func (r *Router) SendUserMessage(_ *actor.PID, message any) {
 		return
 	}
 	id := rt.ReplyID()
-	sh := &r.shards[id%routerShards]
+	sh := r.shard(id)
 	sh.mu.Lock()
-	ib := sh.m[id]
+	to, ok := sh.m[id]
+	if ok && to.ib != nil {
+		// Under the shard's lock, so that Detach finds it in the inbox.
+		to.ib.deliver(m, id)
+		sh.mu.Unlock()
+		return
+	}
 	sh.mu.Unlock()
-	if ib != nil {
-		ib.deliver(m, id)
+	if ok {
+		to.to(m)
 	}
 }
 

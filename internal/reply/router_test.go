@@ -3,6 +3,7 @@ package reply
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -43,17 +44,85 @@ func TestRouterDelivers(t *testing.T) {
 		}
 	}
 
-	// A held request's reply goes to its handoff.
-	handed := make(chan any, 1)
-	a.Handoff(func(m any) { handed <- m })
-	sys.Root.Send(r.pid, &routed{id: a.ID(), text: "held"})
-	select {
-	case m := <-handed:
-		if m.(*routed).text != "held" {
-			t.Fatalf("handoff got %v", m)
+}
+
+// A detached request gets every later reply under its ID, the one its
+// inbox already held first; its inbox serves the next request, which
+// none of them reaches; after Drop they are dropped.
+func TestRouterDetach(t *testing.T) {
+	sys := newSystem(t)
+	r := NewRouter(sys, 4)
+	defer r.Close()
+	ib := r.Get()
+	id := ib.ID()
+	sys.Root.Send(r.PID(), &routed{id: id, text: "early"})
+	waitQueued(t, ib)
+	got := make(chan string, 4)
+	to := func(m any) { got <- m.(*routed).text }
+	if d := r.Detach(ib, to); d != id {
+		t.Fatalf("Detach = ID %d; want %d", d, id)
+	}
+	if m := receive(t, got); m != "early" {
+		t.Fatalf("the detached request got %q first; want early", m)
+	}
+	next := r.Get()
+	if next != ib || next.ID() == id {
+		t.Fatalf("after Detach, Get = %p ID %d; want the inbox (%p) under a new ID", next, next.ID(), ib)
+	}
+	sys.Root.Send(r.PID(), &routed{id: id, text: "late 1"})
+	sys.Root.Send(r.PID(), &routed{id: id, text: "late 2"})
+	for _, want := range []string{"late 1", "late 2"} {
+		if m := receive(t, got); m != want {
+			t.Fatalf("the detached request got %q; want %q", m, want)
 		}
+	}
+	if len(next.ch) != 0 {
+		t.Fatal("a reply to the detached request reached the inbox's next request")
+	}
+	r.Drop(id)
+	sys.Root.Send(r.PID(), &routed{id: id, text: "dropped"})
+	sys.Root.Send(r.PID(), &routed{id: next.ID(), text: "current"})
+	if m, err := next.Wait(context.Background(), time.Second, nil); err != nil || m.(*routed).text != "current" {
+		t.Fatalf("the next request's Wait = %v, %v; want current", m, err)
+	}
+	if len(got) != 0 {
+		t.Fatalf("a reply after Drop reached the detached request: %q", <-got)
+	}
+}
+
+// A reply sent while its request is being detached arrives once: through
+// the inbox if it found it, else straight to the callback; never lost
+// between the two.
+func TestRouterDetachRace(t *testing.T) {
+	sys := newSystem(t)
+	r := NewRouter(sys, 4)
+	defer r.Close()
+	for round := 0; round < 50000; round++ {
+		ib := r.Get()
+		id := ib.ID()
+		var arrived atomic.Int32
+		sent := make(chan struct{})
+		go func() {
+			defer close(sent)
+			r.SendUserMessage(nil, &routed{id: id, text: "reply"})
+		}()
+		r.Detach(ib, func(any) { arrived.Add(1) })
+		<-sent
+		if n := arrived.Load(); n != 1 {
+			t.Fatalf("round %d: the reply arrived %d times", round, n)
+		}
+		r.Drop(id)
+	}
+}
+
+func receive(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
 	case <-time.After(time.Second):
-		t.Fatal("no reply handed off")
+		t.Fatal("no reply came")
+		return ""
 	}
 }
 
