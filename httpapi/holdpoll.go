@@ -23,13 +23,13 @@ import (
 // 25 KB per idle polling client. Such a poll is therefore held without
 // them: the handler takes the connection from net/http (Hijack), parks it
 // with the poller to hear of the client going away, moves the poll's
-// replies from its inbox to a callback (reply.Router.Detach), and returns. The answer is written
-// on the connection by hand. net/http cannot take the connection back:
-// when every request on it would reach this handler anyway (the handler
-// serves the http.Server directly), the handler keeps the connection and
-// reads the client's next requests itself (see keptConn); otherwise the
-// answer says "Connection: close", and the client's next request comes on
-// a new connection.
+// replies from its inbox to a callback (reply.Router.Detach), and returns.
+// The answer is written on the connection by hand. net/http cannot take
+// the connection back: when every request on it would reach this handler
+// anyway (the handler serves the http.Server directly), the handler keeps
+// the connection and reads the client's next requests itself (see
+// keptConn); otherwise the answer says "Connection: close", and the
+// client's next request comes on a new connection.
 //
 // A poll is held when its session says it is quiet (actors.PollWaiting:
 // no message went out in its last answered poll), or after PollHoldAfter.
