@@ -43,7 +43,6 @@ func TestRouterDelivers(t *testing.T) {
 			t.Fatalf("a second Wait = %v, %v; want ErrTimeout", got, err)
 		}
 	}
-
 }
 
 // A detached request gets every later reply under its ID, the one its
