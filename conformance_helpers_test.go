@@ -182,14 +182,15 @@ func (w *watchedWriter) Flush() { _ = http.NewResponseController(w.ResponseWrite
 
 func (w *watchedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// watchedContext, watchedBody and watchedWriter call their hook at each
+// use; serve's hook counts the first only.
 type watchedContext struct {
 	context.Context
-	once    sync.Once
 	onWatch func()
 }
 
 func (c *watchedContext) Done() <-chan struct{} {
-	c.once.Do(c.onWatch)
+	c.onWatch()
 	return c.Context.Done()
 }
 
