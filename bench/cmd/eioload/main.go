@@ -61,7 +61,8 @@ type config struct {
 	rate        float64
 	pid         int
 	jsonOut     bool
-	localIPs    int  // dial from 127.0.0.2 .. 127.0.0.(1+localIPs); 0: let the kernel choose
+	localIPs    int  // dial from localIPs loopback addresses; 0: let the kernel choose
+	firstIP     int  // the last byte of the first of them: 127.0.0.firstIP
 	idleGet     bool // -idle over polling: keep a GET pending during the hold
 }
 
@@ -119,6 +120,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.pid, "pid", 0, "server process id, to report its CPU time and RSS from /proc")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print one JSON object line on stdout (the summary goes to stderr)")
 	fs.IntVar(&cfg.localIPs, "local-ips", 0, "dial from N loopback source addresses, 127.0.0.2 and up, so that more than ~28k connections find a local port (loopback servers only)")
+	fs.IntVar(&cfg.firstIP, "local-ip-first", 2, "with -local-ips, the last byte of the first source address; load generators run side by side each take addresses of their own")
 	fs.BoolVar(&cfg.idleGet, "idle-get", true, "with -idle over polling: keep a long-poll GET pending during the hold, as a browser does; false: handshake, close the HTTP connections and stay silent until the end (the server holds only the session; pings go unanswered)")
 	idle := fs.Bool("idle", false, "only connect and hold the sessions for -duration, answering pings")
 	connectOnly := fs.Bool("connect-only", false, "open and close -clients sessions, -concurrency at a time; report sessions per second")
@@ -168,6 +170,8 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("-rate must not be negative")
 	case cfg.localIPs < 0 || cfg.localIPs > 250:
 		return nil, fmt.Errorf("-local-ips must be between 0 and 250")
+	case cfg.localIPs > 0 && (cfg.firstIP < 2 || cfg.firstIP+cfg.localIPs-1 > 254):
+		return nil, fmt.Errorf("-local-ip-first %d with -local-ips %d leaves 127.0.0.2 .. 127.0.0.254", cfg.firstIP, cfg.localIPs)
 	case cfg.duration <= 0 && cfg.mode != "connect-only" && cfg.mode != "upgrade":
 		return nil, fmt.Errorf("-duration must be positive")
 	case cfg.warmup < 0:
