@@ -354,7 +354,7 @@ run_one() { # scenario server round
 	limit=$(scenario_limit "$scenario")
 	local need=$(($(scenario_sessions "$scenario") + 256))
 	if ((need > FD_LIMIT)); then
-		local note="$scenario / $server / round $round not run: it needs about $need file descriptors per process, the limit is $FD_LIMIT (ulimit -Hn; raising it needs CAP_SYS_RESOURCE)"
+		local note="$scenario / $server / round $round not run: it needs about $need file descriptors per process, the limit is $FD_LIMIT (ulimit -Hn; raising it needs CAP_SYS_RESOURCE); bench/spread.sh holds as many in several processes"
 		log "$note"
 		NOTES+=("$note")
 		return

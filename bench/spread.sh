@@ -158,7 +158,7 @@ run_one() { # server round
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), working tree: $(git status --porcelain 2>/dev/null | wc -l) files changed or new ($(git status --porcelain -- . ':!bench' 2>/dev/null | wc -l) outside bench/)"
 	echo "settings: SESSIONS=$SESSIONS PROCS=$PROCS ($PER sessions each) SERVERS=\"$SERVERS\" ROUNDS=$ROUNDS HOLD=$HOLD PING_INTERVAL=$PING_INTERVAL PING_TIMEOUT=$PING_TIMEOUT; open files limit $FD_LIMIT"
 } >"$OUT/header.txt"
 cat "$OUT/header.txt" >&2
