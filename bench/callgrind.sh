@@ -52,10 +52,12 @@ self_costs() {
 # Go under valgrind now and then dies at start-up; a run is tried up to
 # three times.
 profile() { # bench iterations file
-	local i
+	local i pattern
+	# Each level of a sub-benchmark's name anchored: A/B -> ^BenchmarkA$/^B$
+	pattern=$(awk -F/ '{ for (i = 1; i <= NF; i++) printf "%s^%s%s$", (i > 1 ? "/" : ""), (i == 1 ? "Benchmark" : ""), $i }' <<<"$1")
 	for i in 1 2 3; do
 		if valgrind --tool=callgrind --callgrind-out-file="$3" "$OUT/bench.test" \
-			-test.run - -test.bench "^Benchmark$1\$" -test.benchtime "$2x" -test.cpu 1 \
+			-test.run - -test.bench "$pattern" -test.benchtime "$2x" -test.cpu 1 \
 			>"$3.log" 2>&1 && grep -q "^Benchmark$1" "$3.log"; then
 			return 0
 		fi
@@ -65,14 +67,15 @@ profile() { # bench iterations file
 	die "$1 did not run under valgrind"
 }
 
-for b in $BENCHES; do
-	log "$b: $N1 and $N2 iterations under callgrind"
-	profile "$b" "$N1" "$OUT/$b.$N1.cg"
-	profile "$b" "$N2" "$OUT/$b.$N2.cg"
+for name in $BENCHES; do
+	b=${name//\//_} # the files' name
+	log "$name: $N1 and $N2 iterations under callgrind"
+	profile "$name" "$N1" "$OUT/$b.$N1.cg"
+	profile "$name" "$N2" "$OUT/$b.$N2.cg"
 	self_costs "$OUT/$b.$N1.cg" >"$OUT/$b.$N1.self"
 	self_costs "$OUT/$b.$N2.cg" >"$OUT/$b.$N2.self"
 	echo
-	echo "## $b: instructions per operation"
+	echo "## $name: instructions per operation"
 	echo
 	awk -F'\t' -v n="$((N2 - N1))" '
 		FNR == NR { a[$2] = $1; next }
