@@ -20,6 +20,7 @@ import (
 	"github.com/eioactor/engineio/internal/mailbox"
 	"github.com/eioactor/engineio/internal/netpoll"
 	"github.com/eioactor/engineio/internal/reply"
+	"github.com/eioactor/engineio/internal/stack"
 	"github.com/eioactor/engineio/metrics"
 	"github.com/eioactor/engineio/protocol"
 	"github.com/eioactor/engineio/supervisor"
@@ -282,6 +283,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) handshake(req *request) {
+	stack.Grow()
 	r := req.r
 	if r.Method != http.MethodGet {
 		h.fail(req, http.StatusBadRequest, protocol.CodeBadHandshakeMethod)

@@ -18,6 +18,7 @@ import (
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/internal/mailbox"
 	"github.com/eioactor/engineio/internal/netpoll"
+	"github.com/eioactor/engineio/internal/stack"
 	"github.com/eioactor/engineio/protocol"
 )
 
@@ -103,7 +104,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	if rd.idle != nil && rd.br.Buffered() == 0 && h.poller.Running() > netpoll.StartParkedAbove && rd.idle.Park(rd.dropFn) {
 		return
 	}
-	go rd.run()
+	go func() { stack.Grow(); rd.run() }()
 }
 
 // readBufferSize is the size of a connection's read buffer. gorilla takes

@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/eioactor/engineio/internal/stack"
 )
 
 const (
@@ -42,12 +44,13 @@ type Mailbox struct {
 	status    atomic.Int32
 	suspended atomic.Bool
 
-	invoker     actor.MessageInvoker
-	dispatcher  actor.Dispatcher
-	middlewares []actor.MailboxMiddleware
-	process     func() // processMessages, bound once
-	runner      atomic.Pointer[Runner]
-	on          *Runner // the runner of the current run, if any; set while running
+	invoker      actor.MessageInvoker
+	dispatcher   actor.Dispatcher
+	middlewares  []actor.MailboxMiddleware
+	process      func() // processMessages, bound once
+	processFresh func() // processOnFreshGoroutine, bound once: what the dispatcher runs
+	runner       atomic.Pointer[Runner]
+	on           *Runner // the runner of the current run, if any; set while running
 }
 
 var _ actor.Mailbox = (*Mailbox)(nil)
@@ -56,6 +59,7 @@ var _ actor.Mailbox = (*Mailbox)(nil)
 func New(middlewares ...actor.MailboxMiddleware) *Mailbox {
 	m := &Mailbox{middlewares: middlewares}
 	m.process = m.processMessages
+	m.processFresh = m.processOnFreshGoroutine
 	return m
 }
 
@@ -142,7 +146,15 @@ func (m *Mailbox) dispatch() {
 	if r := m.runner.Load(); r != nil && m.offer(r) {
 		return
 	}
-	m.dispatcher.Schedule(m.process)
+	m.dispatcher.Schedule(m.processFresh)
+}
+
+// processOnFreshGoroutine is processMessages as the dispatcher runs it,
+// usually on a goroutine of its own: with its stack grown first, while it
+// is shallow (see package stack).
+func (m *Mailbox) processOnFreshGoroutine() {
+	stack.Grow()
+	m.processMessages()
 }
 
 func (m *Mailbox) processMessages() {
@@ -183,14 +195,14 @@ func (m *Mailbox) run() (handedOver bool) {
 	for {
 		if r := m.on; r != nil && r.Released() {
 			m.on = nil
-			m.dispatcher.Schedule(m.process)
+			m.dispatcher.Schedule(m.processFresh)
 			return true
 		}
 		if i > t {
 			if m.on != nil {
 				// A lent goroutine has its own work to get back to.
 				m.on = nil
-				m.dispatcher.Schedule(m.process)
+				m.dispatcher.Schedule(m.processFresh)
 				return true
 			}
 			i = 0
