@@ -283,6 +283,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) handshake(req *request) {
+	// The supervisor spawns the session on this goroutine, deep below:
+	// grow the stack now (see package stack). Under Serve the
+	// connection's goroutine has grown already, and this costs a call.
 	stack.Grow()
 	r := req.r
 	if r.Method != http.MethodGet {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/eioactor/engineio/internal/netpoll"
+	"github.com/eioactor/engineio/internal/stack"
 	"github.com/eioactor/engineio/internal/timers"
 )
 
@@ -111,8 +112,18 @@ func (h *Handler) ServeConn(ctx context.Context, conn net.Conn, limits *http.Ser
 	// Like net/http, wait for the first request on a goroutine, within
 	// the header timeout: a client sends it right after connecting.
 	kc.fresh = true
-	go kc.serve()
+	go kc.serveNew()
 	return true
+}
+
+// serveNew is serve on the goroutine of a new connection. Its first
+// request is most often a handshake, whose actor spawn goes deep: the
+// stack grows for it now, while it is shallow (see package stack). The
+// goroutines that resume a parked connection do not: a poll or a POST
+// rarely needs the room.
+func (kc *keptConn) serveNew() {
+	stack.Grow()
+	kc.serve()
 }
 
 // newKept registers conn with the poller as a kept connection; nil when it

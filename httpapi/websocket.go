@@ -104,7 +104,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	if rd.idle != nil && rd.br.Buffered() == 0 && h.poller.Running() > netpoll.StartParkedAbove && rd.idle.Park(rd.dropFn) {
 		return
 	}
-	go func() { stack.Grow(); rd.run() }()
+	go rd.start()
 }
 
 // readBufferSize is the size of a connection's read buffer. gorilla takes
@@ -225,6 +225,14 @@ func (rd *wsReader) run() {
 		}
 		rd.runner.Send(rd.root, rd.session, f)
 	}
+}
+
+// start is the reader's first goroutine. Its first frames run the
+// session's and the writer's mailboxes, deep: the stack grows for them
+// now, while it is shallow (see package stack).
+func (rd *wsReader) start() {
+	stack.Grow()
+	rd.run()
 }
 
 // resume is the goroutine of a parked connection that became readable.
