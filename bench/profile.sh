@@ -60,26 +60,8 @@ secs() { # a Go duration in whole seconds: 10s, 2m, 1500ms
 D=$(secs "$DURATION")
 W=$(secs "$WARMUP")
 
-PIDS=()
-WORK=$(mktemp -d /tmp/eio-prof.XXXXXX)
-cleanup() {
-	local rc=$? pid
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-forget_pid() {
-	local keep=() p
-	for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
+source "$ROOT/bench/lib.sh"
+bench_work eio-prof
 
 [[ -n $OUT ]] || OUT=$(mktemp -d /tmp/eio-prof-results.XXXXXX)
 mkdir -p "$OUT"

@@ -130,30 +130,10 @@ for s in $SCENARIOS; do
 	while read -r r; do RUNS+=("$r"); done < <(expand "$s")
 done
 
-# Every process this script starts is recorded here and ended on exit, by pid.
-PIDS=()
-WORK=$(mktemp -d /tmp/eio-bench.XXXXXX)
-cleanup() {
-	local rc=$? pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-forget_pid() {
-	local keep=() p
-	for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
+# Every process this script starts is recorded in PIDS and ended on exit, by
+# pid (bench/lib.sh).
+source "$ROOT/bench/lib.sh"
+bench_work eio-bench
 
 if [[ -z $OUT ]]; then
 	OUT=$(mktemp -d /tmp/eio-bench-results.XXXXXX)

@@ -69,21 +69,8 @@ PER=$(((SESSIONS + PROCS - 1) / PROCS))
 IPS=$(((PER + 4999) / 5000))
 ((1 + PROCS * IPS <= 254)) || die "$PROCS load generators of $IPS source addresses each do not fit in 127.0.0.2-254"
 
-PIDS=()
-WORK=$(mktemp -d /tmp/eio-spread.XXXXXX)
-cleanup() {
-	local rc=$? pid
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+source "$ROOT/bench/lib.sh"
+bench_work eio-spread
 
 [[ -n $OUT ]] || OUT=$(mktemp -d /tmp/eio-spread-results.XXXXXX)
 mkdir -p "$OUT"
