@@ -18,7 +18,6 @@ import (
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/internal/mailbox"
 	"github.com/eioactor/engineio/internal/netpoll"
-	"github.com/eioactor/engineio/internal/stack"
 	"github.com/eioactor/engineio/protocol"
 )
 
@@ -104,7 +103,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	if rd.idle != nil && rd.br.Buffered() == 0 && h.poller.Running() > netpoll.StartParkedAbove && rd.idle.Park(rd.dropFn) {
 		return
 	}
-	go rd.start()
+	go rd.run()
 }
 
 // readBufferSize is the size of a connection's read buffer. gorilla takes
@@ -225,14 +224,6 @@ func (rd *wsReader) run() {
 		}
 		rd.runner.Send(rd.root, rd.session, f)
 	}
-}
-
-// start is the reader's first goroutine. Its first frames run the
-// session's and the writer's mailboxes, deep: the stack grows for them
-// now, while it is shallow (see package stack).
-func (rd *wsReader) start() {
-	stack.Grow()
-	rd.run()
 }
 
 // resume is the goroutine of a parked connection that became readable.

@@ -2,7 +2,7 @@
 
 package stack
 
-// Grow makes the calling goroutine's stack 16 KB large if it is smaller,
+// Grow makes the calling goroutine's stack 8 KB large if it is smaller,
 // so that calls that go deep later do not grow it a piece at a time. Call
 // it first thing on a goroutine that will go deep. On a stack that is
 // large enough already it costs a call: its frame of growFrame bytes is

@@ -13,7 +13,8 @@
 package stack
 
 // growFrame is the frame Grow puts on the stack. With the little a fresh
-// goroutine uses, the runtime makes its stack 16 KB to fit it: enough for
-// a handshake or an actor's start and stop, none of which then grows
-// again.
-const growFrame = 8 << 10
+// goroutine uses, the runtime makes its stack 8 KB to fit it: enough for
+// most of a handshake, or of an actor's start and stop. A larger frame
+// saved few more copies in a handshake, and a burst of connections holds
+// that much more stack at once.
+const growFrame = 4 << 10

@@ -39,20 +39,20 @@ func stackMoved(grow bool, depth int) bool {
 func TestGrowLeavesRoomForDeepCalls(t *testing.T) {
 	// A collection may shrink a stack, which moves it too.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	// About 12 KB of calls: a stack grown by Grow holds them.
+	// About 5 KB of calls: a stack grown by Grow holds them.
 	for i := range 100 {
-		if stackMoved(true, 40) {
-			t.Fatalf("goroutine %d: the stack grew again after Grow, for 12 KB of calls", i)
+		if stackMoved(true, 18) {
+			t.Fatalf("goroutine %d: the stack grew again after Grow, for 5 KB of calls", i)
 		}
 	}
-	// About 60 KB do not fit in 16 KB: the stack moves, which shows that
+	// About 60 KB do not fit in 8 KB: the stack moves, which shows that
 	// the test sees a stack that grows.
 	if !stackMoved(true, 200) {
 		t.Fatal("the stack did not move for 60 KB of calls after Grow: the test cannot tell a growth")
 	}
 }
 
-// BenchmarkDeepGoroutine is a new goroutine that goes about 12 KB deep, as
+// BenchmarkDeepGoroutine is a new goroutine that goes about 5 KB deep, as
 // a handshake does, with a stack that grows as it goes (plain) and with one
 // grown first (Grow).
 func BenchmarkDeepGoroutine(b *testing.B) {
@@ -62,7 +62,7 @@ func BenchmarkDeepGoroutine(b *testing.B) {
 	}{{"plain", false}, {"Grow", true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				stackMoved(bc.grow, 40)
+				stackMoved(bc.grow, 18)
 			}
 		})
 	}
