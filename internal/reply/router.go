@@ -154,16 +154,16 @@ func (r *Router) SendUserMessage(_ *actor.PID, message any) {
 	id := rt.ReplyID()
 	sh := r.shard(id)
 	sh.mu.Lock()
-	to, ok := sh.m[id]
-	if ok && to.ib != nil {
+	dst, ok := sh.m[id]
+	if ok && dst.ib != nil {
 		// Under the shard's lock, so that Detach finds it in the inbox.
-		to.ib.deliver(m, id)
+		dst.ib.deliver(m, id)
 		sh.mu.Unlock()
 		return
 	}
 	sh.mu.Unlock()
 	if ok {
-		to.to(m)
+		dst.to(m)
 	}
 }
 
