@@ -58,7 +58,8 @@ type spreadRun struct {
 	WallS    float64 `json:"wall_s"`
 	// Server RSS summed over the processes, and per session: after
 	// connecting and at the end of the hold, both less the processes' RSS
-	// before connecting.
+	// before connecting; per session over the processes whose RSS was read
+	// (MissingProcesses counts the others).
 	RSSBeforeMB      float64  `json:"rss_before_mb"`
 	RSSConnectedMB   float64  `json:"rss_connected_mb"`
 	RSSEndMB         float64  `json:"rss_end_mb"`
@@ -90,8 +91,13 @@ func main() {
 	}
 }
 
+// maxErrorSamples bounds the error samples a run keeps from all its load
+// generators.
+const maxErrorSamples = 5
+
 func sum(w io.Writer, r io.Reader, run spreadRun, hold time.Duration, intervalMS int) error {
 	var before, connected, end uint64
+	measured := 0 // sessions of the processes whose RSS was read
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -108,8 +114,8 @@ func sum(w io.Writer, r io.Reader, run spreadRun, hold time.Duration, intervalMS
 		run.Errors += l.Errors
 		run.Pings += l.Pings
 		run.ConnectS = math.Max(run.ConnectS, l.Connect.Seconds)
-		if len(run.ErrorSamples) < 5 {
-			run.ErrorSamples = append(run.ErrorSamples, l.ErrorSamples...)
+		if room := maxErrorSamples - len(run.ErrorSamples); room > 0 {
+			run.ErrorSamples = append(run.ErrorSamples, l.ErrorSamples[:min(room, len(l.ErrorSamples))]...)
 		}
 		if l.Server == nil || l.Server.Error != "" {
 			run.MissingProcesses++
@@ -118,6 +124,7 @@ func sum(w io.Writer, r io.Reader, run spreadRun, hold time.Duration, intervalMS
 		before += l.Server.RSSBeforeKB
 		connected += l.Server.RSSConnectedKB
 		end += l.Server.RSSEndKB
+		measured += l.Connect.Connected
 		run.HoldCPUS += l.Server.CPUS
 	}
 	if err := sc.Err(); err != nil {
@@ -130,9 +137,9 @@ func sum(w io.Writer, r io.Reader, run spreadRun, hold time.Duration, intervalMS
 	run.RSSBeforeMB = round(float64(before)/1024, 1)
 	run.RSSConnectedMB = round(float64(connected)/1024, 1)
 	run.RSSEndMB = round(float64(end)/1024, 1)
-	if run.Connected > 0 {
-		run.PerSessionKB = round((float64(connected)-float64(before))/float64(run.Connected), 2)
-		run.PerSessionEndKB = round((float64(end)-float64(before))/float64(run.Connected), 2)
+	if measured > 0 {
+		run.PerSessionKB = round((float64(connected)-float64(before))/float64(measured), 2)
+		run.PerSessionEndKB = round((float64(end)-float64(before))/float64(measured), 2)
 	}
 	run.HoldCPUS = round(run.HoldCPUS, 2)
 	return json.NewEncoder(w).Encode(run)

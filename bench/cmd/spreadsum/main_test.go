@@ -82,3 +82,37 @@ func TestTable(t *testing.T) {
 		}
 	}
 }
+
+func TestSumPerSessionOnlyOverMeasuredProcesses(t *testing.T) {
+	// The second process's RSS could not be read: its 3 sessions must not
+	// dilute the first one's 1 MB over 2 sessions.
+	in := `{"connect":{"attempted":2,"connected":2,"seconds":1},"server":{"rss_before_kb":1000,"rss_connected_kb":2024,"rss_end_kb":2024}}
+{"connect":{"attempted":3,"connected":3,"seconds":1},"server":{"error":"no such process"}}
+`
+	var out bytes.Buffer
+	if err := sum(&out, strings.NewReader(in), spreadRun{Server: "ours", Sessions: 5}, 30*time.Second, 25000); err != nil {
+		t.Fatal(err)
+	}
+	var got spreadRun
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Connected != 5 || got.MissingProcesses != 1 || got.PerSessionEndKB != 512 {
+		t.Errorf("got %d connected, %d missing, %v KB per session; want 5, 1, 512", got.Connected, got.MissingProcesses, got.PerSessionEndKB)
+	}
+}
+
+func TestSumKeepsAtMostFiveErrorSamples(t *testing.T) {
+	line := `{"connect":{"attempted":4,"connected":0,"seconds":1},"errors":4,"error_samples":["a","b","c","d"]}` + "\n"
+	var out bytes.Buffer
+	if err := sum(&out, strings.NewReader(line+line), spreadRun{Server: "ours", Sessions: 8}, 30*time.Second, 25000); err != nil {
+		t.Fatal(err)
+	}
+	var got spreadRun
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "b", "c", "d", "a"}; strings.Join(got.ErrorSamples, ",") != strings.Join(want, ",") {
+		t.Errorf("samples %q, want %q", got.ErrorSamples, want)
+	}
+}
