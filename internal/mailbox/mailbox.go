@@ -46,6 +46,7 @@ type Mailbox struct {
 
 	invoker      actor.MessageInvoker
 	dispatcher   actor.Dispatcher
+	throughput   int // the dispatcher's, read once
 	middlewares  []actor.MailboxMiddleware
 	process      func() // processMessages, bound once
 	processFresh func() // processOnFreshGoroutine, bound once: what the dispatcher runs
@@ -118,6 +119,7 @@ func (m *Mailbox) enqueue(q *ring, n *atomic.Int32, message any) {
 func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher actor.Dispatcher) {
 	m.invoker = invoker
 	m.dispatcher = dispatcher
+	m.throughput = dispatcher.Throughput()
 }
 
 // Start implements actor.Mailbox.
@@ -191,7 +193,7 @@ func (m *Mailbox) run() (handedOver bool) {
 			m.invoker.EscalateFailure(r, msg)
 		}
 	}()
-	i, t := 0, m.dispatcher.Throughput()
+	i, t := 0, m.throughput
 	for {
 		if r := m.on; r != nil && r.Released() {
 			m.on = nil

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/eioactor/engineio/internal/stack"
 )
 
 // Runner states.
@@ -108,7 +110,7 @@ func (r *Runner) Pause() bool {
 			fn := r.fn
 			r.fn = nil
 			r.state.Store(runnerPaused)
-			go fn()
+			go runFresh(fn)
 			return true
 		case runnerClaimed:
 			runtime.Gosched()
@@ -116,6 +118,13 @@ func (r *Runner) Pause() bool {
 			return false
 		}
 	}
+}
+
+// runFresh runs a mailbox handed over to a new goroutine, with the stack
+// grown first, as the dispatcher's runs are (processOnFreshGoroutine).
+func runFresh(process func()) {
+	stack.Grow()
+	process()
 }
 
 // Resume ends a Pause: the runner takes mailboxes again.
