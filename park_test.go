@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -163,6 +164,37 @@ func TestParkedWebSocketSession(t *testing.T) {
 	if r := <-reasons; r != ReasonServerShutdown {
 		t.Fatalf("disconnect reason %q, want %q", r, ReasonServerShutdown)
 	}
+}
+
+// Messages of every size echo byte for byte while the connection's read
+// buffer grows for the large ones (also with small messages queued behind
+// them, which the buffer holds when the growth is due), and after parking,
+// which gives the large buffer back.
+func TestWebSocketMessagesAcrossReadBufferSizes(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, ts := startServer(t)
+	defer ts.Close()
+	srv.OnMessage(func(s *Session, msg Message) { _ = s.Send(msg.Text()) })
+	c, _ := dialWS(t, ts)
+	message := func(i, n int) string {
+		return fmt.Sprintf("%d:", i) + strings.Repeat(string(rune('a'+i%26)), n)
+	}
+	exchange := func(sizes ...int) {
+		t.Helper()
+		for i, n := range sizes {
+			if err := c.conn.WriteMessage(websocket.TextMessage, []byte("4"+message(i, n))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, n := range sizes {
+			c.expect(t, "4"+message(i, n))
+		}
+	}
+	exchange(10, 300, 1000, 5000, 20, 70000, 100, 1000, 4090, 4100, 3)
+	waitUntil(t, "the quiet connection to be parked", func() bool { return srv.handler.ParkedWebSockets() == 1 })
+	exchange(2000, 50, 300)
+	waitUntil(t, "parking again", func() bool { return srv.handler.ParkedWebSockets() == 1 })
+	closeServer(t, srv, c)
 }
 
 // Asking how many WebSockets are parked before the first one connects does

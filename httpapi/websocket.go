@@ -111,6 +111,13 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 // 256 bytes; 288 is the allocator's next size class.
 const readBufferSize = 288
 
+// bigReadBufferSize is the read buffer of a connection whose last message
+// did not fit in readBufferSize: with the small one, such a message takes
+// two reads of the socket where one would do (the first stops at the
+// buffer's end). gorilla's default size. The connection keeps it until it
+// parks; it resumes with a small one.
+const bigReadBufferSize = 4096
+
 // hijackReader hands gorilla a buffered reader of ours at the upgrade, so
 // that the reader can tell when nothing is buffered: only then may it wait
 // for the socket to become readable, and park the connection. With
@@ -197,12 +204,16 @@ type wsReader struct {
 	resumeFn, dropFn func()
 	peekFn           func() error
 	shell            *bufio.Reader // an empty bufio.Reader left by keepBuffer
+	grow             bool          // the last message did not fit in the buffer
 }
 
 // run reads frames until the connection fails, or until it is parked: the
 // poller then runs resume on a new goroutine when data comes.
 func (rd *wsReader) run() {
 	for {
+		if rd.grow && rd.br.Buffered() == 0 {
+			rd.growBuffer()
+		}
 		if rd.idle != nil && rd.br.Buffered() == 0 {
 			if rd.idle.Wait(rd.peekFn, rd.dropFn) {
 				return
@@ -240,8 +251,23 @@ func (rd *wsReader) peek() error {
 }
 
 // readBuffers holds the read buffers of parked connections, each in a
-// bufio.Reader of its own, for the next connection that resumes.
-var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+// bufio.Reader of its own, for the next connection that resumes;
+// bigReadBuffers those of bigReadBufferSize.
+var (
+	readBuffers    = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+	bigReadBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bigReadBufferSize) }}
+)
+
+// putReadBuffer gives the buffer in b, an empty bufio.Reader, to the pool
+// of its size.
+func putReadBuffer(b *bufio.Reader) {
+	b.Reset(nil)
+	if b.Size() >= bigReadBufferSize {
+		bigReadBuffers.Put(b)
+	} else {
+		readBuffers.Put(b)
+	}
+}
 
 // dropBuffer lets the read buffer go while the connection is parked: it
 // is empty, and gorilla reads it only on the reader's goroutine.
@@ -252,9 +278,24 @@ func (rd *wsReader) dropBuffer() {
 	}
 	rd.shell = nil
 	*shell = *rd.br
-	shell.Reset(nil)
 	*rd.br = bufio.Reader{}
-	readBuffers.Put(shell)
+	rd.grow = false
+	putReadBuffer(shell)
+}
+
+// growBuffer swaps the connection's empty read buffer for one of
+// bigReadBufferSize, in place: gorilla holds the bufio.Reader.
+func (rd *wsReader) growBuffer() {
+	rd.grow = false
+	if rd.br.Size() >= bigReadBufferSize {
+		return
+	}
+	big := bigReadBuffers.Get().(*bufio.Reader)
+	small := *rd.br
+	*rd.br = *big
+	rd.br.Reset(rd.nc)
+	*big = small
+	putReadBuffer(big)
 }
 
 // keepBuffer gives the reader a buffer again after dropBuffer. The
@@ -303,6 +344,9 @@ func (rd *wsReader) readFrame(r io.Reader, binary bool) (*actors.Frame, error) {
 		}
 	default:
 		return nil, err
+	}
+	if rd.br != nil && len(data)+maxClientFrameHeader > rd.br.Size() {
+		rd.grow = true
 	}
 	f := &in.Frame
 	f.Conn = rd.writer
@@ -670,8 +714,12 @@ func (ww *wsWriter) frameHead(dst []byte, p protocol.Packet) ([]byte, int) {
 	return dst, websocket.TextMessage
 }
 
-// maxFrameHeader is the longest header of a server's frame.
-const maxFrameHeader = 10
+// maxFrameHeader is the longest header of a server's frame;
+// maxClientFrameHeader of a client's, which adds a 4-byte mask.
+const (
+	maxFrameHeader       = 10
+	maxClientFrameHeader = maxFrameHeader + 4
+)
 
 // appendFrameHeader appends the header of a final, unmasked frame (a
 // server's, RFC 6455 section 5.2) of type typ with n bytes of payload.
