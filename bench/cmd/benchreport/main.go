@@ -413,14 +413,13 @@ func atoi(s string) int {
 	return n
 }
 
-// targets compares the medians with the goals of the performance issue.
+// targets compares the medians of servers[0] with the goals of the
+// performance issue, which are set against the servers named reference and
+// bare whatever the table compares with (a base revision, say): a goal
+// whose server did not run is "not run".
 func targets(w io.Writer, runs []run, servers []string) {
 	t := index(runs)
-	a, ref := servers[0], servers[1]
-	bare := ""
-	if len(servers) > 2 {
-		bare = servers[2]
-	}
+	a, ref, bare := servers[0], "reference", "bare"
 	type row struct{ goal, measured, verdict string }
 	var rows []row
 	verdict := func(ok bool) string {
