@@ -61,8 +61,9 @@ type keptConn struct {
 	connState func(net.Conn, http.ConnState)
 
 	// Only the goroutine that serves the connection uses these.
-	br     *bufio.Reader // the request reader, while there is something to read
-	waitFn func() error  // await's, bound once
+	br     *bufio.Reader // the request reader, while there is something to read or wait for
+	waitFn func() error  // await's wait (peekRequest), bound once
+	dropFn func()        // dropReader, bound once: a connection that parks gives its reader back
 	fresh  bool          // no request read yet: the first waits within the header timeout
 
 	mu        sync.Mutex
@@ -542,14 +543,23 @@ func drained(body io.Reader) bool {
 // Tests lower it to see connections park after their request.
 var MaxAwaiting int32 = 256
 
-// await waits for the next request, with no reader: on this goroutine
-// while the client is busy, and parked, without the goroutine, once it is
-// quiet (see netpoll.Conn.Wait; a client that had been parked for an
-// interval parks again right after its request). It reports whether the
-// connection was parked: the caller then returns and touches nothing.
-// Otherwise data came, or an error the next read meets.
+// await waits for the next request: on this goroutine, reading into the
+// request reader, while the client is busy, and parked, without the
+// goroutine or the reader, once it is quiet (see netpoll.Conn.Wait; a
+// client that had been parked for an interval parks again right after its
+// request). It reports whether the connection was parked: the caller then
+// returns and touches nothing. Otherwise the request began to come, or an
+// error the next read meets.
+//
+// Waiting in a read, not in a readiness check without a buffer, saves a
+// system call per request: the read that finds the socket empty, then the
+// one that brings the request, as net/http does; a check would take one
+// more to see the data before reading it. At most MaxAwaiting connections
+// hold a reader while they wait.
 func (kc *keptConn) await() bool {
-	kc.dropReader()
+	if kc.dropFn == nil {
+		kc.waitFn, kc.dropFn = kc.peekRequest, kc.dropReader
+	}
 	if kc.srv.ReadTimeout > 0 {
 		_ = kc.conn.SetReadDeadline(time.Time{}) // the last request's: the idle timer bounds the wait
 	}
@@ -562,6 +572,7 @@ func (kc *keptConn) await() bool {
 	if kc.h.isKeptClosed() {
 		// closeKept passes over a connection being served.
 		kc.mu.Unlock()
+		kc.dropReader()
 		kc.close()
 		return true
 	}
@@ -576,14 +587,15 @@ func (kc *keptConn) await() bool {
 	// what woke it.
 	woken := kc.woken
 	kc.woken = false
-	if !woken && kc.h.awaiting.Load() >= MaxAwaiting && kc.idle.Park(nil) {
+	if !woken && kc.h.awaiting.Load() >= MaxAwaiting && kc.idle.Park(kc.dropFn) {
 		return true
 	}
-	if kc.waitFn == nil {
-		kc.waitFn = kc.idle.WaitReadable
+	if kc.br == nil {
+		kc.br = getRequestReader(&kc.lim)
 	}
+	kc.limitHeader()
 	kc.h.awaiting.Add(1)
-	parked := kc.idle.Wait(kc.waitFn, nil)
+	parked := kc.idle.Wait(kc.waitFn, kc.dropFn)
 	kc.h.awaiting.Add(-1)
 	if parked {
 		return true
@@ -593,6 +605,13 @@ func (kc *keptConn) await() bool {
 	kc.idleTimer.Stop()
 	kc.mu.Unlock()
 	return false
+}
+
+// peekRequest waits until a byte of the next request is buffered, the
+// connection fails or its read deadline passes (the poller's kick).
+func (kc *keptConn) peekRequest() error {
+	_, err := kc.br.Peek(1)
+	return err
 }
 
 // dropReader gives the request reader back to the pool.
