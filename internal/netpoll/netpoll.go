@@ -419,25 +419,6 @@ func (c *Conn) Peek() (data bool, err error) {
 	return data, err
 }
 
-// WaitReadable blocks until the connection has data to read, has hung up
-// or failed, or its read deadline passes (os.ErrDeadlineExceeded), without
-// reading: a reader can pass it to Wait and take its buffer only once
-// there is something to read.
-func (c *Conn) WaitReadable() error {
-	var perr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		data, err := peek(int(fd))
-		if err != nil {
-			perr = err
-		}
-		return data || err != nil
-	})
-	if err != nil {
-		return err
-	}
-	return perr
-}
-
 // Unregister forgets the connection; the reader calls it when it ends for
 // good.
 func (c *Conn) Unregister() {

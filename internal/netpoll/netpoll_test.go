@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -393,36 +392,6 @@ func TestPeek(t *testing.T) {
 		t.Fatalf("read %q, %v after Peek; want \"ab\"", b, err)
 	}
 	waitFor(t, "the close to arrive", func() bool { _, err := c.Peek(); return err == io.EOF })
-	server.Close()
-}
-
-// WaitReadable waits for data without taking it, and ends at the read
-// deadline, which is how the poller kicks a waiting reader.
-func TestWaitReadable(t *testing.T) {
-	p := New(interval)
-	defer p.Close()
-	server, client := tcpPair(t)
-	c := p.Register(server, func() {})
-	defer c.Unregister()
-	done := make(chan error, 1)
-	go func() { done <- c.WaitReadable() }()
-	write(t, client, "ab")
-	if err := <-done; err != nil {
-		t.Fatalf("WaitReadable with data: %v", err)
-	}
-	b := make([]byte, 2)
-	if _, err := io.ReadFull(server, b); err != nil || string(b) != "ab" {
-		t.Fatalf("read %q, %v after WaitReadable; want \"ab\"", b, err)
-	}
-	_ = server.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-	if err := c.WaitReadable(); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("WaitReadable at the deadline: %v; want os.ErrDeadlineExceeded", err)
-	}
-	_ = server.SetReadDeadline(time.Time{})
-	client.Close()
-	if err := c.WaitReadable(); err != io.EOF {
-		t.Fatalf("WaitReadable after the peer closed: %v; want io.EOF", err)
-	}
 	server.Close()
 }
 
