@@ -204,16 +204,19 @@ func (w *wsSession) close() {
 // dialFunc dials TCP connections for both transports. With -local-ips N it
 // binds them to the source addresses 127.0.0.F .. 127.0.0.(F+N-1) in turn
 // (F is -local-ip-first): each source address has its own ~28k ephemeral
-// ports (net.ipv4.ip_local_port_range), shared by every socket bound to it
-// whatever the server's address, so load generators run side by side take
-// addresses of their own.
+// ports (net.ipv4.ip_local_port_range) for each server address. The port
+// is chosen by connect, not bind (bindAddressNoPort).
 func dialFunc(cfg *config) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	if cfg.localIPs == 0 {
 		return (&net.Dialer{Timeout: cfg.timeout}).DialContext
 	}
 	dialers := make([]*net.Dialer, cfg.localIPs)
 	for i := range dialers {
-		dialers[i] = &net.Dialer{Timeout: cfg.timeout, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(cfg.firstIP+i))}}
+		dialers[i] = &net.Dialer{
+			Timeout:   cfg.timeout,
+			LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(cfg.firstIP+i))},
+			Control:   bindAddressNoPort,
+		}
 	}
 	var next atomic.Uint64
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
