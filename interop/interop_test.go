@@ -132,8 +132,9 @@ func (e event) String() string {
 // echoServer is an engineio.Server with echo handlers that records what
 // they saw.
 type echoServer struct {
-	srv *engineio.Server
-	url string
+	srv   *engineio.Server
+	url   string
+	mount string
 
 	mu      sync.Mutex
 	events  []event
@@ -183,7 +184,7 @@ func newEchoServerOn(t *testing.T, fastPing bool, mount string) *echoServer {
 	if err != nil {
 		t.Fatalf("engineio.NewServer: %v", err)
 	}
-	e := &echoServer{srv: srv, gone: make(chan engineio.Reason, 16), started: time.Now()}
+	e := &echoServer{srv: srv, mount: mount, gone: make(chan engineio.Reason, 16), started: time.Now()}
 
 	srv.OnConnect(func(s *engineio.Session) error {
 		e.record(event{kind: "connect", sid: s.ID(), transport: s.Transport()})
@@ -385,8 +386,27 @@ func (e *echoServer) checkCommon(t *testing.T, res clientResult) engineio.Reason
 	if ss := e.srv.Sessions(); len(ss) > 0 {
 		t.Errorf("srv.Sessions() = %v after the disconnect, want none", ss)
 	}
+	if e.mount == mountServeApp {
+		e.checkAppRoute(t)
+	}
 	t.Logf("server: disconnect reason %q", reason)
 	return reason
+}
+
+// checkAppRoute requests the application's own route, which Serve hands to
+// the http.Server given with WithHTTPServer.
+func (e *echoServer) checkAppRoute(t *testing.T) {
+	t.Helper()
+	resp, err := http.Get(e.url + "/hello")
+	if err != nil {
+		t.Errorf("GET /hello beside the engine: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || string(body) != "hello" {
+		t.Errorf("GET /hello beside the engine: HTTP %d %q (%v), want 200 \"hello\"", resp.StatusCode, body, err)
+	}
 }
 
 // messages returns the text and binary messages the server received.
