@@ -8,14 +8,10 @@ import (
 
 // bindAddressNoPort lets connect, not bind, choose the source port of a
 // socket bound to a source address (IP_BIND_ADDRESS_NO_PORT). bind with
-// port 0 searches the address's ports for one that no socket holds, at a
-// cost that grows with the sockets bound to it, TIME_WAIT ones included:
-// back-to-back runs of 10,000 polling clients left some 24,000 of those,
-// and eioload then spent its core in the kernel's bind, its dials timed
-// out and the connections it had made went without their requests until
-// the server's header timeout closed them. connect picks a port whose
-// four-tuple is free, reusing TIME_WAIT ones on loopback
-// (net.ipv4.tcp_tw_reuse).
+// port 0 searches the address's ports for one no socket holds, TIME_WAIT
+// ones included, and that search grows with them: after back-to-back runs
+// it took eioload's whole core (bench/README.md, finding 21). connect
+// picks a port whose four-tuple is free.
 func bindAddressNoPort(_, _ string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
