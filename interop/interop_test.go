@@ -397,7 +397,12 @@ func (e *echoServer) checkCommon(t *testing.T, res clientResult) engineio.Reason
 // the http.Server given with WithHTTPServer.
 func (e *echoServer) checkAppRoute(t *testing.T) {
 	t.Helper()
-	resp, err := http.Get(e.url + "/hello")
+	req, err := http.NewRequest(http.MethodGet, e.url+"/hello", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Close = true // leave no idle connection in the default transport
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Errorf("GET /hello beside the engine: %v", err)
 		return
