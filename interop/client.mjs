@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Interop client: drives the official engine.io-client against an Engine.IO
-// echo server (every message goes back to its sender, text as text and binary
-// as binary; the text "close-me" makes the server close the session).
+// Interop client: drives the official engine.io-client (6.x, or the 4.x or
+// 5.x that EIO_CLIENT names) against an Engine.IO echo server (every message
+// goes back to its sender, text as text and binary as binary; the text
+// "close-me" makes the server close the session).
 //
 // Usage:
-//   node client.mjs <scenario> <server-url> [transport]
+//   [EIO_CLIENT=engine.io-client-v4|engine.io-client-v5] node client.mjs <scenario> <server-url> [transport]
 //
 // Scenarios:
 //   polling-echo                   text + binary echo, transports ["polling"], no upgrade
@@ -27,8 +28,18 @@
 //
 // Set DEBUG=engine.io-client:* to see the client's own debug output.
 
+import fs from "node:fs";
 import http from "node:http";
-import { Socket } from "engine.io-client";
+
+// EIO_CLIENT names the installed package to drive (see package.json):
+// "engine.io-client" (6.x, the default), "engine.io-client-v4" or
+// "engine.io-client-v5". All three speak protocol revision 4. The report
+// gives the version that ran.
+const CLIENT_PACKAGE = process.env.EIO_CLIENT || "engine.io-client";
+const { Socket } = await import(CLIENT_PACKAGE);
+const CLIENT_VERSION = JSON.parse(
+  fs.readFileSync(new URL(`./node_modules/${CLIENT_PACKAGE}/package.json`, import.meta.url), "utf8"),
+).version;
 
 const TRANSPORTS = {
   polling: { transports: ["polling"], upgrade: false },
@@ -171,7 +182,10 @@ class Client {
       this.trackWs();
     });
     socket.on("upgradeError", (err) => note("upgradeError", String(err && err.message)));
-    socket.on("ping", () => {
+    // Pings are counted from the "packet" event, which every major
+    // emits: on a ping 4.x emits only "pong", 5.x and 6.x both.
+    socket.on("packet", (p) => {
+      if (p.type !== "ping") return;
       this.pings++;
       note("ping");
     });
@@ -476,8 +490,10 @@ const scenarios = {
     const c = new Client(url, needTransport(transport, "heartbeat"));
     await c.opened;
     const sid = c.sid;
-    const pingInterval = c.socket._pingInterval;
-    const pingTimeout = c.socket._pingTimeout;
+    // 6.x keeps the handshake's figures in _pingInterval and _pingTimeout,
+    // 4.x and 5.x in pingInterval and pingTimeout.
+    const pingInterval = c.socket._pingInterval ?? c.socket.pingInterval;
+    const pingTimeout = c.socket._pingTimeout ?? c.socket.pingTimeout;
     await Promise.race([
       sleep(2000),
       c.closedPromise.then((r) => {
@@ -504,7 +520,7 @@ async function main() {
   }
   const timeout = TIMEOUTS[scenario];
   const result = await withTimeout(scenarios[scenario](url, transport), timeout, `scenario ${scenario} to finish`);
-  return { ok: true, scenario, mode: transport || null, ...result, totalMs: Date.now() - startedAt };
+  return { ok: true, scenario, mode: transport || null, client: CLIENT_VERSION, ...result, totalMs: Date.now() - startedAt };
 }
 
 main().then(

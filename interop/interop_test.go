@@ -1,6 +1,7 @@
 // Package interop_test runs the official JavaScript Engine.IO client
-// (engine.io-client, pinned in interop/package.json) against this module's
-// server.
+// (engine.io-client, six majors pinned in interop/package.json: 4.x to 6.x
+// for protocol revision 4, 1.x to 3.x for revision 3) against this
+// module's server.
 //
 // Run from the module root:
 //
@@ -10,11 +11,13 @@
 // text, binary back as binary; the text "close-me" makes the server close the
 // session) behind httptest.NewServer, then runs
 //
-//	node client.mjs <scenario> <server-url> [transport]
+//	[EIO_CLIENT=<package>] node client.mjs <scenario> <server-url> [transport]
 //
-// which prints one JSON line describing what the client observed (see the
-// comment at the top of client.mjs). The test asserts the client's report and
-// what the server saw: sessions, messages, and the OnDisconnect reason.
+// (client3.mjs for revision 3; EIO_CLIENT names the client's package, see
+// clientMajor), which prints one JSON line describing what the client
+// observed (see the comment at the top of each script). The test asserts the
+// client's report and what the server saw: sessions, messages, and the
+// OnDisconnect reason.
 //
 // The tests fail, and never skip, when node is not on PATH or
 // interop/node_modules is missing. Set DEBUG=engine.io-client:* to get the
@@ -36,6 +39,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,6 +86,7 @@ type clientResult struct {
 	OK               bool     `json:"ok"`
 	Scenario         string   `json:"scenario"`
 	Mode             string   `json:"mode"`
+	Client           string   `json:"client"` // the engine.io-client version that ran
 	Transport        string   `json:"transport"`
 	FirstTransport   string   `json:"firstTransport"`
 	SID              string   `json:"sid"`
@@ -132,9 +137,10 @@ func (e event) String() string {
 // echoServer is an engineio.Server with echo handlers that records what
 // they saw.
 type echoServer struct {
-	srv   *engineio.Server
-	url   string
-	mount string
+	srv    *engineio.Server
+	url    string
+	mount  string
+	client clientMajor // the client the test runs; zero: the script's default
 
 	mu      sync.Mutex
 	events  []event
@@ -456,8 +462,32 @@ var (
 	nodeErr  error
 )
 
-// requireNode returns the path of node, failing the test when node or the
-// installed client is missing.
+// clientMajor is one installed major of engine.io-client: the npm alias it
+// is installed under in interop/package.json, which client.mjs and
+// client3.mjs load when EIO_CLIENT names it, and its pinned version.
+type clientMajor struct {
+	version string // as in package.json; subtests are named after it
+	pkg     string // the directory in interop/node_modules
+}
+
+// v4Clients speak protocol revision 4 and are driven by client.mjs;
+// v3Clients speak revision 3 and are driven by client3.mjs's v3-*
+// scenarios. The first of each is the default of its script.
+var (
+	v4Clients = []clientMajor{{"6.6.8", "engine.io-client"}, {"5.2.0", "engine.io-client-v5"}, {"4.1.4", "engine.io-client-v4"}}
+	v3Clients = []clientMajor{{"3.5.6", "engine.io-client-v3"}, {"2.1.1", "engine.io-client-v2"}, {"1.8.6", "engine.io-client-v1"}}
+)
+
+// forEachClient runs test as a subtest per client, named after its version.
+func forEachClient(t *testing.T, clients []clientMajor, test func(t *testing.T, c clientMajor)) {
+	t.Helper()
+	for _, c := range clients {
+		t.Run(c.version, func(t *testing.T) { test(t, c) })
+	}
+}
+
+// requireNode returns the path of node, failing the test when node or one
+// of the installed clients is missing or not the version the tests expect.
 func requireNode(t *testing.T) string {
 	t.Helper()
 	nodeOnce.Do(func() {
@@ -466,8 +496,10 @@ func requireNode(t *testing.T) string {
 			nodeErr = fmt.Errorf("node is not on PATH (%v): install Node.js 18 or later and run `npm ci --prefix interop` first", nodeErr)
 			return
 		}
-		if _, err := os.Stat(filepath.Join("node_modules", "engine.io-client", "package.json")); err != nil {
-			nodeErr = fmt.Errorf("engine.io-client is not installed in interop/node_modules (%v): run `npm ci --prefix interop` first", err)
+		for _, c := range append(v4Clients[:len(v4Clients):len(v4Clients)], v3Clients...) {
+			if nodeErr = checkInstalled(c); nodeErr != nil {
+				return
+			}
 		}
 	})
 	if nodeErr != nil {
@@ -476,24 +508,67 @@ func requireNode(t *testing.T) string {
 	return nodePath
 }
 
+// checkInstalled reports an error unless c is installed at its version.
+func checkInstalled(c clientMajor) error {
+	b, err := os.ReadFile(filepath.Join("node_modules", c.pkg, "package.json"))
+	if err != nil {
+		return fmt.Errorf("%s is not installed in interop/node_modules (%v): run `npm ci --prefix interop` first", c.pkg, err)
+	}
+	var pj struct {
+		Name, Version string
+	}
+	if err := json.Unmarshal(b, &pj); err != nil {
+		return fmt.Errorf("interop/node_modules/%s/package.json: %w", c.pkg, err)
+	}
+	if pj.Name != "engine.io-client" || pj.Version != c.version {
+		return fmt.Errorf("interop/node_modules/%s is %s %s, want engine.io-client %s: run `npm ci --prefix interop`", c.pkg, pj.Name, pj.Version, c.version)
+	}
+	return nil
+}
+
+// checkClientVersion fails the test unless the script ran the client the
+// test asked for (def when it asked for none).
+func checkClientVersion(t *testing.T, cmdline, ran string, asked, def clientMajor) {
+	t.Helper()
+	if asked == (clientMajor{}) {
+		asked = def
+	}
+	if ran != asked.version {
+		t.Fatalf("%s: ran engine.io-client %q, want %s", cmdline, ran, asked.version)
+	}
+}
+
+// clientCommand returns the node command that runs script with args for
+// client c (the script's default client when c is zero).
+func clientCommand(ctx context.Context, node string, c clientMajor, script string, args []string) (*exec.Cmd, string) {
+	cmd := exec.CommandContext(ctx, node, append([]string{script}, args...)...)
+	cmdline := "node " + script + " " + strings.Join(args, " ")
+	// Never an EIO_CLIENT of the test's own environment.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "EIO_CLIENT=") })
+	if c.pkg != "" {
+		cmd.Env = append(cmd.Env, "EIO_CLIENT="+c.pkg)
+		cmdline = "EIO_CLIENT=" + c.pkg + " " + cmdline
+	}
+	cmd.WaitDelay = 5 * time.Second
+	return cmd, cmdline
+}
+
 // runClient runs client.mjs and returns its report; it fails the test when
 // the client exits non-zero or prints no valid report.
 func runClient(t *testing.T, e *echoServer, scenario string, transport string) clientResult {
 	t.Helper()
 	node := requireNode(t)
-	args := []string{"client.mjs", scenario, e.url}
+	args := []string{scenario, e.url}
 	if transport != "" {
 		args = append(args, transport)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, args...)
+	cmd, cmdline := clientCommand(ctx, node, e.client, "client.mjs", args)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	err := cmd.Run()
-	cmdline := "node " + strings.Join(args, " ")
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (killed after %v)", err, clientTimeout)
@@ -509,6 +584,7 @@ func runClient(t *testing.T, e *echoServer, scenario string, transport string) c
 	if err := json.Unmarshal([]byte(line), &res); err != nil || !res.OK {
 		t.Fatalf("%s: exit 0 but no {\"ok\":true,...} report (%v); stdout:\n%s", cmdline, err, indent(stdout.String()))
 	}
+	checkClientVersion(t, cmdline, res.Client, e.client, v4Clients[0])
 	t.Logf("%s (%v): %s", cmdline, time.Since(start).Round(time.Millisecond), line)
 	return res
 }
@@ -574,57 +650,69 @@ func (l *countingListener) Accept() (net.Conn, error) {
 }
 
 func TestPollingEcho(t *testing.T) {
-	for _, mount := range mounts {
-		t.Run(mount, func(t *testing.T) {
-			t.Parallel()
-			e := newEchoServerOn(t, false, mount)
-			res := runClient(t, e, "polling-echo", "")
-			if res.Transport != "polling" || res.Upgraded {
-				t.Errorf("client transport %q upgraded=%v, want polling without upgrade", res.Transport, res.Upgraded)
-			}
-			e.checkCommon(t, res)
-			checkBasicEcho(t, e, res)
-			checkTransports(t, e, "polling")
-		})
-	}
+	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, mount := range mounts {
+			t.Run(mount, func(t *testing.T) {
+				t.Parallel()
+				e := newEchoServerOn(t, false, mount)
+				e.client = c
+				res := runClient(t, e, "polling-echo", "")
+				if res.Transport != "polling" || res.Upgraded {
+					t.Errorf("client transport %q upgraded=%v, want polling without upgrade", res.Transport, res.Upgraded)
+				}
+				e.checkCommon(t, res)
+				checkBasicEcho(t, e, res)
+				checkTransports(t, e, "polling")
+			})
+		}
+	})
 }
 
 func TestWebSocketEcho(t *testing.T) {
-	for _, mount := range mounts {
-		t.Run(mount, func(t *testing.T) {
-			t.Parallel()
-			e := newEchoServerOn(t, false, mount)
-			res := runClient(t, e, "websocket-echo", "")
-			if res.Transport != "websocket" {
-				t.Errorf("client transport %q, want websocket", res.Transport)
-			}
-			e.checkCommon(t, res)
-			checkBasicEcho(t, e, res)
-			checkTransports(t, e, "websocket")
-		})
-	}
+	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, mount := range mounts {
+			t.Run(mount, func(t *testing.T) {
+				t.Parallel()
+				e := newEchoServerOn(t, false, mount)
+				e.client = c
+				res := runClient(t, e, "websocket-echo", "")
+				if res.Transport != "websocket" {
+					t.Errorf("client transport %q, want websocket", res.Transport)
+				}
+				e.checkCommon(t, res)
+				checkBasicEcho(t, e, res)
+				checkTransports(t, e, "websocket")
+			})
+		}
+	})
 }
 
 func TestUpgrade(t *testing.T) {
-	for _, mount := range mounts {
-		t.Run(mount, func(t *testing.T) {
-			t.Parallel()
-			e := newEchoServerOn(t, false, mount)
-			res := runClient(t, e, "upgrade", "")
-			if res.FirstTransport != "polling" || res.Transport != "websocket" || !res.Upgraded {
-				t.Errorf("client: first transport %q, transport %q, upgraded=%v; want polling then websocket",
-					res.FirstTransport, res.Transport, res.Upgraded)
-			}
-			e.checkCommon(t, res)
-			if evs := e.snapshot(); len(evs) > 0 && evs[0].transport != "polling" {
-				t.Errorf("server: session opened on %q, want polling", evs[0].transport)
-			}
-			checkBasicEcho(t, e, res)
-			// The client sends only after its "upgrade" event, which follows
-			// the "5" packet on the same WebSocket.
-			checkTransports(t, e, "websocket")
-		})
-	}
+	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, mount := range mounts {
+			t.Run(mount, func(t *testing.T) {
+				t.Parallel()
+				e := newEchoServerOn(t, false, mount)
+				e.client = c
+				res := runClient(t, e, "upgrade", "")
+				if res.FirstTransport != "polling" || res.Transport != "websocket" || !res.Upgraded {
+					t.Errorf("client: first transport %q, transport %q, upgraded=%v; want polling then websocket",
+						res.FirstTransport, res.Transport, res.Upgraded)
+				}
+				e.checkCommon(t, res)
+				if evs := e.snapshot(); len(evs) > 0 && evs[0].transport != "polling" {
+					t.Errorf("server: session opened on %q, want polling", evs[0].transport)
+				}
+				checkBasicEcho(t, e, res)
+				// The client sends only after its "upgrade" event, which follows
+				// the "5" packet on the same WebSocket.
+				checkTransports(t, e, "websocket")
+			})
+		}
+	})
 }
 
 // transports of the parameterised scenarios: polling only, websocket only,
@@ -633,88 +721,100 @@ var transports = []string{"polling", "websocket", "upgrade"}
 
 func TestLarge(t *testing.T) {
 	t.Parallel()
-	for _, tr := range transports {
-		t.Run(tr, func(t *testing.T) {
-			t.Parallel()
-			e := newEchoServer(t, false)
-			res := runClient(t, e, "large", tr)
-			if res.TextLength != largeSize || res.BinaryLength != largeSize {
-				t.Errorf("client echoed text of %d and binary of %d chars, want %d each", res.TextLength, res.BinaryLength, largeSize)
-			}
-			e.checkCommon(t, res)
-			texts, bins := e.messages()
-			if len(texts) != 1 || len(texts[0].text) != largeSize {
-				t.Errorf("server text messages: %v, want one of %d bytes", texts, largeSize)
-			}
-			if len(bins) != 1 || len(bins[0].data) != largeSize {
-				t.Errorf("server binary messages: %v, want one of %d bytes", bins, largeSize)
-			}
-			if tr != "upgrade" {
-				checkTransports(t, e, tr)
-			}
-		})
-	}
+	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, tr := range transports {
+			t.Run(tr, func(t *testing.T) {
+				t.Parallel()
+				e := newEchoServer(t, false)
+				e.client = c
+				res := runClient(t, e, "large", tr)
+				if res.TextLength != largeSize || res.BinaryLength != largeSize {
+					t.Errorf("client echoed text of %d and binary of %d chars, want %d each", res.TextLength, res.BinaryLength, largeSize)
+				}
+				e.checkCommon(t, res)
+				texts, bins := e.messages()
+				if len(texts) != 1 || len(texts[0].text) != largeSize {
+					t.Errorf("server text messages: %v, want one of %d bytes", texts, largeSize)
+				}
+				if len(bins) != 1 || len(bins[0].data) != largeSize {
+					t.Errorf("server binary messages: %v, want one of %d bytes", bins, largeSize)
+				}
+				if tr != "upgrade" {
+					checkTransports(t, e, tr)
+				}
+			})
+		}
+	})
 }
 
 func TestOrdered(t *testing.T) {
 	t.Parallel()
-	for _, tr := range transports {
-		t.Run(tr, func(t *testing.T) {
-			t.Parallel()
-			e := newEchoServer(t, false)
-			res := runClient(t, e, "ordered", tr)
-			if res.Echoed != orderedCount {
-				t.Errorf("client echoed %d messages, want %d", res.Echoed, orderedCount)
-			}
-			e.checkCommon(t, res)
-			texts, bins := e.messages()
-			if len(bins) != 0 {
-				t.Errorf("server received %d binary messages, want 0", len(bins))
-			}
-			if len(texts) != orderedCount {
-				t.Errorf("server received %d text messages, want %d", len(texts), orderedCount)
-			}
-			for i, ev := range texts {
-				if want := fmt.Sprintf("m%d", i); ev.text != want {
-					t.Errorf("server message #%d is %q, want %q", i, ev.text, want)
-					break
+	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, tr := range transports {
+			t.Run(tr, func(t *testing.T) {
+				t.Parallel()
+				e := newEchoServer(t, false)
+				e.client = c
+				res := runClient(t, e, "ordered", tr)
+				if res.Echoed != orderedCount {
+					t.Errorf("client echoed %d messages, want %d", res.Echoed, orderedCount)
 				}
-			}
-			if tr != "upgrade" {
-				checkTransports(t, e, tr)
-			}
-		})
-	}
+				e.checkCommon(t, res)
+				texts, bins := e.messages()
+				if len(bins) != 0 {
+					t.Errorf("server received %d binary messages, want 0", len(bins))
+				}
+				if len(texts) != orderedCount {
+					t.Errorf("server received %d text messages, want %d", len(texts), orderedCount)
+				}
+				for i, ev := range texts {
+					if want := fmt.Sprintf("m%d", i); ev.text != want {
+						t.Errorf("server message #%d is %q, want %q", i, ev.text, want)
+						break
+					}
+				}
+				if tr != "upgrade" {
+					checkTransports(t, e, tr)
+				}
+			})
+		}
+	})
 }
 
 func TestServerClose(t *testing.T) {
 	t.Parallel()
-	for _, tr := range transports {
-		t.Run(tr, func(t *testing.T) {
-			t.Parallel()
-			e := newEchoServer(t, false)
-			res := runClient(t, e, "server-close", tr)
-			// client.mjs checks the reason is "transport close" and that the
-			// echo of "before-close" arrived before the close.
-			t.Logf("client: close reason %q (%s)", res.CloseReason, res.CloseDescription)
-			reason := e.checkCommon(t, res)
-			if reason != engineio.ReasonServerClose {
-				t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonServerClose)
-			}
-			texts, _ := e.messages()
-			if len(texts) != 2 || texts[0].text != "before-close" || texts[1].text != "close-me" {
-				t.Errorf("server text messages %v, want [before-close close-me]", texts)
-			}
-			wantTransport := tr
-			if tr == "upgrade" {
-				wantTransport = "websocket" // client.mjs waits for the upgrade
-			}
-			if res.Transport != wantTransport {
-				t.Errorf("client transport at close %q, want %q", res.Transport, wantTransport)
-			}
-			checkTransports(t, e, wantTransport)
-		})
-	}
+	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, tr := range transports {
+			t.Run(tr, func(t *testing.T) {
+				t.Parallel()
+				e := newEchoServer(t, false)
+				e.client = c
+				res := runClient(t, e, "server-close", tr)
+				// client.mjs checks the reason is "transport close" and that the
+				// echo of "before-close" arrived before the close.
+				t.Logf("client: close reason %q (%s)", res.CloseReason, res.CloseDescription)
+				reason := e.checkCommon(t, res)
+				if reason != engineio.ReasonServerClose {
+					t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonServerClose)
+				}
+				texts, _ := e.messages()
+				if len(texts) != 2 || texts[0].text != "before-close" || texts[1].text != "close-me" {
+					t.Errorf("server text messages %v, want [before-close close-me]", texts)
+				}
+				wantTransport := tr
+				if tr == "upgrade" {
+					wantTransport = "websocket" // client.mjs waits for the upgrade
+				}
+				if res.Transport != wantTransport {
+					t.Errorf("client transport at close %q, want %q", res.Transport, wantTransport)
+				}
+				checkTransports(t, e, wantTransport)
+			})
+		}
+	})
 }
 
 // TestClientClose: engine.io-client's socket.close() sends a "1" packet over
@@ -723,52 +823,64 @@ func TestServerClose(t *testing.T) {
 // "transport close" for a connection closed cleanly by the client.
 func TestClientClose(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		transport string
-		want      engineio.Reason
-	}{
-		{"polling", engineio.ReasonClientClose},
-		{"websocket", engineio.ReasonTransportClose},
-	} {
-		t.Run(tc.transport, func(t *testing.T) {
-			t.Parallel()
-			e := newEchoServer(t, false)
-			res := runClient(t, e, "client-close", tc.transport)
-			if res.CloseReason != "forced close" {
-				t.Errorf("client close reason %q, want \"forced close\"", res.CloseReason)
-			}
-			if res.Transport != tc.transport {
-				t.Errorf("client closed over %q, want %q", res.Transport, tc.transport)
-			}
-			if strings.Contains(res.Closed, "not confirmed") {
-				t.Errorf("client: %s", res.Closed)
-			}
-			reason := e.checkCommon(t, res)
-			if reason != tc.want {
-				t.Errorf("server: OnDisconnect reason %q, want %q", reason, tc.want)
-			}
-			texts, _ := e.messages()
-			if len(texts) != 1 || texts[0].text != "hi" {
-				t.Errorf("server text messages %v, want [hi]", texts)
-			}
-		})
-	}
+	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, tc := range []struct {
+			transport string
+			want      engineio.Reason
+		}{
+			{"polling", engineio.ReasonClientClose},
+			{"websocket", engineio.ReasonTransportClose},
+		} {
+			t.Run(tc.transport, func(t *testing.T) {
+				t.Parallel()
+				e := newEchoServer(t, false)
+				e.client = c
+				res := runClient(t, e, "client-close", tc.transport)
+				if res.CloseReason != "forced close" {
+					t.Errorf("client close reason %q, want \"forced close\"", res.CloseReason)
+				}
+				if res.Transport != tc.transport {
+					t.Errorf("client closed over %q, want %q", res.Transport, tc.transport)
+				}
+				if strings.Contains(res.Closed, "not confirmed") {
+					t.Errorf("client: %s", res.Closed)
+				}
+				reason := e.checkCommon(t, res)
+				if reason != tc.want {
+					t.Errorf("server: OnDisconnect reason %q, want %q", reason, tc.want)
+				}
+				texts, _ := e.messages()
+				if len(texts) != 1 || texts[0].text != "hi" {
+					t.Errorf("server text messages %v, want [hi]", texts)
+				}
+			})
+		}
+	})
 }
 
 // TestHeartbeat runs with the official suite's 300 ms / 200 ms heartbeat.
 // It is timing-sensitive, so its subtests do not run in parallel with each
-// other nor with the other tests (no t.Parallel).
+// other nor with the other tests (no t.Parallel). The older clients run
+// with the server as the http.Server's Handler only.
 func TestHeartbeat(t *testing.T) {
-	for _, tr := range append(transports, "polling-keepalive") {
-		for _, mount := range []string{mountRoot, mountServe} {
-			heartbeat(t, tr, mount)
+	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+		mounts := []string{mountRoot, mountServe}
+		if c != v4Clients[0] {
+			mounts = mounts[:1]
 		}
-	}
+		for _, tr := range append(transports, "polling-keepalive") {
+			for _, mount := range mounts {
+				heartbeat(t, c, tr, mount)
+			}
+		}
+	})
 }
 
-func heartbeat(t *testing.T, tr, mount string) {
+func heartbeat(t *testing.T, c clientMajor, tr, mount string) {
 	t.Run(tr+"/"+mount, func(t *testing.T) {
 		e := newEchoServerOn(t, true, mount)
+		e.client = c
 		res := runClient(t, e, "heartbeat", tr)
 		if res.PingInterval != 300 || res.PingTimeout != 200 {
 			t.Errorf("client saw pingInterval %d, pingTimeout %d in the handshake, want 300, 200", res.PingInterval, res.PingTimeout)

@@ -17,9 +17,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -29,16 +26,36 @@ import (
 	"github.com/eioactor/engineio"
 )
 
-// v3Texts and v3Binaries are what client3.mjs echoes in its echo scenarios.
+// v3Texts and v3Binaries are what client3.mjs echoes in its echo scenarios;
+// v3ASCIITexts replace v3Texts over polling with engine.io-client 1.x.
 var (
-	v3Texts    = []string{"hello", "€ 😀 ünïcödé \u2028 \"q\" \n"}
-	v3Binaries = [][]byte{{1, 2, 3, 4}, {4, 0, 255, 10, 13}}
+	v3Texts      = []string{"hello", "€ 😀 ünïcödé \u2028 \"q\" \n"}
+	v3ASCIITexts = []string{"hello", "plain ASCII \u007f \"q\" \n"}
+	v3Binaries   = [][]byte{{1, 2, 3, 4}, {4, 0, 255, 10, 13}}
 )
+
+// parserV1 reports whether c is engine.io-client 1.x, whose engine.io-parser
+// 1.x differs from the later ones in two ways over polling:
+//   - it encodes the text packets of a payload to UTF-8 once more before the
+//     request does, and decodes the server's payloads so; servers on
+//     engine.io-parser 2.0 and later (the JavaScript engine.io 3.x to 6.x),
+//     this one too, do neither, so only ASCII text crosses polling intact;
+//   - with XHR2 it posts every payload as a binary one, text included.
+func parserV1(c clientMajor) bool { return strings.HasPrefix(c.version, "1.") }
+
+// echoTexts returns the texts client3.mjs echoes with c over transport.
+func echoTexts(c clientMajor, transport string) []string {
+	if transport == "polling" && parserV1(c) {
+		return v3ASCIITexts
+	}
+	return v3Texts
+}
 
 // report is the JSON line printed by client3.mjs.
 type report struct {
 	OK               bool     `json:"ok"`
 	Scenario         string   `json:"scenario"`
+	Client           string   `json:"client"` // the engine.io-client version that ran
 	Protocol         int      `json:"protocol"`
 	Transport        string   `json:"transport"`
 	FirstTransport   string   `json:"firstTransport"`
@@ -266,7 +283,6 @@ func (c *heldConn) fill(x *exchange) {
 func startEchoServer(t *testing.T, opts ...engineio.Option) (*echoServer, *recorder) {
 	t.Helper()
 	requireNode(t)
-	requireV3Client(t)
 	logw := &testLogWriter{t: t}
 	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv, err := engineio.NewServer(append([]engineio.Option{engineio.WithLogger(logger)}, opts...)...)
@@ -337,31 +353,22 @@ func startEchoServer(t *testing.T, opts ...engineio.Option) (*echoServer, *recor
 	return e, rec
 }
 
-func requireV3Client(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join("node_modules", "engine.io-client-v3", "package.json")); err != nil {
-		t.Fatalf("engine.io-client-v3 is not installed in interop/node_modules (%v): run `npm ci --prefix interop` first", err)
-	}
-}
-
 // runScript runs client3.mjs and returns its report; it fails the test when
 // the client exits non-zero or prints no valid report.
 func runScript(t *testing.T, e *echoServer, rec *recorder, scenario, transport string) report {
 	t.Helper()
 	node := requireNode(t)
-	args := []string{"client3.mjs", scenario, e.url}
+	args := []string{scenario, e.url}
 	if transport != "" {
 		args = append(args, transport)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, args...)
+	cmd, cmdline := clientCommand(ctx, node, e.client, "client3.mjs", args)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	err := cmd.Run()
-	cmdline := "node " + strings.Join(args, " ")
 	if err != nil {
 		t.Fatalf("%s: %v\nclient stdout:\n%s\nclient stderr:\n%s\nserver saw:\n%s\nHTTP exchanges:\n%s",
 			cmdline, err, indent(stdout.String()), indent(stderr.String()), e.summary(), rec.dump())
@@ -374,6 +381,11 @@ func runScript(t *testing.T, e *echoServer, rec *recorder, scenario, transport s
 	if err := json.Unmarshal([]byte(line), &res); err != nil || !res.OK {
 		t.Fatalf("%s: exit 0 but no {\"ok\":true,...} report (%v); stdout:\n%s", cmdline, err, indent(stdout.String()))
 	}
+	def := v4Clients[0] // the cors scenarios
+	if strings.HasPrefix(scenario, "v3-") {
+		def = v3Clients[0]
+	}
+	checkClientVersion(t, cmdline, res.Client, e.client, def)
 	t.Logf("%s (%v): %s", cmdline, time.Since(start).Round(time.Millisecond), line)
 	return res
 }
@@ -389,16 +401,17 @@ func finish(t *testing.T, e *echoServer, res report) engineio.Reason {
 // checkEcho asserts the server side of client3.mjs's basic echo.
 func checkEcho(t *testing.T, e *echoServer, res report, transport string) {
 	t.Helper()
-	if res.Echoed != len(v3Texts)+len(v3Binaries) {
-		t.Errorf("client echoed %d messages, want %d", res.Echoed, len(v3Texts)+len(v3Binaries))
+	want := echoTexts(e.client, transport)
+	if res.Echoed != len(want)+len(v3Binaries) {
+		t.Errorf("client echoed %d messages, want %d", res.Echoed, len(want)+len(v3Binaries))
 	}
 	texts, bins := e.messages()
 	var gotTexts []string
 	for _, ev := range texts {
 		gotTexts = append(gotTexts, ev.text)
 	}
-	if !slices.Equal(gotTexts, v3Texts) {
-		t.Errorf("server text messages %q, want %q", gotTexts, v3Texts)
+	if !slices.Equal(gotTexts, want) {
+		t.Errorf("server text messages %q, want %q", gotTexts, want)
 	}
 	if len(bins) != len(v3Binaries) {
 		t.Errorf("server binary messages %v, want %v", bins, v3Binaries)
@@ -463,118 +476,134 @@ func eio3(opts ...engineio.Option) []engineio.Option {
 // WebSocket only, and polling upgraded to WebSocket.
 func TestV3Echo(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		mode, transport string
-		reason          engineio.Reason
-	}{
-		{"polling", "polling", engineio.ReasonClientClose},
-		{"websocket", "websocket", engineio.ReasonTransportClose},
-		{"upgrade", "websocket", engineio.ReasonTransportClose},
-	} {
-		t.Run(tc.mode, func(t *testing.T) {
-			t.Parallel()
-			e, rec := startEchoServer(t, eio3()...)
-			res := runScript(t, e, rec, "v3-echo", tc.mode)
-			if res.Protocol != 3 {
-				t.Errorf("client protocol %d, want 3", res.Protocol)
-			}
-			if res.Transport != tc.transport || (tc.mode == "upgrade") != res.Upgraded {
-				t.Errorf("client transport %q upgraded=%v, want %q", res.Transport, res.Upgraded, tc.transport)
-			}
-			if reason := finish(t, e, res); reason != tc.reason {
-				t.Errorf("server: OnDisconnect reason %q, want %q", reason, tc.reason)
-			}
-			checkEcho(t, e, res, tc.transport)
-			checkRevision3(t, rec)
-			if tc.mode != "websocket" {
-				if res.FirstTransport != "polling" {
-					t.Errorf("first transport %q, want polling", res.FirstTransport)
+	forEachClient(t, v3Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, tc := range []struct {
+			mode, transport string
+			reason          engineio.Reason
+		}{
+			{"polling", "polling", engineio.ReasonClientClose},
+			{"websocket", "websocket", engineio.ReasonTransportClose},
+			{"upgrade", "websocket", engineio.ReasonTransportClose},
+		} {
+			t.Run(tc.mode, func(t *testing.T) {
+				t.Parallel()
+				e, rec := startEchoServer(t, eio3()...)
+				e.client = c
+				res := runScript(t, e, rec, "v3-echo", tc.mode)
+				if res.Protocol != 3 {
+					t.Errorf("client protocol %d, want 3", res.Protocol)
 				}
-				if res.SupportsBinary == nil || *res.SupportsBinary {
-					t.Errorf("client polling supportsBinary = %v, want false (no XHR2 in Node's XMLHttpRequest)", res.SupportsBinary)
+				if res.Transport != tc.transport || (tc.mode == "upgrade") != res.Upgraded {
+					t.Errorf("client transport %q upgraded=%v, want %q", res.Transport, res.Upgraded, tc.transport)
 				}
-				for _, x := range append(polling(rec, http.MethodGet), polling(rec, http.MethodPost)...) {
-					if x.query.Get("b64") != "1" {
-						t.Errorf("polling request %v without b64=1", x)
+				if reason := finish(t, e, res); reason != tc.reason {
+					t.Errorf("server: OnDisconnect reason %q, want %q", reason, tc.reason)
+				}
+				checkEcho(t, e, res, tc.transport)
+				checkRevision3(t, rec)
+				if tc.mode != "websocket" {
+					if res.FirstTransport != "polling" {
+						t.Errorf("first transport %q, want polling", res.FirstTransport)
+					}
+					if res.SupportsBinary == nil || *res.SupportsBinary {
+						t.Errorf("client polling supportsBinary = %v, want false (no XHR2 in Node's XMLHttpRequest)", res.SupportsBinary)
+					}
+					for _, x := range append(polling(rec, http.MethodGet), polling(rec, http.MethodPost)...) {
+						if x.query.Get("b64") != "1" {
+							t.Errorf("polling request %v without b64=1", x)
+						}
 					}
 				}
-			}
-			if tc.mode == "polling" && len(websockets(rec)) != 0 {
-				t.Errorf("WebSocket requests although upgrade is off:\n%s", rec.dump())
-			}
-		})
-	}
+				if tc.mode == "polling" && len(websockets(rec)) != 0 {
+					t.Errorf("WebSocket requests although upgrade is off:\n%s", rec.dump())
+				}
+			})
+		}
+	})
 }
 
 // TestV3XHR2: polling with binary in the XHR2 binary payload, both ways
 // (client3.mjs gives the client an XMLHttpRequest with responseType).
 func TestV3XHR2(t *testing.T) {
 	t.Parallel()
-	e, rec := startEchoServer(t, eio3()...)
-	res := runScript(t, e, rec, "v3-xhr2", "")
-	if res.SupportsBinary == nil || !*res.SupportsBinary {
-		t.Errorf("client polling supportsBinary = %v, want true", res.SupportsBinary)
-	}
-	if reason := finish(t, e, res); reason != engineio.ReasonClientClose {
-		t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonClientClose)
-	}
-	checkEcho(t, e, res, "polling")
-	checkRevision3(t, rec)
-	// The client posted its binary messages as XHR2 payloads, and got the
-	// echoes the same way.
-	if n := countOf(res.PostTypes, "application/octet-stream"); n != len(v3Binaries) {
-		t.Errorf("client POSTs %q: %d application/octet-stream, want %d", res.PostTypes, n, len(v3Binaries))
-	}
-	if n := countOf(res.ResponseTypes, "application/octet-stream"); n != len(v3Binaries) {
-		t.Errorf("client GET responses %q: %d application/octet-stream, want %d", res.ResponseTypes, n, len(v3Binaries))
-	}
-	binaryPosts, binaryGets := 0, 0
-	for _, x := range polling(rec, http.MethodPost) {
-		if x.query.Has("b64") {
-			t.Errorf("POST %v with b64", x)
+	forEachClient(t, v3Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		e, rec := startEchoServer(t, eio3()...)
+		e.client = c
+		res := runScript(t, e, rec, "v3-xhr2", "")
+		if res.SupportsBinary == nil || !*res.SupportsBinary {
+			t.Errorf("client polling supportsBinary = %v, want true", res.SupportsBinary)
 		}
-		if x.header.Get("Content-Type") == "application/octet-stream" {
-			binaryPosts++
+		if reason := finish(t, e, res); reason != engineio.ReasonClientClose {
+			t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonClientClose)
 		}
-	}
-	for _, x := range polling(rec, http.MethodGet) {
-		if x.query.Has("b64") {
-			t.Errorf("GET %v with b64", x)
+		checkEcho(t, e, res, "polling")
+		checkRevision3(t, rec)
+		// The client posted its binary messages as XHR2 payloads, and got the
+		// echoes the same way; 1.x posts every payload so.
+		wantPosts := len(v3Binaries)
+		if parserV1(c) {
+			wantPosts = len(res.PostTypes)
 		}
-		if x.respHeader.Get("Content-Type") == "application/octet-stream" {
-			binaryGets++
+		if n := countOf(res.PostTypes, "application/octet-stream"); n != wantPosts || n < len(v3Binaries) {
+			t.Errorf("client POSTs %q: %d application/octet-stream, want %d", res.PostTypes, n, wantPosts)
 		}
-	}
-	if binaryPosts != len(v3Binaries) || binaryGets != len(v3Binaries) {
-		t.Errorf("server: %d octet-stream POSTs and %d octet-stream GET responses, want %d each:\n%s", binaryPosts, binaryGets, len(v3Binaries), rec.dump())
-	}
+		if n := countOf(res.ResponseTypes, "application/octet-stream"); n != len(v3Binaries) {
+			t.Errorf("client GET responses %q: %d application/octet-stream, want %d", res.ResponseTypes, n, len(v3Binaries))
+		}
+		binaryPosts, binaryGets := 0, 0
+		for _, x := range polling(rec, http.MethodPost) {
+			if x.query.Has("b64") {
+				t.Errorf("POST %v with b64", x)
+			}
+			if x.header.Get("Content-Type") == "application/octet-stream" {
+				binaryPosts++
+			}
+		}
+		for _, x := range polling(rec, http.MethodGet) {
+			if x.query.Has("b64") {
+				t.Errorf("GET %v with b64", x)
+			}
+			if x.respHeader.Get("Content-Type") == "application/octet-stream" {
+				binaryGets++
+			}
+		}
+		if binaryPosts != wantPosts || binaryGets != len(v3Binaries) {
+			t.Errorf("server: %d octet-stream POSTs and %d octet-stream GET responses, want %d and %d:\n%s", binaryPosts, binaryGets, wantPosts, len(v3Binaries), rec.dump())
+		}
+	})
 }
 
 // TestV3Base64: forceBase64: true makes the client ask for b64=1 and send
 // binary as base64 text; the server answers in kind.
 func TestV3Base64(t *testing.T) {
 	t.Parallel()
-	e, rec := startEchoServer(t, eio3()...)
-	res := runScript(t, e, rec, "v3-base64", "")
-	if res.SupportsBinary == nil || *res.SupportsBinary {
-		t.Errorf("client polling supportsBinary = %v, want false", res.SupportsBinary)
-	}
-	if reason := finish(t, e, res); reason != engineio.ReasonClientClose {
-		t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonClientClose)
-	}
-	checkEcho(t, e, res, "polling")
-	checkRevision3(t, rec)
-	if n := countOf(res.PostTypes, "application/octet-stream"); n != 0 || len(res.PostTypes) == 0 {
-		t.Errorf("client POSTs %q, want all text", res.PostTypes)
-	}
-	for _, x := range polling(rec, http.MethodGet) {
-		if x.status != http.StatusOK {
-			continue // checkRevision3 judged it
+	forEachClient(t, v3Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		e, rec := startEchoServer(t, eio3()...)
+		e.client = c
+		res := runScript(t, e, rec, "v3-base64", "")
+		if res.SupportsBinary == nil || *res.SupportsBinary {
+			t.Errorf("client polling supportsBinary = %v, want false", res.SupportsBinary)
 		}
-		if x.query.Get("b64") != "1" || x.respHeader.Get("Content-Type") != "text/plain; charset=UTF-8" {
-			t.Errorf("GET %v: want b64=1 and a text payload", x)
+		if reason := finish(t, e, res); reason != engineio.ReasonClientClose {
+			t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonClientClose)
 		}
-	}
+		checkEcho(t, e, res, "polling")
+		checkRevision3(t, rec)
+		if n := countOf(res.PostTypes, "application/octet-stream"); n != 0 || len(res.PostTypes) == 0 {
+			t.Errorf("client POSTs %q, want all text", res.PostTypes)
+		}
+		for _, x := range polling(rec, http.MethodGet) {
+			if x.status != http.StatusOK {
+				continue // checkRevision3 judged it
+			}
+			if x.query.Get("b64") != "1" || x.respHeader.Get("Content-Type") != "text/plain; charset=UTF-8" {
+				t.Errorf("GET %v: want b64=1 and a text payload", x)
+			}
+		}
+	})
 }
 
 func countOf(list []string, s string) int {
@@ -590,23 +619,27 @@ func countOf(list []string, s string) int {
 // TestV3Large: 500 KiB of text and 500 KiB of binary, echoed intact.
 func TestV3Large(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{"polling", "websocket"} {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			e, rec := startEchoServer(t, eio3(engineio.WithMaxPayload(1_000_000))...)
-			res := runScript(t, e, rec, "v3-large", mode)
-			if res.TextLength != largeSize || res.BinaryLength != largeSize {
-				t.Errorf("client echoed %d chars and %d bytes, want %d each", res.TextLength, res.BinaryLength, largeSize)
-			}
-			finish(t, e, res)
-			texts, bins := e.messages()
-			if len(texts) != 1 || len(texts[0].text) != largeSize || len(bins) != 1 || len(bins[0].data) != largeSize {
-				t.Errorf("server received %d texts and %d binaries, want one of %d bytes each", len(texts), len(bins), largeSize)
-			}
-			checkTransports(t, e, mode)
-			checkRevision3(t, rec)
-		})
-	}
+	forEachClient(t, v3Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, mode := range []string{"polling", "websocket"} {
+			t.Run(mode, func(t *testing.T) {
+				t.Parallel()
+				e, rec := startEchoServer(t, eio3(engineio.WithMaxPayload(1_000_000))...)
+				e.client = c
+				res := runScript(t, e, rec, "v3-large", mode)
+				if res.TextLength != largeSize || res.BinaryLength != largeSize {
+					t.Errorf("client echoed %d chars and %d bytes, want %d each", res.TextLength, res.BinaryLength, largeSize)
+				}
+				finish(t, e, res)
+				texts, bins := e.messages()
+				if len(texts) != 1 || len(texts[0].text) != largeSize || len(bins) != 1 || len(bins[0].data) != largeSize {
+					t.Errorf("server received %d texts and %d binaries, want one of %d bytes each", len(texts), len(bins), largeSize)
+				}
+				checkTransports(t, e, mode)
+				checkRevision3(t, rec)
+			})
+		}
+	})
 }
 
 // TestV3Heartbeat: pingInterval 300 ms, pingTimeout 200 ms, as in the
@@ -614,69 +647,76 @@ func TestV3Large(t *testing.T) {
 // outlive many ping intervals. Timing-sensitive: not parallel with the
 // other tests (its subtests run together, each with its own server).
 func TestV3Heartbeat(t *testing.T) {
-	for _, mode := range []string{"polling", "websocket", "upgrade"} {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			e, rec := startEchoServer(t, eio3(engineio.WithPingInterval(300*time.Millisecond), engineio.WithPingTimeout(200*time.Millisecond))...)
-			res := runScript(t, e, rec, "v3-heartbeat", mode)
-			if res.PingInterval != 300 || res.PingTimeout != 200 {
-				t.Errorf("client saw pingInterval %d, pingTimeout %d, want 300, 200", res.PingInterval, res.PingTimeout)
-			}
-			// 2 s at one ping per 300 ms plus a round trip.
-			if res.Pongs < 5 || res.Pings < res.Pongs {
-				t.Errorf("client sent %d pings and got %d pongs in 2 s, want at least 5 pongs", res.Pings, res.Pongs)
-			}
-			reason := finish(t, e, res)
-			if reason == engineio.ReasonPingTimeout {
-				t.Errorf("server: OnDisconnect reason %q although the client pinged", reason)
-			}
-			evs := e.snapshot()
-			var msg event
-			for _, ev := range evs {
-				if ev.kind == "text" {
-					msg = ev
+	forEachClient(t, v3Clients, func(t *testing.T, c clientMajor) {
+		for _, mode := range []string{"polling", "websocket", "upgrade"} {
+			t.Run(mode, func(t *testing.T) {
+				t.Parallel()
+				e, rec := startEchoServer(t, eio3(engineio.WithPingInterval(300*time.Millisecond), engineio.WithPingTimeout(200*time.Millisecond))...)
+				e.client = c
+				res := runScript(t, e, rec, "v3-heartbeat", mode)
+				if res.PingInterval != 300 || res.PingTimeout != 200 {
+					t.Errorf("client saw pingInterval %d, pingTimeout %d, want 300, 200", res.PingInterval, res.PingTimeout)
 				}
-			}
-			if msg.text != "still-alive" {
-				t.Fatalf("server did not receive \"still-alive\":\n%s", e.summary())
-			}
-			if alive := msg.at.Sub(evs[0].at); alive < 2*time.Second {
-				t.Errorf("server received \"still-alive\" %v after the connect, want >= 2s", alive)
-			}
-			checkRevision3(t, rec)
-		})
-	}
+				// 2 s at one ping per 300 ms plus a round trip.
+				if res.Pongs < 5 || res.Pings < res.Pongs {
+					t.Errorf("client sent %d pings and got %d pongs in 2 s, want at least 5 pongs", res.Pings, res.Pongs)
+				}
+				reason := finish(t, e, res)
+				if reason == engineio.ReasonPingTimeout {
+					t.Errorf("server: OnDisconnect reason %q although the client pinged", reason)
+				}
+				evs := e.snapshot()
+				var msg event
+				for _, ev := range evs {
+					if ev.kind == "text" {
+						msg = ev
+					}
+				}
+				if msg.text != "still-alive" {
+					t.Fatalf("server did not receive \"still-alive\":\n%s", e.summary())
+				}
+				if alive := msg.at.Sub(evs[0].at); alive < 2*time.Second {
+					t.Errorf("server received \"still-alive\" %v after the connect, want >= 2s", alive)
+				}
+				checkRevision3(t, rec)
+			})
+		}
+	})
 }
 
 // TestV3ServerClose: the server closes the session (after flushing the echo
 // queued before); the client sees "transport close".
 func TestV3ServerClose(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{"polling", "websocket", "upgrade"} {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			e, rec := startEchoServer(t, eio3()...)
-			res := runScript(t, e, rec, "v3-server-close", mode)
-			if res.CloseReason != "transport close" {
-				t.Errorf("client close reason %q (%s), want \"transport close\"", res.CloseReason, res.CloseDescription)
-			}
-			if !slices.Equal(res.Received, []string{"before-close"}) {
-				t.Errorf("client received %q before the close, want [before-close]", res.Received)
-			}
-			if reason := finish(t, e, res); reason != engineio.ReasonServerClose {
-				t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonServerClose)
-			}
-			want := mode
-			if mode == "upgrade" {
-				want = "websocket"
-			}
-			if res.Transport != want {
-				t.Errorf("client transport at close %q, want %q", res.Transport, want)
-			}
-			checkTransports(t, e, want)
-			checkRevision3(t, rec)
-		})
-	}
+	forEachClient(t, v3Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, mode := range []string{"polling", "websocket", "upgrade"} {
+			t.Run(mode, func(t *testing.T) {
+				t.Parallel()
+				e, rec := startEchoServer(t, eio3()...)
+				e.client = c
+				res := runScript(t, e, rec, "v3-server-close", mode)
+				if res.CloseReason != "transport close" {
+					t.Errorf("client close reason %q (%s), want \"transport close\"", res.CloseReason, res.CloseDescription)
+				}
+				if !slices.Equal(res.Received, []string{"before-close"}) {
+					t.Errorf("client received %q before the close, want [before-close]", res.Received)
+				}
+				if reason := finish(t, e, res); reason != engineio.ReasonServerClose {
+					t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonServerClose)
+				}
+				want := mode
+				if mode == "upgrade" {
+					want = "websocket"
+				}
+				if res.Transport != want {
+					t.Errorf("client transport at close %q, want %q", res.Transport, want)
+				}
+				checkTransports(t, e, want)
+				checkRevision3(t, rec)
+			})
+		}
+	})
 }
 
 // TestV3ClientClose: socket.close() sends a close packet over polling (the
@@ -684,51 +724,59 @@ func TestV3ServerClose(t *testing.T) {
 // ("transport close").
 func TestV3ClientClose(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		mode   string
-		reason engineio.Reason
-	}{
-		{"polling", engineio.ReasonClientClose},
-		{"websocket", engineio.ReasonTransportClose},
-		{"upgrade", engineio.ReasonTransportClose},
-	} {
-		t.Run(tc.mode, func(t *testing.T) {
-			t.Parallel()
-			e, rec := startEchoServer(t, eio3()...)
-			res := runScript(t, e, rec, "v3-client-close", tc.mode)
-			if res.CloseReason != "forced close" || strings.Contains(res.Closed, "not confirmed") {
-				t.Errorf("client: close reason %q, %s", res.CloseReason, res.Closed)
-			}
-			if reason := finish(t, e, res); reason != tc.reason {
-				t.Errorf("server: OnDisconnect reason %q, want %q", reason, tc.reason)
-			}
-			if texts, _ := e.messages(); len(texts) != 1 || texts[0].text != "hi" {
-				t.Errorf("server text messages %v, want [hi]", texts)
-			}
-			checkRevision3(t, rec)
-		})
-	}
+	forEachClient(t, v3Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, tc := range []struct {
+			mode   string
+			reason engineio.Reason
+		}{
+			{"polling", engineio.ReasonClientClose},
+			{"websocket", engineio.ReasonTransportClose},
+			{"upgrade", engineio.ReasonTransportClose},
+		} {
+			t.Run(tc.mode, func(t *testing.T) {
+				t.Parallel()
+				e, rec := startEchoServer(t, eio3()...)
+				e.client = c
+				res := runScript(t, e, rec, "v3-client-close", tc.mode)
+				if res.CloseReason != "forced close" || strings.Contains(res.Closed, "not confirmed") {
+					t.Errorf("client: close reason %q, %s", res.CloseReason, res.Closed)
+				}
+				if reason := finish(t, e, res); reason != tc.reason {
+					t.Errorf("server: OnDisconnect reason %q, want %q", reason, tc.reason)
+				}
+				if texts, _ := e.messages(); len(texts) != 1 || texts[0].text != "hi" {
+					t.Errorf("server text messages %v, want [hi]", texts)
+				}
+				checkRevision3(t, rec)
+			})
+		}
+	})
 }
 
 // TestV3Refused: without WithAllowEIO3 the v3 client's handshake is refused
 // (400, code 5) and the client reports an error instead of opening.
 func TestV3Refused(t *testing.T) {
 	t.Parallel()
-	e, rec := startEchoServer(t)
-	res := runScript(t, e, rec, "v3-refused", "")
-	if !res.Refused || res.CloseReason != "transport error" || len(res.Errors) == 0 {
-		t.Errorf("client: refused=%v close reason %q errors %q, want a transport error before open", res.Refused, res.CloseReason, res.Errors)
-	}
-	if evs := e.snapshot(); len(evs) != 0 {
-		t.Errorf("server saw events for a refused client:\n%s", e.summary())
-	}
-	xs := rec.exchanges()
-	if len(xs) == 0 {
-		t.Fatal("the server saw no request")
-	}
-	for _, x := range xs {
-		if x.status != http.StatusBadRequest || x.query.Get("EIO") != "3" {
-			t.Errorf("exchange %v, want EIO=3 refused with 400", x)
+	forEachClient(t, v3Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		e, rec := startEchoServer(t)
+		e.client = c
+		res := runScript(t, e, rec, "v3-refused", "")
+		if !res.Refused || res.CloseReason != "transport error" || len(res.Errors) == 0 {
+			t.Errorf("client: refused=%v close reason %q errors %q, want a transport error before open", res.Refused, res.CloseReason, res.Errors)
 		}
-	}
+		if evs := e.snapshot(); len(evs) != 0 {
+			t.Errorf("server saw events for a refused client:\n%s", e.summary())
+		}
+		xs := rec.exchanges()
+		if len(xs) == 0 {
+			t.Fatal("the server saw no request")
+		}
+		for _, x := range xs {
+			if x.status != http.StatusBadRequest || x.query.Get("EIO") != "3" {
+				t.Errorf("exchange %v, want EIO=3 refused with 400", x)
+			}
+		}
+	})
 }
