@@ -141,6 +141,8 @@ type echoServer struct {
 	url    string
 	mount  string
 	client clientMajor // the client the test runs; zero: the script's default
+	// socketIO makes the handlers answer Socket.IO's namespace connection.
+	socketIO atomic.Bool
 
 	mu      sync.Mutex
 	events  []event
@@ -148,6 +150,65 @@ type echoServer struct {
 	gone    chan engineio.Reason
 	started time.Time
 	conns   atomic.Int64 // TCP connections accepted
+}
+
+// install registers the echo handlers on e.srv: every message goes back
+// as it came, and the text "close-me" closes the session. With socketIO
+// set, the server also answers a Socket.IO client's connection to the main
+// namespace (see interop_sio_test.go); the rest of Socket.IO's packets are
+// echoed as they are, so that the client receives every event it emits.
+func (e *echoServer) install() {
+	srv := e.srv
+	srv.OnConnect(func(s *engineio.Session) error {
+		e.record(event{kind: "connect", sid: s.ID(), transport: s.Transport()})
+		if e.socketIO.Load() && s.Query().Get("EIO") == "3" {
+			// Socket.IO protocol 4 (socket.io-client 2.x): the server
+			// connects the client to the main namespace unasked.
+			if err := s.Send("0"); err != nil {
+				e.fail("Send(Socket.IO CONNECT) on %s: %v", s.ID(), err)
+			}
+		}
+		return nil
+	})
+	srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
+		if msg.Binary {
+			e.record(event{kind: "binary", sid: s.ID(), transport: s.Transport(), data: bytes.Clone(msg.Data)})
+			if err := s.SendBinary(msg.Data); err != nil {
+				e.fail("SendBinary(%d bytes) on %s: %v", len(msg.Data), s.ID(), err)
+			}
+			return
+		}
+		text := msg.Text()
+		e.record(event{kind: "text", sid: s.ID(), transport: s.Transport(), text: text})
+		if e.socketIO.Load() && text == "0" {
+			// Socket.IO protocol 5 (socket.io-client 3.x and 4.x): the
+			// client asks to join the main namespace; the answer names
+			// its Socket.IO session.
+			if err := s.Send(`0{"sid":"` + s.ID() + `"}`); err != nil {
+				e.fail("Send(Socket.IO CONNECT) on %s: %v", s.ID(), err)
+			}
+			return
+		}
+		if e.socketIO.Load() && text == "1" {
+			return // Socket.IO's DISCONNECT: the client is leaving
+		}
+		if text == "close-me" {
+			if err := s.Close(); err != nil {
+				e.fail("Close on %s: %v", s.ID(), err)
+			}
+			return
+		}
+		if err := s.Send(text); err != nil {
+			e.fail("Send(%d bytes) on %s: %v", len(text), s.ID(), err)
+		}
+	})
+	srv.OnDisconnect(func(s *engineio.Session, reason engineio.Reason) {
+		e.record(event{kind: "disconnect", sid: s.ID(), transport: s.Transport(), reason: reason})
+		select {
+		case e.gone <- reason:
+		default:
+		}
+	})
 }
 
 // newEchoServer starts an echo server, the http.Server's own Handler (so
@@ -192,37 +253,7 @@ func newEchoServerOn(t *testing.T, fastPing bool, mount string) *echoServer {
 	}
 	e := &echoServer{srv: srv, mount: mount, gone: make(chan engineio.Reason, 16), started: time.Now()}
 
-	srv.OnConnect(func(s *engineio.Session) error {
-		e.record(event{kind: "connect", sid: s.ID(), transport: s.Transport()})
-		return nil
-	})
-	srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
-		if msg.Binary {
-			e.record(event{kind: "binary", sid: s.ID(), transport: s.Transport(), data: bytes.Clone(msg.Data)})
-			if err := s.SendBinary(msg.Data); err != nil {
-				e.fail("SendBinary(%d bytes) on %s: %v", len(msg.Data), s.ID(), err)
-			}
-			return
-		}
-		text := msg.Text()
-		e.record(event{kind: "text", sid: s.ID(), transport: s.Transport(), text: text})
-		if text == "close-me" {
-			if err := s.Close(); err != nil {
-				e.fail("Close on %s: %v", s.ID(), err)
-			}
-			return
-		}
-		if err := s.Send(text); err != nil {
-			e.fail("Send(%d bytes) on %s: %v", len(text), s.ID(), err)
-		}
-	})
-	srv.OnDisconnect(func(s *engineio.Session, reason engineio.Reason) {
-		e.record(event{kind: "disconnect", sid: s.ID(), transport: s.Transport(), reason: reason})
-		select {
-		case e.gone <- reason:
-		default:
-		}
-	})
+	e.install()
 
 	var handler http.Handler = srv
 	if mount == mountMux {
@@ -497,7 +528,12 @@ func requireNode(t *testing.T) string {
 			return
 		}
 		for _, c := range append(v4Clients[:len(v4Clients):len(v4Clients)], v3Clients...) {
-			if nodeErr = checkInstalled(c); nodeErr != nil {
+			if nodeErr = checkInstalled(c, "engine.io-client"); nodeErr != nil {
+				return
+			}
+		}
+		for _, c := range sioClients {
+			if nodeErr = checkInstalled(c.clientMajor, "socket.io-client"); nodeErr != nil {
 				return
 			}
 		}
@@ -508,8 +544,9 @@ func requireNode(t *testing.T) string {
 	return nodePath
 }
 
-// checkInstalled reports an error unless c is installed at its version.
-func checkInstalled(c clientMajor) error {
+// checkInstalled reports an error unless c is installed at its version, as
+// the package name.
+func checkInstalled(c clientMajor, name string) error {
 	b, err := os.ReadFile(filepath.Join("node_modules", c.pkg, "package.json"))
 	if err != nil {
 		return fmt.Errorf("%s is not installed in interop/node_modules (%v): run `npm ci --prefix interop` first", c.pkg, err)
@@ -520,8 +557,8 @@ func checkInstalled(c clientMajor) error {
 	if err := json.Unmarshal(b, &pj); err != nil {
 		return fmt.Errorf("interop/node_modules/%s/package.json: %w", c.pkg, err)
 	}
-	if pj.Name != "engine.io-client" || pj.Version != c.version {
-		return fmt.Errorf("interop/node_modules/%s is %s %s, want engine.io-client %s: run `npm ci --prefix interop`", c.pkg, pj.Name, pj.Version, c.version)
+	if pj.Name != name || pj.Version != c.version {
+		return fmt.Errorf("interop/node_modules/%s is %s %s, want %s %s: run `npm ci --prefix interop`", c.pkg, pj.Name, pj.Version, name, c.version)
 	}
 	return nil
 }
@@ -539,15 +576,16 @@ func checkClientVersion(t *testing.T, cmdline, ran string, asked, def clientMajo
 }
 
 // clientCommand returns the node command that runs script with args for
-// client c (the script's default client when c is zero).
-func clientCommand(ctx context.Context, node string, c clientMajor, script string, args []string) (*exec.Cmd, string) {
+// client c, named by the environment variable pick (the script's default
+// client when c is zero).
+func clientCommand(ctx context.Context, node, pick string, c clientMajor, script string, args []string) (*exec.Cmd, string) {
 	cmd := exec.CommandContext(ctx, node, append([]string{script}, args...)...)
 	cmdline := "node " + script + " " + strings.Join(args, " ")
-	// Never an EIO_CLIENT of the test's own environment.
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "EIO_CLIENT=") })
+	// Never a choice from the test's own environment.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, pick+"=") })
 	if c.pkg != "" {
-		cmd.Env = append(cmd.Env, "EIO_CLIENT="+c.pkg)
-		cmdline = "EIO_CLIENT=" + c.pkg + " " + cmdline
+		cmd.Env = append(cmd.Env, pick+"="+c.pkg)
+		cmdline = pick + "=" + c.pkg + " " + cmdline
 	}
 	cmd.WaitDelay = 5 * time.Second
 	return cmd, cmdline
@@ -564,7 +602,7 @@ func runClient(t *testing.T, e *echoServer, scenario string, transport string) c
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
-	cmd, cmdline := clientCommand(ctx, node, e.client, "client.mjs", args)
+	cmd, cmdline := clientCommand(ctx, node, "EIO_CLIENT", e.client, "client.mjs", args)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

@@ -290,37 +290,7 @@ func startEchoServer(t *testing.T, opts ...engineio.Option) (*echoServer, *recor
 		t.Fatalf("engineio.NewServer: %v", err)
 	}
 	e := &echoServer{srv: srv, gone: make(chan engineio.Reason, 16), started: time.Now()}
-	srv.OnConnect(func(s *engineio.Session) error {
-		e.record(event{kind: "connect", sid: s.ID(), transport: s.Transport()})
-		return nil
-	})
-	srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
-		if msg.Binary {
-			e.record(event{kind: "binary", sid: s.ID(), transport: s.Transport(), data: bytes.Clone(msg.Data)})
-			if err := s.SendBinary(msg.Data); err != nil {
-				e.fail("SendBinary(%d bytes) on %s: %v", len(msg.Data), s.ID(), err)
-			}
-			return
-		}
-		text := msg.Text()
-		e.record(event{kind: "text", sid: s.ID(), transport: s.Transport(), text: text})
-		if text == "close-me" {
-			if err := s.Close(); err != nil {
-				e.fail("Close on %s: %v", s.ID(), err)
-			}
-			return
-		}
-		if err := s.Send(text); err != nil {
-			e.fail("Send(%d bytes) on %s: %v", len(text), s.ID(), err)
-		}
-	})
-	srv.OnDisconnect(func(s *engineio.Session, reason engineio.Reason) {
-		e.record(event{kind: "disconnect", sid: s.ID(), transport: s.Transport(), reason: reason})
-		select {
-		case e.gone <- reason:
-		default:
-		}
-	})
+	e.install()
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", srv)
 	rec := &recorder{next: mux}
@@ -364,7 +334,7 @@ func runScript(t *testing.T, e *echoServer, rec *recorder, scenario, transport s
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
-	cmd, cmdline := clientCommand(ctx, node, e.client, "client3.mjs", args)
+	cmd, cmdline := clientCommand(ctx, node, "EIO_CLIENT", e.client, "client3.mjs", args)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
