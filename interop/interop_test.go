@@ -527,7 +527,7 @@ func requireNode(t *testing.T) string {
 			nodeErr = fmt.Errorf("node is not on PATH (%v): install Node.js 18 or later and run `npm ci --prefix interop` first", nodeErr)
 			return
 		}
-		for _, c := range append(v4Clients[:len(v4Clients):len(v4Clients)], v3Clients...) {
+		for _, c := range slices.Concat(v4Clients, v3Clients) {
 			if nodeErr = checkInstalled(c, "engine.io-client"); nodeErr != nil {
 				return
 			}
@@ -544,8 +544,8 @@ func requireNode(t *testing.T) string {
 	return nodePath
 }
 
-// checkInstalled reports an error unless c is installed at its version, as
-// the package name.
+// checkInstalled reports an error unless c is installed at its version,
+// and is the package called name.
 func checkInstalled(c clientMajor, name string) error {
 	b, err := os.ReadFile(filepath.Join("node_modules", c.pkg, "package.json"))
 	if err != nil {
@@ -571,7 +571,7 @@ func checkClientVersion(t *testing.T, cmdline, ran string, asked, def clientMajo
 		asked = def
 	}
 	if ran != asked.version {
-		t.Fatalf("%s: ran engine.io-client %q, want %s", cmdline, ran, asked.version)
+		t.Fatalf("%s: the script ran client version %q, want %s", cmdline, ran, asked.version)
 	}
 }
 
