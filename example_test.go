@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -144,4 +145,22 @@ func ExampleServer_PID() {
 		sys.Root.Send(s.PID(), &actors.Send{Packet: protocol.TextMessage("welcome")})
 		return nil
 	})
+}
+
+// Seeing why clients are refused: polling requests for a sid the server
+// does not know often mean a load balancer that is not sticky.
+func ExampleServer_OnConnectionError() {
+	srv, _ := engineio.NewServer()
+	defer srv.Close(context.Background())
+	srv.OnConnectionError(func(e engineio.ConnectionError) {
+		fmt.Println(e.Status, e.Code, e.Message, e.Request.URL.Query().Get("sid"))
+	})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/engine.io/?EIO=4&transport=polling&sid=elsewhere")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	// Output: 400 1 Session ID unknown elsewhere
 }

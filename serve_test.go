@@ -602,6 +602,44 @@ func TestServeConnContextReachesCallbacks(t *testing.T) {
 	expectServeEnded(t, done)
 }
 
+// OnConnectionError, set after NewServer, sees the requests that Serve reads
+// itself with their connection's context, as the callbacks given as options
+// do.
+func TestServeConnectionErrorSeesConnContext(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(
+		WithCloseTimeout(50*time.Millisecond),
+		WithHTTPServer(&http.Server{ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c.RemoteAddr().String())
+		}}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen, withContext atomic.Int32
+	srv.OnConnectionError(func(e ConnectionError) {
+		seen.Add(1)
+		if got, _ := e.Request.Context().Value(connKey{}).(string); got != "" && got == e.Request.RemoteAddr {
+			withContext.Add(1)
+		}
+	})
+	base, done := serve(t, srv)
+	c := dialKeptAt(t, strings.TrimPrefix(base, "http://"), "")
+	for i := range 2 {
+		c.send(getRequest("/engine.io/?EIO=4&transport=polling&sid=nope"))
+		if resp, body := c.response(); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("request %d answered %d %q, want 400", i, resp.StatusCode, body)
+		}
+	}
+	if n, m := seen.Load(), withContext.Load(); n != 2 || m != 2 {
+		t.Errorf("OnConnectionError saw %d requests, %d with the connection's context; want 2 and 2", n, m)
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}
+
 // Close lets the application's requests on Serve's connections finish, as
 // http.Server.Shutdown does, until its context ends; then it cuts them and
 // says so.

@@ -31,6 +31,7 @@ type Server struct {
 	onMessage    atomic.Pointer[func(*Session, Message)]
 	onDisconnect atomic.Pointer[func(*Session, Reason)]
 	onDrain      atomic.Pointer[func(*Session)]
+	onRefused    atomic.Pointer[func(ConnectionError)]
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -102,6 +103,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		InitialHeaders:    cfg.initialHeaders,
 		Headers:           cfg.headers,
 		Metrics:           cfg.metrics,
+		Refused:           s.refused,
 		// A parked poll is answered within a ping interval; the session
 		// closes a silent client within interval+timeout.
 		ReplyTimeout: cfg.pingInterval + cfg.pingTimeout + cfg.upgradeTimeout,
@@ -112,7 +114,8 @@ func NewServer(opts ...Option) (*Server, error) {
 		Fallback: fallbackHandler(cfg.httpServer, s),
 		// Only the application's callbacks could read the context of a
 		// request that Serve read itself: every option whose callback gets
-		// the *http.Request belongs in this list.
+		// the *http.Request belongs in this list (OnConnectionError, set
+		// later, asks for it then).
 		RequestContext: cfg.allowRequest != nil || cfg.headers != nil || cfg.initialHeaders != nil || cfg.origins.Func != nil,
 	}, s.system, pid, s.lookupSession)
 	return s, nil
@@ -152,15 +155,53 @@ func (s *Server) OnDisconnect(f func(s *Session, reason Reason)) { s.onDisconnec
 // transport. Producers use it to pace themselves (see WithOutboundQueue).
 func (s *Server) OnDrain(f func(s *Session)) { s.onDrain.Store(&f) }
 
+// ConnectionError describes a request the server answered with one of the
+// protocol's JSON errors, as the JavaScript server's "connection_error"
+// event does: see OnConnectionError.
+type ConnectionError struct {
+	// Request is the request refused. Its body may have been read.
+	Request *http.Request
+	// Status is the answer's HTTP status; Code and Message are its JSON
+	// body's (protocol.CodeUnknownSID and "Session ID unknown", say).
+	Status  int
+	Code    protocol.ErrorCode
+	Message string
+}
+
+// OnConnectionError sets a handler that sees every request the server
+// answers with the protocol's JSON error: an unknown or closed session
+// (the usual sign of polling requests that reach another server than the
+// session's), a transport, method or protocol revision it does not serve,
+// an origin the CORS policy refuses, a handshake that WithAllowRequest or
+// OnConnect refused, a body over WithMaxPayload, a handshake while the
+// server closes. It runs on the request's goroutine before the answer is
+// written, and must not keep the request. A long-poll that the server
+// answers later, without its request, is not seen.
+func (s *Server) OnConnectionError(f func(e ConnectionError)) {
+	s.onRefused.Store(&f)
+	// Requests that Serve reads itself then carry their connection's
+	// context too, as those that net/http reads do.
+	s.handler.KeepRequestContext()
+}
+
+// refused runs the OnConnectionError handler, if any.
+func (s *Server) refused(r *http.Request, status int, code protocol.ErrorCode, message string) {
+	if f := s.onRefused.Load(); f != nil {
+		(*f)(ConnectionError{Request: r, Status: status, Code: code, Message: message})
+	}
+}
+
 // ServeHTTP serves the engine path; other paths go to the Handler of
 // WithHTTPServer's http.Server, or get 404 without one.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// While shutting down, sessions still drain and the application's
 	// routes are served: only new handshakes are refused.
 	if s.closed.Load() && s.handler.IsEnginePath(r.URL.Path) && !r.URL.Query().Has("sid") {
+		const msg = "Server closed"
+		s.refused(r, http.StatusServiceUnavailable, protocol.CodeBadRequest, msg)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write(protocol.AppendErrorJSON(nil, protocol.CodeBadRequest, "Server closed"))
+		_, _ = w.Write(protocol.AppendErrorJSON(nil, protocol.CodeBadRequest, msg))
 		return
 	}
 	s.handler.ServeHTTP(w, r)

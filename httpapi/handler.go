@@ -65,6 +65,10 @@ type Config struct {
 	Logger         *slog.Logger
 	// Metrics counts error responses; nil means none.
 	Metrics metrics.Recorder
+	// Refused, when set, sees every request answered with the protocol's
+	// JSON error, with the status, code and message of the answer, before
+	// the answer is written.
+	Refused func(r *http.Request, status int, code protocol.ErrorCode, message string)
 	// Root is the handler that serves this one; when it is the
 	// http.Server's own Handler, the connection of a held poll is kept
 	// after the answer, and the handler reads the next requests on it
@@ -127,7 +131,14 @@ type Handler struct {
 	keptMu     sync.Mutex
 	kept       map[*keptConn]struct{} // connections read by the handler itself
 	keptClosed atomic.Bool            // Close has run: no more kept connections; set with keptMu
+
+	requestContext atomic.Bool // Config.RequestContext, or KeepRequestContext was called
 }
+
+// KeepRequestContext gives the requests read from kept connections their
+// connection's context from now on, as Config.RequestContext does: for a
+// callback that sees the requests and is set after the handler was made.
+func (h *Handler) KeepRequestContext() { h.requestContext.Store(true) }
 
 // idlePoller returns the handler's poller, starting it on first use; nil
 // where connections cannot be parked.
@@ -144,6 +155,7 @@ const maxIdleInboxes = 4096
 // finds them with lookup.
 func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lookup) *Handler {
 	h := &Handler{cfg: cfg, sys: sys, supervisor: supervisorPID, lookup: lookup, inboxes: reply.NewPool(sys, maxIdleInboxes), polls: reply.NewRouter(sys, maxIdleInboxes)}
+	h.requestContext.Store(cfg.RequestContext)
 	h.altPath = strings.TrimSuffix(cfg.Path, "/")
 	// Small buffers: they are most of what an idle WebSocket costs. A
 	// message larger than the read buffer is not slower for it: gorilla
@@ -159,7 +171,7 @@ func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lo
 		// The origin policy has been applied before the upgrade.
 		CheckOrigin: func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			h.writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), true)
+			h.writeError(w, r, http.StatusBadRequest, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), true)
 		},
 	}
 	if cfg.PerMessageDeflate {
@@ -251,7 +263,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.hasJ && req.transport == actors.TransportPolling {
 		if !protocol.ValidJSONPIndex(q.j) {
-			h.writeError(w, http.StatusBadRequest, protocol.CodeBadRequest, "Invalid JSONP index number", false)
+			h.writeError(w, r, http.StatusBadRequest, protocol.CodeBadRequest, "Invalid JSONP index number", false)
 			return
 		}
 		req.jsonp, req.base64 = q.j, true
@@ -349,7 +361,7 @@ func (h *Handler) handshakeHeaders(hd http.Header, r *http.Request, sid string) 
 func (h *Handler) reject(req *request, err error) {
 	var re *RequestError
 	if !errors.As(err, &re) {
-		h.writeError(req.w, http.StatusForbidden, protocol.CodeForbidden, err.Error(), req.ws)
+		h.writeError(req.w, req.r, http.StatusForbidden, protocol.CodeForbidden, err.Error(), req.ws)
 		return
 	}
 	status, code := re.Status, re.Code
@@ -364,7 +376,7 @@ func (h *Handler) reject(req *request, err error) {
 	if msg == "" {
 		msg = code.Message()
 	}
-	h.writeError(req.w, status, code, msg, req.ws)
+	h.writeError(req.w, req.r, status, code, msg, req.ws)
 }
 
 func (h *Handler) poll(req *request, sess Session) {
@@ -448,7 +460,7 @@ func (h *Handler) post(req *request, sess Session) {
 	abort := func(reason actors.Reason, status int) {
 		h.sys.Root.RequestWithCustomSender(pid, &actors.PostAborted{Reason: reason}, ib.PID())
 		if status == http.StatusRequestEntityTooLarge {
-			h.writeError(req.w, status, protocol.CodeBadRequest, "Payload too large", false)
+			h.writeError(req.w, req.r, status, protocol.CodeBadRequest, "Payload too large", false)
 			return
 		}
 		h.fail(req, status, protocol.CodeBadRequest)
@@ -540,7 +552,7 @@ func (h *Handler) replyFailed(req *request, err error) {
 		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownSID)
 	case errors.Is(err, reply.ErrTimeout):
 		h.cfg.Logger.Warn("engineio: request timed out", "path", req.r.URL.Path, "query", req.r.URL.RawQuery)
-		h.writeError(req.w, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
+		h.writeError(req.w, req.r, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
 	}
 	// A cancelled request has nobody left to answer.
 }
@@ -563,7 +575,7 @@ func (h *Handler) writeReply(req *request, answer any) {
 		req.w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(req.w, "ok")
 	case *actors.Failure:
-		h.writeError(req.w, m.Status, m.Code, m.Message, req.ws)
+		h.writeError(req.w, req.r, m.Status, m.Code, m.Message, req.ws)
 	case *actor.DeadLetterResponse, *actors.SessionClosed:
 		// The session stopped, or began to, between the lookup and the
 		// request.
@@ -575,7 +587,7 @@ func (h *Handler) writeReply(req *request, answer any) {
 }
 
 func (h *Handler) fail(req *request, status int, code protocol.ErrorCode) {
-	h.writeError(req.w, status, code, code.Message(), req.ws)
+	h.writeError(req.w, req.r, status, code, code.Message(), req.ws)
 }
 
 // writePayload writes a polling response: JSONP-wrapped when asked for, and
@@ -610,11 +622,16 @@ func (h *Handler) writePayload(req *request, payload []byte, binary bool) {
 	_, _ = req.w.Write(payload)
 }
 
-// writeError writes the protocol's JSON error body. A failed WebSocket
-// handshake also closes the connection, as the reference server does.
-func (h *Handler) writeError(w http.ResponseWriter, status int, code protocol.ErrorCode, msg string, closeConn bool) {
+// writeError writes the protocol's JSON error body, in answer to r (nil
+// for a held poll, whose request is gone: Config.Refused does not see it).
+// A failed WebSocket handshake also closes the connection, as the
+// reference server does.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, status int, code protocol.ErrorCode, msg string, closeConn bool) {
 	if h.cfg.Metrics != nil {
 		h.cfg.Metrics.HTTPError(status, int(code))
+	}
+	if h.cfg.Refused != nil && r != nil {
+		h.cfg.Refused(r, status, code, msg)
 	}
 	body := protocol.AppendErrorJSON(nil, code, msg)
 	hd := w.Header()

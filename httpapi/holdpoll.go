@@ -185,7 +185,7 @@ func (hp *heldPoll) expire() {
 	hp.h.polls.Drop(hp.id)
 	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.h.polls.PID(), Poll: hp.id})
 	rw := newBufferedResponse(hp.header)
-	hp.h.writeError(rw, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
+	hp.h.writeError(rw, nil, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
 	hp.finish(rw)
 }
 

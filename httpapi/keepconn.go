@@ -688,7 +688,7 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 		}
 	}
 	req.RemoteAddr = kc.remote
-	if kc.h.cfg.RequestContext {
+	if kc.h.requestContext.Load() {
 		return req.WithContext(kc.ctx), nil
 	}
 	return req, nil
