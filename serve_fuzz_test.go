@@ -1,0 +1,105 @@
+package engineio
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// panicLog counts the records of a logger that tell of a panic.
+type panicLog struct{ n atomic.Int32 }
+
+func (p *panicLog) Enabled(context.Context, slog.Level) bool { return true }
+func (p *panicLog) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "panic") {
+		p.n.Add(1)
+	}
+	return nil
+}
+func (p *panicLog) WithAttrs([]slog.Attr) slog.Handler { return p }
+func (p *panicLog) WithGroup(string) slog.Handler      { return p }
+
+// FuzzServeConn sends arbitrary bytes on a connection that Serve reads
+// itself (its own HTTP/1.1 request reader, kept connections, the hand-over
+// of other paths to net/http, the WebSocket upgrade) and ends the sending
+// side. Whatever the bytes, the server answers with HTTP/1.1 responses or
+// nothing, closes the connection within the deadline, and never panics.
+//
+//	go test -run '^$' -fuzz FuzzServeConn .
+func FuzzServeConn(f *testing.F) {
+	for _, seed := range []string{
+		"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\nGET /engine.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /engine.io/?EIO=4&transport=polling&sid=abc HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n4hello",
+		"POST /engine.io/?EIO=4&transport=polling&sid=abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n4hell\r\n0\r\n\r\n",
+		"POST /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n4hi",
+		"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x85\x00\x00\x00\x004hello",
+		"GET /engine.io/?EIO=3&transport=polling&j=0 HTTP/1.0\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET http://x/engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+		"HEAD /engine.io/ HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Long: " + strings.Repeat("a", 9000) + "\r\n\r\n",
+		"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+		"",
+	} {
+		f.Add([]byte(seed))
+	}
+	logs := &panicLog{}
+	app := http.NewServeMux()
+	app.HandleFunc("GET /hello", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello") })
+	srv, err := NewServer(
+		WithLogger(slog.New(logs)),
+		WithPingInterval(time.Second), WithPingTimeout(time.Second),
+		WithCloseTimeout(50*time.Millisecond),
+		WithHTTPServer(&http.Server{Handler: app, ReadHeaderTimeout: 2 * time.Second}),
+	)
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	f.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+		<-done
+	})
+
+	f.Fuzz(func(t *testing.T, input []byte) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		go func() {
+			_, _ = conn.Write(input)
+			_ = conn.(*net.TCPConn).CloseWrite()
+		}()
+		out, err := io.ReadAll(conn)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("the connection was still open 10 s after the client's end; input %q, got %q", input, out)
+		}
+		if len(out) > 0 && !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) && !bytes.HasPrefix(out, []byte("HTTP/1.0 ")) {
+			t.Fatalf("answer is not HTTP: %q to %q", out, input)
+		}
+		if n := logs.n.Load(); n > 0 {
+			t.Fatalf("the server logged %d panics, the last with input %q", n, input)
+		}
+	})
+}
