@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -97,6 +98,92 @@ func FuzzServeConn(f *testing.F) {
 		}
 		if len(out) > 0 && !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) && !bytes.HasPrefix(out, []byte("HTTP/1.0 ")) {
 			t.Fatalf("answer is not HTTP: %q to %q", out, input)
+		}
+		if n := logs.n.Load(); n > 0 {
+			t.Fatalf("the server logged %d panics, the last with input %q", n, input)
+		}
+	})
+}
+
+// FuzzWebSocketFrames sends arbitrary bytes as the client's frames of a
+// WebSocket session that Serve opened (control frames, fragments, bad
+// lengths and opcodes, unmasked frames, any payload), then ends the
+// sending side: the server closes the connection within the deadline and
+// never panics, and the session ends.
+//
+//	go test -run '^$' -fuzz FuzzWebSocketFrames .
+func FuzzWebSocketFrames(f *testing.F) {
+	frame := func(b0 byte, payload string) []byte {
+		out := []byte{b0, 0x80 | byte(len(payload)), 0, 0, 0, 0}
+		return append(out, payload...)
+	}
+	for _, seed := range [][]byte{
+		frame(0x81, "4hello"),
+		frame(0x82, "\x01\x02\x03"),
+		frame(0x81, "2"),
+		frame(0x81, "3"),
+		frame(0x81, "1"),
+		frame(0x81, "6"),
+		frame(0x81, "9nonsense"),
+		frame(0x81, "\xff\xfe"),
+		append(frame(0x01, "4he"), frame(0x80, "llo")...),
+		frame(0x89, "ping"),
+		frame(0x88, "\x03\xe8bye"),
+		{0x81, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		{0x81, 0x05, '4', 'h', 'e', 'l', 'l'},
+		{},
+	} {
+		f.Add(seed)
+	}
+	logs := &panicLog{}
+	srv, err := NewServer(
+		WithLogger(slog.New(logs)),
+		WithMaxPayload(1<<16),
+		WithCloseTimeout(50*time.Millisecond),
+	)
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	f.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+		<-done
+	})
+	const upgrade = "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+	f.Fuzz(func(t *testing.T, input []byte) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(conn, upgrade); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade: %v, %v", resp, err)
+		}
+		go func() {
+			_, _ = conn.Write(input)
+			_ = conn.(*net.TCPConn).CloseWrite()
+		}()
+		_, err = io.Copy(io.Discard, br)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("the connection was still open 10 s after the client's end; input %q", input)
 		}
 		if n := logs.n.Load(); n > 0 {
 			t.Fatalf("the server logged %d panics, the last with input %q", n, input)
