@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/eioactor/engineio"
 	"github.com/eioactor/engineio/protocol"
@@ -99,5 +100,30 @@ func TestOnConnectionError(t *testing.T) {
 	got = rec.all()
 	if e := got[len(got)-1]; e.Status != http.StatusServiceUnavailable || e.Message != "Server closed" {
 		t.Errorf("last refusal %d %q, want 503 \"Server closed\"", e.Status, e.Message)
+	}
+}
+
+// Setting a handler to nil removes it: a message is then dropped, not a
+// panic that closes its session, and a refused request goes unreported.
+func TestNilHandlerRemoves(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var rec refusals
+	h.srv.OnConnectionError(rec.add)
+	h.srv.OnConnectionError(nil)
+	h.srv.OnMessage(nil)
+	h.srv.OnDrain(nil)
+	sid, _ := h.handshake(t)
+	expectOK(t, h.post(t, sid, "4hi"))
+	expectError(t, h.request(t, http.MethodGet, pollingQuery("nope"), ""), http.StatusBadRequest, int(protocol.CodeUnknownSID), "Session ID unknown")
+	if got := rec.all(); len(got) != 0 {
+		t.Errorf("a removed OnConnectionError saw %d requests", len(got))
+	}
+	h.expectNoDisconnect(t, sid, 100*time.Millisecond)
+	h.srv.OnConnect(nil)
+	h.srv.OnDisconnect(nil)
+	res := h.request(t, http.MethodGet, "EIO=4&transport=polling", "")
+	if res.status != http.StatusOK || !strings.HasPrefix(res.body, "0{") {
+		t.Errorf("handshake without OnConnect: %v", res)
 	}
 }

@@ -141,19 +141,34 @@ func (s *Server) lookupSession(sid string) (httpapi.Session, bool) {
 // OnConnect sets the handler that runs when a client opens a session,
 // before the handshake is answered. Returning an error rejects the
 // handshake with HTTP 403 (code 4) and the error's text as the message.
-func (s *Server) OnConnect(f func(s *Session) error) { s.onConnect.Store(&f) }
+// Like every On method, it may be called at any time; nil removes the
+// handler.
+func (s *Server) OnConnect(f func(s *Session) error) { s.onConnect.Store(handlerRef(f, f == nil)) }
 
 // OnMessage sets the handler of messages from clients. The message's Data
 // belongs to the handler.
-func (s *Server) OnMessage(f func(s *Session, msg Message)) { s.onMessage.Store(&f) }
+func (s *Server) OnMessage(f func(s *Session, msg Message)) {
+	s.onMessage.Store(handlerRef(f, f == nil))
+}
 
 // OnDisconnect sets the handler that runs once when a session has closed.
-func (s *Server) OnDisconnect(f func(s *Session, reason Reason)) { s.onDisconnect.Store(&f) }
+func (s *Server) OnDisconnect(f func(s *Session, reason Reason)) {
+	s.onDisconnect.Store(handlerRef(f, f == nil))
+}
 
 // OnDrain sets a handler that runs when a session's outbound queue has
 // emptied after sends: every queued message has been handed to the
 // transport. Producers use it to pace themselves (see WithOutboundQueue).
-func (s *Server) OnDrain(f func(s *Session)) { s.onDrain.Store(&f) }
+func (s *Server) OnDrain(f func(s *Session)) { s.onDrain.Store(handlerRef(f, f == nil)) }
+
+// handlerRef is what an On method stores: a pointer to f, or nil when f is
+// nil (a function cannot be compared with nil in generic code).
+func handlerRef[F any](f F, isNil bool) *F {
+	if isNil {
+		return nil
+	}
+	return &f
+}
 
 // ConnectionError describes a request the server answered with one of the
 // protocol's JSON errors, as the JavaScript server's "connection_error"
@@ -178,7 +193,10 @@ type ConnectionError struct {
 // written, and must not keep the request. A long-poll that the server
 // answers later, without its request, is not seen.
 func (s *Server) OnConnectionError(f func(e ConnectionError)) {
-	s.onRefused.Store(&f)
+	s.onRefused.Store(handlerRef(f, f == nil))
+	if f == nil {
+		return
+	}
 	// Requests that Serve reads itself then carry their connection's
 	// context too, as those that net/http reads do.
 	s.handler.KeepRequestContext()
