@@ -53,15 +53,31 @@ func FuzzServeConn(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	logs := &panicLog{}
 	app := http.NewServeMux()
 	app.HandleFunc("GET /hello", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello") })
-	srv, err := NewServer(
-		WithLogger(slog.New(logs)),
+	addr, logs := serveForFuzz(f,
 		WithPingInterval(time.Second), WithPingTimeout(time.Second),
-		WithCloseTimeout(50*time.Millisecond),
 		WithHTTPServer(&http.Server{Handler: app, ReadHeaderTimeout: 2 * time.Second}),
 	)
+	f.Fuzz(func(t *testing.T, input []byte) {
+		conn := dialForFuzz(t, addr)
+		out := sendAndDrain(t, conn, conn, input)
+		if len(out) > 0 && !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) && !bytes.HasPrefix(out, []byte("HTTP/1.0 ")) {
+			t.Fatalf("answer is not HTTP: %q to %q", out, input)
+		}
+		logs.check(t, input)
+	})
+}
+
+// fuzzDeadline bounds one input's exchange: the server must have closed
+// the connection by then.
+const fuzzDeadline = 10 * time.Second
+
+// serveForFuzz starts an echo server with opts on Serve, for the whole
+// fuzz run, and returns its address and its panic count.
+func serveForFuzz(f *testing.F, opts ...Option) (string, *panicLog) {
+	logs := &panicLog{}
+	srv, err := NewServer(append([]Option{WithLogger(slog.New(logs)), WithCloseTimeout(50 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -70,7 +86,6 @@ func FuzzServeConn(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	addr := ln.Addr().String()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	f.Cleanup(func() {
@@ -79,30 +94,43 @@ func FuzzServeConn(f *testing.F) {
 		_ = srv.Close(ctx)
 		<-done
 	})
+	return ln.Addr().String(), logs
+}
 
-	f.Fuzz(func(t *testing.T, input []byte) {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-		go func() {
-			_, _ = conn.Write(input)
-			_ = conn.(*net.TCPConn).CloseWrite()
-		}()
-		out, err := io.ReadAll(conn)
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			t.Fatalf("the connection was still open 10 s after the client's end; input %q, got %q", input, out)
-		}
-		if len(out) > 0 && !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) && !bytes.HasPrefix(out, []byte("HTTP/1.0 ")) {
-			t.Fatalf("answer is not HTTP: %q to %q", out, input)
-		}
-		if n := logs.n.Load(); n > 0 {
-			t.Fatalf("the server logged %d panics, the last with input %q", n, input)
-		}
-	})
+// dialForFuzz connects to addr, with fuzzDeadline for the whole exchange.
+func dialForFuzz(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(fuzzDeadline))
+	return conn
+}
+
+// sendAndDrain writes input to conn, ends the sending side, and reads r
+// to its end, which must come before conn's deadline: the server closes.
+func sendAndDrain(t *testing.T, conn net.Conn, r io.Reader, input []byte) []byte {
+	t.Helper()
+	go func() {
+		_, _ = conn.Write(input)
+		_ = conn.(*net.TCPConn).CloseWrite()
+	}()
+	out, err := io.ReadAll(r)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the connection was still open %v after the client's end; input %q, got %q", fuzzDeadline, input, out)
+	}
+	return out
+}
+
+// check fails the test if the server logged a panic.
+func (p *panicLog) check(t *testing.T, input []byte) {
+	t.Helper()
+	if n := p.n.Load(); n > 0 {
+		t.Fatalf("the server logged %d panics, the last with input %q", n, input)
+	}
 }
 
 // FuzzWebSocketFrames sends arbitrary bytes as the client's frames of a
@@ -135,39 +163,12 @@ func FuzzWebSocketFrames(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	logs := &panicLog{}
-	srv, err := NewServer(
-		WithLogger(slog.New(logs)),
-		WithMaxPayload(1<<16),
-		WithCloseTimeout(50*time.Millisecond),
-	)
-	if err != nil {
-		f.Fatal(err)
-	}
-	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	f.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-		<-done
-	})
+	addr, logs := serveForFuzz(f, WithMaxPayload(1<<16))
 	const upgrade = "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 
 	f.Fuzz(func(t *testing.T, input []byte) {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn := dialForFuzz(t, addr)
 		if _, err := io.WriteString(conn, upgrade); err != nil {
 			t.Fatal(err)
 		}
@@ -176,17 +177,7 @@ func FuzzWebSocketFrames(f *testing.F) {
 		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("upgrade: %v, %v", resp, err)
 		}
-		go func() {
-			_, _ = conn.Write(input)
-			_ = conn.(*net.TCPConn).CloseWrite()
-		}()
-		_, err = io.Copy(io.Discard, br)
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			t.Fatalf("the connection was still open 10 s after the client's end; input %q", input)
-		}
-		if n := logs.n.Load(); n > 0 {
-			t.Fatalf("the server logged %d panics, the last with input %q", n, input)
-		}
+		sendAndDrain(t, conn, br, input)
+		logs.check(t, input)
 	})
 }

@@ -517,6 +517,40 @@ func forEachClient(t *testing.T, clients []clientMajor, test func(t *testing.T, 
 	}
 }
 
+// forEachMount runs test, in parallel, for every client of v4Clients
+// against an echo server on every mount.
+func forEachMount(t *testing.T, test func(t *testing.T, e *echoServer)) {
+	t.Helper()
+	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, mount := range mounts {
+			t.Run(mount, func(t *testing.T) {
+				t.Parallel()
+				e := newEchoServerOn(t, false, mount)
+				e.client = c
+				test(t, e)
+			})
+		}
+	})
+}
+
+// forEachTransport runs test, in parallel, for every client of v4Clients
+// and every transport of transports, against an echo server of its own.
+func forEachTransport(t *testing.T, test func(t *testing.T, e *echoServer, tr string)) {
+	t.Helper()
+	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+		t.Parallel()
+		for _, tr := range transports {
+			t.Run(tr, func(t *testing.T) {
+				t.Parallel()
+				e := newEchoServer(t, false)
+				e.client = c
+				test(t, e, tr)
+			})
+		}
+	})
+}
+
 // requireNode returns the path of node, failing the test when node or one
 // of the installed clients is missing or not the version the tests expect.
 func requireNode(t *testing.T) string {
@@ -688,68 +722,44 @@ func (l *countingListener) Accept() (net.Conn, error) {
 }
 
 func TestPollingEcho(t *testing.T) {
-	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
-		t.Parallel()
-		for _, mount := range mounts {
-			t.Run(mount, func(t *testing.T) {
-				t.Parallel()
-				e := newEchoServerOn(t, false, mount)
-				e.client = c
-				res := runClient(t, e, "polling-echo", "")
-				if res.Transport != "polling" || res.Upgraded {
-					t.Errorf("client transport %q upgraded=%v, want polling without upgrade", res.Transport, res.Upgraded)
-				}
-				e.checkCommon(t, res)
-				checkBasicEcho(t, e, res)
-				checkTransports(t, e, "polling")
-			})
+	forEachMount(t, func(t *testing.T, e *echoServer) {
+		res := runClient(t, e, "polling-echo", "")
+		if res.Transport != "polling" || res.Upgraded {
+			t.Errorf("client transport %q upgraded=%v, want polling without upgrade", res.Transport, res.Upgraded)
 		}
+		e.checkCommon(t, res)
+		checkBasicEcho(t, e, res)
+		checkTransports(t, e, "polling")
 	})
 }
 
 func TestWebSocketEcho(t *testing.T) {
-	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
-		t.Parallel()
-		for _, mount := range mounts {
-			t.Run(mount, func(t *testing.T) {
-				t.Parallel()
-				e := newEchoServerOn(t, false, mount)
-				e.client = c
-				res := runClient(t, e, "websocket-echo", "")
-				if res.Transport != "websocket" {
-					t.Errorf("client transport %q, want websocket", res.Transport)
-				}
-				e.checkCommon(t, res)
-				checkBasicEcho(t, e, res)
-				checkTransports(t, e, "websocket")
-			})
+	forEachMount(t, func(t *testing.T, e *echoServer) {
+		res := runClient(t, e, "websocket-echo", "")
+		if res.Transport != "websocket" {
+			t.Errorf("client transport %q, want websocket", res.Transport)
 		}
+		e.checkCommon(t, res)
+		checkBasicEcho(t, e, res)
+		checkTransports(t, e, "websocket")
 	})
 }
 
 func TestUpgrade(t *testing.T) {
-	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
-		t.Parallel()
-		for _, mount := range mounts {
-			t.Run(mount, func(t *testing.T) {
-				t.Parallel()
-				e := newEchoServerOn(t, false, mount)
-				e.client = c
-				res := runClient(t, e, "upgrade", "")
-				if res.FirstTransport != "polling" || res.Transport != "websocket" || !res.Upgraded {
-					t.Errorf("client: first transport %q, transport %q, upgraded=%v; want polling then websocket",
-						res.FirstTransport, res.Transport, res.Upgraded)
-				}
-				e.checkCommon(t, res)
-				if evs := e.snapshot(); len(evs) > 0 && evs[0].transport != "polling" {
-					t.Errorf("server: session opened on %q, want polling", evs[0].transport)
-				}
-				checkBasicEcho(t, e, res)
-				// The client sends only after its "upgrade" event, which follows
-				// the "5" packet on the same WebSocket.
-				checkTransports(t, e, "websocket")
-			})
+	forEachMount(t, func(t *testing.T, e *echoServer) {
+		res := runClient(t, e, "upgrade", "")
+		if res.FirstTransport != "polling" || res.Transport != "websocket" || !res.Upgraded {
+			t.Errorf("client: first transport %q, transport %q, upgraded=%v; want polling then websocket",
+				res.FirstTransport, res.Transport, res.Upgraded)
 		}
+		e.checkCommon(t, res)
+		if evs := e.snapshot(); len(evs) > 0 && evs[0].transport != "polling" {
+			t.Errorf("server: session opened on %q, want polling", evs[0].transport)
+		}
+		checkBasicEcho(t, e, res)
+		// The client sends only after its "upgrade" event, which follows
+		// the "5" packet on the same WebSocket.
+		checkTransports(t, e, "websocket")
 	})
 }
 
@@ -759,99 +769,75 @@ var transports = []string{"polling", "websocket", "upgrade"}
 
 func TestLarge(t *testing.T) {
 	t.Parallel()
-	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
-		t.Parallel()
-		for _, tr := range transports {
-			t.Run(tr, func(t *testing.T) {
-				t.Parallel()
-				e := newEchoServer(t, false)
-				e.client = c
-				res := runClient(t, e, "large", tr)
-				if res.TextLength != largeSize || res.BinaryLength != largeSize {
-					t.Errorf("client echoed text of %d and binary of %d chars, want %d each", res.TextLength, res.BinaryLength, largeSize)
-				}
-				e.checkCommon(t, res)
-				texts, bins := e.messages()
-				if len(texts) != 1 || len(texts[0].text) != largeSize {
-					t.Errorf("server text messages: %v, want one of %d bytes", texts, largeSize)
-				}
-				if len(bins) != 1 || len(bins[0].data) != largeSize {
-					t.Errorf("server binary messages: %v, want one of %d bytes", bins, largeSize)
-				}
-				if tr != "upgrade" {
-					checkTransports(t, e, tr)
-				}
-			})
+	forEachTransport(t, func(t *testing.T, e *echoServer, tr string) {
+		res := runClient(t, e, "large", tr)
+		if res.TextLength != largeSize || res.BinaryLength != largeSize {
+			t.Errorf("client echoed text of %d and binary of %d chars, want %d each", res.TextLength, res.BinaryLength, largeSize)
+		}
+		e.checkCommon(t, res)
+		texts, bins := e.messages()
+		if len(texts) != 1 || len(texts[0].text) != largeSize {
+			t.Errorf("server text messages: %v, want one of %d bytes", texts, largeSize)
+		}
+		if len(bins) != 1 || len(bins[0].data) != largeSize {
+			t.Errorf("server binary messages: %v, want one of %d bytes", bins, largeSize)
+		}
+		if tr != "upgrade" {
+			checkTransports(t, e, tr)
 		}
 	})
 }
 
 func TestOrdered(t *testing.T) {
 	t.Parallel()
-	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
-		t.Parallel()
-		for _, tr := range transports {
-			t.Run(tr, func(t *testing.T) {
-				t.Parallel()
-				e := newEchoServer(t, false)
-				e.client = c
-				res := runClient(t, e, "ordered", tr)
-				if res.Echoed != orderedCount {
-					t.Errorf("client echoed %d messages, want %d", res.Echoed, orderedCount)
-				}
-				e.checkCommon(t, res)
-				texts, bins := e.messages()
-				if len(bins) != 0 {
-					t.Errorf("server received %d binary messages, want 0", len(bins))
-				}
-				if len(texts) != orderedCount {
-					t.Errorf("server received %d text messages, want %d", len(texts), orderedCount)
-				}
-				for i, ev := range texts {
-					if want := fmt.Sprintf("m%d", i); ev.text != want {
-						t.Errorf("server message #%d is %q, want %q", i, ev.text, want)
-						break
-					}
-				}
-				if tr != "upgrade" {
-					checkTransports(t, e, tr)
-				}
-			})
+	forEachTransport(t, func(t *testing.T, e *echoServer, tr string) {
+		res := runClient(t, e, "ordered", tr)
+		if res.Echoed != orderedCount {
+			t.Errorf("client echoed %d messages, want %d", res.Echoed, orderedCount)
+		}
+		e.checkCommon(t, res)
+		texts, bins := e.messages()
+		if len(bins) != 0 {
+			t.Errorf("server received %d binary messages, want 0", len(bins))
+		}
+		if len(texts) != orderedCount {
+			t.Errorf("server received %d text messages, want %d", len(texts), orderedCount)
+		}
+		for i, ev := range texts {
+			if want := fmt.Sprintf("m%d", i); ev.text != want {
+				t.Errorf("server message #%d is %q, want %q", i, ev.text, want)
+				break
+			}
+		}
+		if tr != "upgrade" {
+			checkTransports(t, e, tr)
 		}
 	})
 }
 
 func TestServerClose(t *testing.T) {
 	t.Parallel()
-	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
-		t.Parallel()
-		for _, tr := range transports {
-			t.Run(tr, func(t *testing.T) {
-				t.Parallel()
-				e := newEchoServer(t, false)
-				e.client = c
-				res := runClient(t, e, "server-close", tr)
-				// client.mjs checks the reason is "transport close" and that the
-				// echo of "before-close" arrived before the close.
-				t.Logf("client: close reason %q (%s)", res.CloseReason, res.CloseDescription)
-				reason := e.checkCommon(t, res)
-				if reason != engineio.ReasonServerClose {
-					t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonServerClose)
-				}
-				texts, _ := e.messages()
-				if len(texts) != 2 || texts[0].text != "before-close" || texts[1].text != "close-me" {
-					t.Errorf("server text messages %v, want [before-close close-me]", texts)
-				}
-				wantTransport := tr
-				if tr == "upgrade" {
-					wantTransport = "websocket" // client.mjs waits for the upgrade
-				}
-				if res.Transport != wantTransport {
-					t.Errorf("client transport at close %q, want %q", res.Transport, wantTransport)
-				}
-				checkTransports(t, e, wantTransport)
-			})
+	forEachTransport(t, func(t *testing.T, e *echoServer, tr string) {
+		res := runClient(t, e, "server-close", tr)
+		// client.mjs checks the reason is "transport close" and that the
+		// echo of "before-close" arrived before the close.
+		t.Logf("client: close reason %q (%s)", res.CloseReason, res.CloseDescription)
+		reason := e.checkCommon(t, res)
+		if reason != engineio.ReasonServerClose {
+			t.Errorf("server: OnDisconnect reason %q, want %q", reason, engineio.ReasonServerClose)
 		}
+		texts, _ := e.messages()
+		if len(texts) != 2 || texts[0].text != "before-close" || texts[1].text != "close-me" {
+			t.Errorf("server text messages %v, want [before-close close-me]", texts)
+		}
+		wantTransport := tr
+		if tr == "upgrade" {
+			wantTransport = "websocket" // client.mjs waits for the upgrade
+		}
+		if res.Transport != wantTransport {
+			t.Errorf("client transport at close %q, want %q", res.Transport, wantTransport)
+		}
+		checkTransports(t, e, wantTransport)
 	})
 }
 
