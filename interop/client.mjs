@@ -31,6 +31,8 @@
 import fs from "node:fs";
 import http from "node:http";
 
+import { sleep, withTimeout } from "./wait.mjs";
+
 // EIO_CLIENT names the installed package to drive (see package.json):
 // "engine.io-client" (6.x, the default), "engine.io-client-v4" or
 // "engine.io-client-v5". All three speak protocol revision 4. The report
@@ -108,20 +110,6 @@ function firstDifference(a, b) {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return n;
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 // Client wraps an engine.io-client Socket with a message queue and promises

@@ -50,6 +50,8 @@ import http from "node:http";
 import path from "node:path";
 import { createRequire } from "node:module";
 
+import { sleep, waitFor, withTimeout } from "./wait.mjs";
+
 const require = createRequire(import.meta.url);
 
 // EIO_CLIENT names the revision 3 client package the v3-* scenarios drive
@@ -103,28 +105,6 @@ function firstDifference(a, b) {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return n;
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-// waitFor polls cond every 10 ms until it holds or ms have passed.
-async function waitFor(cond, ms) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await sleep(10);
-  }
-  return true;
 }
 
 function describeError(d) {

@@ -25,6 +25,8 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 
+import { sleep, waitFor, withTimeout } from "./wait.mjs";
+
 const require = createRequire(import.meta.url);
 const CLIENT_PACKAGE = process.env.SIO_CLIENT || "socket.io-client";
 const CLIENT_VERSION = JSON.parse(
@@ -49,16 +51,6 @@ function note(event, detail) {
   const entry = { t: Date.now() - startedAt, event };
   if (detail !== undefined) entry.detail = detail;
   trace.push(entry);
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 function once(emitter, event) {
@@ -122,20 +114,6 @@ async function echo(url, mode) {
     flushed = (await waitFor(() => !ws || ws.readyState === 3, 2000)) ? "websocket closed" : "close not confirmed within 2 s";
   }
   return { sid, firstTransport, transport: transport.name, echoed: 2, closeReason: reason, closed: flushed };
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-// waitFor polls cond every 5 ms and reports whether it held within ms.
-async function waitFor(cond, ms) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await sleep(5);
-  }
-  return true;
 }
 
 async function main() {
