@@ -28,10 +28,9 @@
 //
 // Set DEBUG=engine.io-client:* to see the client's own debug output.
 
-import fs from "node:fs";
 import http from "node:http";
 
-import { sleep, withTimeout } from "./wait.mjs";
+import { elapsedMs, finish, installedVersion, note, sleep, withTimeout } from "./common.mjs";
 
 // EIO_CLIENT names the installed package to drive (see package.json):
 // "engine.io-client" (6.x, the default), "engine.io-client-v4" or
@@ -39,9 +38,7 @@ import { sleep, withTimeout } from "./wait.mjs";
 // gives the version that ran.
 const CLIENT_PACKAGE = process.env.EIO_CLIENT || "engine.io-client";
 const { Socket } = await import(CLIENT_PACKAGE);
-const CLIENT_VERSION = JSON.parse(
-  fs.readFileSync(new URL(`./node_modules/${CLIENT_PACKAGE}/package.json`, import.meta.url), "utf8"),
-).version;
+const CLIENT_VERSION = installedVersion(CLIENT_PACKAGE);
 
 const TRANSPORTS = {
   polling: { transports: ["polling"], upgrade: false },
@@ -66,16 +63,6 @@ const TIMEOUTS = {
   "client-close": 15000,
   heartbeat: 15000,
 };
-
-const startedAt = Date.now();
-const trace = [];
-
-function note(event, detail) {
-  const entry = { t: Date.now() - startedAt, event };
-  if (detail !== undefined) entry.detail = detail;
-  trace.push(entry);
-  if (trace.length > 200) trace.splice(0, trace.length - 200);
-}
 
 function describe(data) {
   if (typeof data === "string") {
@@ -508,22 +495,7 @@ async function main() {
   }
   const timeout = TIMEOUTS[scenario];
   const result = await withTimeout(scenarios[scenario](url, transport), timeout, `scenario ${scenario} to finish`);
-  return { ok: true, scenario, mode: transport || null, client: CLIENT_VERSION, ...result, totalMs: Date.now() - startedAt };
+  return { ok: true, scenario, mode: transport || null, client: CLIENT_VERSION, ...result, totalMs: elapsedMs() };
 }
 
-main().then(
-  (result) => {
-    process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(0));
-  },
-  (err) => {
-    const scenario = process.argv[2] || "(none)";
-    const tail = trace
-      .slice(-30)
-      .map((e) => `  +${e.t}ms ${e.event}${e.detail !== undefined ? " " + JSON.stringify(e.detail) : ""}`);
-    process.stderr.write(
-      `client.mjs: ${scenario}: ${err && err.message ? err.message : err}\n` +
-        (tail.length ? `socket events (last ${tail.length}):\n${tail.join("\n")}\n` : ""),
-      () => process.exit(1),
-    );
-  },
-);
+finish("client.mjs", main());

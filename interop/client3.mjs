@@ -45,12 +45,11 @@
 // trace of the socket events on stderr and exits 1. Every scenario has an
 // overall timeout.
 
-import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { createRequire } from "node:module";
 
-import { sleep, waitFor, withTimeout } from "./wait.mjs";
+import { elapsedMs, finish, installedVersion, note, sleep, waitFor, withTimeout } from "./common.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -62,24 +61,9 @@ const V3_PACKAGE = process.env.EIO_CLIENT || "engine.io-client-v3";
 // loaded is the package of the client a scenario created, for the report.
 let loaded = null;
 
-function versionOf(pkg) {
-  if (!pkg) return null;
-  return JSON.parse(fs.readFileSync(new URL(`./node_modules/${pkg}/package.json`, import.meta.url), "utf8")).version;
-}
-
 const LARGE_SIZE = 500 * 1024;
 const FOREIGN_ORIGIN = "http://other.example";
 const TIMEOUT_MS = 20000;
-
-const startedAt = Date.now();
-const trace = [];
-
-function note(event, detail) {
-  const entry = { t: Date.now() - startedAt, event };
-  if (detail !== undefined) entry.detail = detail;
-  trace.push(entry);
-  if (trace.length > 200) trace.splice(0, trace.length - 200);
-}
 
 function toBytes(data) {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -558,17 +542,7 @@ async function main() {
     throw new Error(`usage: node client3.mjs <scenario> <server-url> [transport]\nscenarios: ${Object.keys(scenarios).join(", ")}`);
   }
   const result = await withTimeout(scenarios[scenario](url, transport), TIMEOUT_MS, `scenario ${scenario} to finish`);
-  return { ok: true, scenario, mode: transport || null, client: versionOf(loaded), ...result, totalMs: Date.now() - startedAt };
+  return { ok: true, scenario, mode: transport || null, client: loaded && installedVersion(loaded), ...result, totalMs: elapsedMs() };
 }
 
-main().then(
-  (result) => process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(0)),
-  (err) => {
-    const tail = trace.slice(-30).map((e) => `  +${e.t}ms ${e.event}${e.detail !== undefined ? " " + JSON.stringify(e.detail) : ""}`);
-    process.stderr.write(
-      `client3.mjs: ${process.argv[2] || "(none)"}: ${err && err.message ? err.message : err}\n` +
-        (tail.length ? `socket events (last ${tail.length}):\n${tail.join("\n")}\n` : ""),
-      () => process.exit(1),
-    );
-  },
-);
+finish("client3.mjs", main());

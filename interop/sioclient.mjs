@@ -18,20 +18,17 @@
 // wait for both to come back intact, then disconnect.
 //
 // On success the script prints exactly one JSON line on stdout
-// ({"ok":true,...}) and exits 0. On failure it prints "sioclient.mjs:
+// ({"ok":true,...}) and exits 0. On failure it prints "sioclient.mjs: echo:
 // <error>" and a trace of the events on stderr and exits 1. The scenario has
 // an overall timeout.
 
-import fs from "node:fs";
 import { createRequire } from "node:module";
 
-import { sleep, waitFor, withTimeout } from "./wait.mjs";
+import { elapsedMs, finish, installedVersion, note, sleep, waitFor, withTimeout } from "./common.mjs";
 
 const require = createRequire(import.meta.url);
 const CLIENT_PACKAGE = process.env.SIO_CLIENT || "socket.io-client";
-const CLIENT_VERSION = JSON.parse(
-  fs.readFileSync(new URL(`./node_modules/${CLIENT_PACKAGE}/package.json`, import.meta.url), "utf8"),
-).version;
+const CLIENT_VERSION = installedVersion(CLIENT_PACKAGE);
 const io = require(CLIENT_PACKAGE);
 
 const TIMEOUT_MS = 15000;
@@ -43,15 +40,6 @@ const TRANSPORTS = {
   websocket: { transports: ["websocket"] },
   upgrade: { transports: ["polling", "websocket"], upgrade: true },
 };
-
-const startedAt = Date.now();
-const trace = [];
-
-function note(event, detail) {
-  const entry = { t: Date.now() - startedAt, event };
-  if (detail !== undefined) entry.detail = detail;
-  trace.push(entry);
-}
 
 function once(emitter, event) {
   return new Promise((resolve) => emitter.once(event, (...args) => resolve(args)));
@@ -120,14 +108,7 @@ async function main() {
   const [scenario, url, mode] = process.argv.slice(2);
   if (scenario !== "echo" || !url) throw new Error("usage: node sioclient.mjs echo <server-url> <transport>");
   const result = await withTimeout(echo(url, mode), TIMEOUT_MS, "the scenario to finish");
-  return { ok: true, scenario, mode, client: CLIENT_VERSION, ...result, totalMs: Date.now() - startedAt };
+  return { ok: true, scenario, mode, client: CLIENT_VERSION, ...result, totalMs: elapsedMs() };
 }
 
-main().then(
-  (result) => process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(0)),
-  (err) => {
-    process.stderr.write(`sioclient.mjs: ${err && err.stack ? err.stack : err}\nevents:\n`);
-    for (const e of trace) process.stderr.write(`  +${e.t}ms ${e.event}${e.detail !== undefined ? " " + JSON.stringify(e.detail) : ""}\n`);
-    process.exit(1);
-  },
-);
+finish("sioclient.mjs", main());
