@@ -90,6 +90,9 @@ type Unhandled struct{ Type string }
 // packets wait and where the queue limits apply.
 type Written struct{ Conn *actor.PID }
 
+// Answers to callers that may have stopped waiting (the application's
+// Ask timed out) are no dead-letter news: IgnoreDeadLetterLogging keeps
+// protoactor from logging them.
 func (*Sent) IgnoreDeadLetterLogging()          {}
 func (*QueueFull) IgnoreDeadLetterLogging()     {}
 func (*SessionClosed) IgnoreDeadLetterLogging() {}

@@ -97,6 +97,7 @@ type RequestError struct {
 	Message string
 }
 
+// Error implements error.
 func (e *RequestError) Error() string {
 	return fmt.Sprintf("engineio: request rejected (%d): %s", e.Status, e.Message)
 }

@@ -38,11 +38,26 @@ type Recorder interface {
 // Nop records nothing.
 type Nop struct{}
 
-func (Nop) SessionOpened(string)         {}
-func (Nop) SessionUpgraded()             {}
-func (Nop) UpgradeFailed()               {}
+// SessionOpened does nothing.
+func (Nop) SessionOpened(string) {}
+
+// SessionUpgraded does nothing.
+func (Nop) SessionUpgraded() {}
+
+// UpgradeFailed does nothing.
+func (Nop) UpgradeFailed() {}
+
+// SessionClosed does nothing.
 func (Nop) SessionClosed(string, string) {}
-func (Nop) HTTPError(int, int)           {}
-func (Nop) PacketsIn(string, int, int)   {}
-func (Nop) PacketsOut(string, int, int)  {}
-func (Nop) QueueChanged(int, int)        {}
+
+// HTTPError does nothing.
+func (Nop) HTTPError(int, int) {}
+
+// PacketsIn does nothing.
+func (Nop) PacketsIn(string, int, int) {}
+
+// PacketsOut does nothing.
+func (Nop) PacketsOut(string, int, int) {}
+
+// QueueChanged does nothing.
+func (Nop) QueueChanged(int, int) {}
