@@ -3,6 +3,7 @@ package engineio_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eioactor/engineio"
+	"github.com/eioactor/engineio/protocol"
 )
 
 func newEcho(t *testing.T, opts ...engineio.Option) (*engineio.Server, *httptest.Server) {
@@ -224,6 +226,27 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 	if n := len(srv.Sessions()); n != 0 {
 		t.Fatalf("%d sessions left", n)
+	}
+}
+
+// Session.Protocol is the revision of the client's handshake.
+func TestSessionProtocol(t *testing.T) {
+	srv, ts := newEcho(t, engineio.WithAllowEIO3(true))
+	defer ts.Close()
+	defer srv.Close(context.Background())
+	got := make(chan protocol.Revision, 1)
+	srv.OnConnect(func(s *engineio.Session) error {
+		got <- s.Protocol()
+		return nil
+	})
+	for _, want := range []protocol.Revision{protocol.V3, protocol.V4} {
+		code, body := get(t, fmt.Sprintf("%s/engine.io/?EIO=%d&transport=polling", ts.URL, want))
+		if code != http.StatusOK {
+			t.Fatalf("EIO=%d handshake: %d %q", want, code, body)
+		}
+		if rev := <-got; rev != want {
+			t.Errorf("EIO=%d handshake: Protocol() = %d", want, rev)
+		}
 	}
 }
 

@@ -33,6 +33,12 @@ func (s *Session) Header() http.Header { return s.info.Header() }
 // Query returns the query of the handshake request, parsed at each call.
 func (s *Session) Query() url.Values { return s.info.Query() }
 
+// Protocol returns the Engine.IO protocol revision the client speaks:
+// protocol.V4, or protocol.V3 for the clients that WithAllowEIO3 admits
+// (the JavaScript server's socket.protocol). A layer above, such as
+// Socket.IO, picks its own protocol version by it.
+func (s *Session) Protocol() protocol.Revision { return s.info.Revision }
+
 // RemoteAddr returns the network address of the handshake request.
 func (s *Session) RemoteAddr() string { return s.info.RemoteAddr }
 

@@ -51,6 +51,7 @@ import (
 	"github.com/eioactor/engineio"
 	"github.com/eioactor/engineio/httpapi"
 	"github.com/eioactor/engineio/internal/netpoll"
+	"github.com/eioactor/engineio/protocol"
 )
 
 // TestMain fails the package when goroutines outlive the tests: every
@@ -161,7 +162,7 @@ func (e *echoServer) install() {
 	srv := e.srv
 	srv.OnConnect(func(s *engineio.Session) error {
 		e.record(event{kind: "connect", sid: s.ID(), transport: s.Transport()})
-		if e.socketIO.Load() && s.Query().Get("EIO") == "3" {
+		if e.socketIO.Load() && s.Protocol() == protocol.V3 {
 			// Socket.IO protocol 4 (socket.io-client 2.x): the server
 			// connects the client to the main namespace unasked.
 			if err := s.Send("0"); err != nil {
