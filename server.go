@@ -215,11 +215,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// While shutting down, sessions still drain and the application's
 	// routes are served: only new handshakes are refused.
 	if s.closed.Load() && s.handler.IsEnginePath(r.URL.Path) && !r.URL.Query().Has("sid") {
-		const msg = "Server closed"
-		s.refused(r, http.StatusServiceUnavailable, protocol.CodeBadRequest, msg)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write(protocol.AppendErrorJSON(nil, protocol.CodeBadRequest, msg))
+		s.handler.Refuse(w, r, http.StatusServiceUnavailable, protocol.CodeBadRequest, "Server closed")
 		return
 	}
 	s.handler.ServeHTTP(w, r)

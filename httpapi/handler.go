@@ -185,6 +185,12 @@ func New(cfg Config, sys *actor.ActorSystem, supervisorPID *actor.PID, lookup Lo
 	return h
 }
 
+// Refuse answers r with the protocol's JSON error, as the handler answers
+// the requests it refuses itself: Config.Metrics and Config.Refused see it.
+func (h *Handler) Refuse(w http.ResponseWriter, r *http.Request, status int, code protocol.ErrorCode, message string) {
+	h.writeError(w, r, status, code, message, false)
+}
+
 // IsEnginePath reports whether a request for path is the engine's.
 func (h *Handler) IsEnginePath(path string) bool {
 	return path == h.cfg.Path || path == h.altPath

@@ -522,31 +522,30 @@ func forEachClient(t *testing.T, clients []clientMajor, test func(t *testing.T, 
 // against an echo server on every mount.
 func forEachMount(t *testing.T, test func(t *testing.T, e *echoServer)) {
 	t.Helper()
-	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
-		t.Parallel()
-		for _, mount := range mounts {
-			t.Run(mount, func(t *testing.T) {
-				t.Parallel()
-				e := newEchoServerOn(t, false, mount)
-				e.client = c
-				test(t, e)
-			})
-		}
-	})
+	forEachV4Case(t, mounts,
+		func(t *testing.T, mount string) *echoServer { return newEchoServerOn(t, false, mount) },
+		func(t *testing.T, e *echoServer, _ string) { test(t, e) })
 }
 
 // forEachTransport runs test, in parallel, for every client of v4Clients
 // and every transport of transports, against an echo server of its own.
 func forEachTransport(t *testing.T, test func(t *testing.T, e *echoServer, tr string)) {
 	t.Helper()
-	forEachClient(t, v4Clients, func(t *testing.T, c clientMajor) {
+	forEachV4Case(t, transports, func(t *testing.T, _ string) *echoServer { return newEchoServer(t, false) }, test)
+}
+
+// forEachV4Case runs test, in parallel, for every client of v4Clients and
+// every case, as a subtest named after it, with a server made by start.
+func forEachV4Case(t *testing.T, cases []string, start func(t *testing.T, c string) *echoServer, test func(t *testing.T, e *echoServer, c string)) {
+	t.Helper()
+	forEachClient(t, v4Clients, func(t *testing.T, client clientMajor) {
 		t.Parallel()
-		for _, tr := range transports {
-			t.Run(tr, func(t *testing.T) {
+		for _, c := range cases {
+			t.Run(c, func(t *testing.T) {
 				t.Parallel()
-				e := newEchoServer(t, false)
-				e.client = c
-				test(t, e, tr)
+				e := start(t, c)
+				e.client = client
+				test(t, e, c)
 			})
 		}
 	})
