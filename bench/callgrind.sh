@@ -8,9 +8,11 @@
 #
 #   bash bench/callgrind.sh                                # ours against a 10-line gorilla echo
 #   BENCHES="WebSocketEcho" N1=10000 N2=20000 bash bench/callgrind.sh
+#   PKG=./bench/bare BENCHES=WebSocketEcho bash bench/callgrind.sh   # the bare server, same client
 #
 # Settings (environment):
 #   BENCHES="WebSocketEcho WebSocketClientOnly"   benchmarks, by name
+#   PKG=./bench         the package they are in (./bench/bare: the bare server)
 #   N1=20000 N2=40000   iterations of the two runs; per operation is the
 #                       difference of the two totals over N2-N1, so that
 #                       the setup and the teardown cancel out
@@ -19,6 +21,7 @@
 set -euo pipefail
 
 BENCHES=${BENCHES:-"WebSocketEcho WebSocketClientOnly"}
+PKG=${PKG:-./bench}
 N1=${N1:-20000}
 N2=${N2:-40000}
 TOP=${TOP:-25}
@@ -34,7 +37,7 @@ command -v valgrind >/dev/null || die "valgrind is needed (Debian: apt-get insta
 mkdir -p "$OUT"
 
 log "building the benchmarks"
-go test -c -o "$OUT/bench.test" ./bench/
+go test -c -o "$OUT/bench.test" "$PKG"
 
 # callgrind_annotate's self cost per function, as "count<TAB>function".
 self_costs() {

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/eioactor/engineio"
+	"github.com/eioactor/engineio/bench/internal/wsecho"
 )
 
 func echoServer(b *testing.B) *httptest.Server {
@@ -77,43 +78,16 @@ func echoServers(b *testing.B, bench func(b *testing.B, base string, client *htt
 // one: see there).
 func BenchmarkWebSocketEcho(b *testing.B) {
 	ts := echoServer(b)
-	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/engine.io/?EIO=4&transport=websocket"
-	c, _, err := websocket.DefaultDialer.Dial(url, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	if _, _, err := c.ReadMessage(); err != nil { // open packet
-		b.Fatal(err)
-	}
-	msg := []byte("4" + strings.Repeat("x", 64))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
-			b.Fatal(err)
-		}
-		for {
-			_, got, err := c.ReadMessage()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if got[0] == '4' {
-				break
-			}
-			if got[0] == '2' {
-				_ = c.WriteMessage(websocket.TextMessage, []byte("3"))
-			}
-		}
-	}
+	wsecho.Run(b, "ws"+strings.TrimPrefix(ts.URL, "http")+"/engine.io/?EIO=4&transport=websocket")
 }
 
 // BenchmarkWebSocketClientOnly is the client side of the echo alone,
-// against a server that answers every frame with the same frame and has no
-// Engine.IO in it. Its allocations are the client's share of the above
-// plus the one of that server (gorilla's NextReader allocates its message
-// reader); so the server's share of BenchmarkWebSocketEcho is its count
-// minus this one's, plus one.
+// against a server that sends one frame (where an open packet would be)
+// and then answers every frame with the same frame: no Engine.IO in it.
+// Its allocations are the client's share of the above plus the one of that
+// server (gorilla's NextReader allocates its message reader); so the
+// server's share of BenchmarkWebSocketEcho is its count minus this one's,
+// plus one.
 func BenchmarkWebSocketClientOnly(b *testing.B) {
 	up := websocket.Upgrader{}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +96,9 @@ func BenchmarkWebSocketClientOnly(b *testing.B) {
 			return
 		}
 		defer conn.Close()
+		if err := conn.WriteMessage(websocket.TextMessage, []byte("0")); err != nil {
+			return
+		}
 		buf := make([]byte, 4096)
 		for {
 			typ, rd, err := conn.NextReader()
@@ -135,22 +112,7 @@ func BenchmarkWebSocketClientOnly(b *testing.B) {
 		}
 	}))
 	defer ts.Close()
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	msg := []byte("4" + strings.Repeat("x", 64))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := c.ReadMessage(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	wsecho.Run(b, "ws"+strings.TrimPrefix(ts.URL, "http"))
 }
 
 // BenchmarkPollingEcho measures one echoed 64-byte text message over
