@@ -62,14 +62,7 @@ func main() {
 	interval := flag.Int("ping-interval", 25000, "ping interval in milliseconds")
 	timeout := flag.Int("ping-timeout", 20000, "ping timeout in milliseconds")
 	flag.Parse()
-	srv := &server{
-		interval: time.Duration(*interval) * time.Millisecond,
-		timeout:  time.Duration(*timeout) * time.Millisecond,
-		sessions: map[string]*session{},
-		// Buffer sizes 0 and no pool: gorilla reuses the 4 KB buffers that
-		// net/http already allocated for the connection.
-		up: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
-	}
+	srv := newServer(time.Duration(*interval)*time.Millisecond, time.Duration(*timeout)*time.Millisecond)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bare:", err)
@@ -86,6 +79,17 @@ func main() {
 	mux.Handle("/engine.io/", srv)
 	fmt.Fprintln(os.Stderr, "bare:", http.Serve(ln, mux))
 	os.Exit(1)
+}
+
+func newServer(interval, timeout time.Duration) *server {
+	return &server{
+		interval: interval,
+		timeout:  timeout,
+		sessions: map[string]*session{},
+		// Buffer sizes 0 and no pool: gorilla reuses the 4 KB buffers that
+		// net/http already allocated for the connection.
+		up: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
+	}
 }
 
 func (srv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

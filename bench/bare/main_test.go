@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/eioactor/engineio/bench/internal/wsecho"
 )
 
@@ -15,13 +13,7 @@ import (
 // bare server, in process: `PKG=./bench/bare bash bench/callgrind.sh`
 // counts its instructions per echo.
 func BenchmarkWebSocketEcho(b *testing.B) {
-	srv := &server{
-		interval: 25 * time.Second,
-		timeout:  20 * time.Second,
-		sessions: map[string]*session{},
-		up:       websocket.Upgrader{},
-	}
-	ts := httptest.NewServer(srv)
+	ts := httptest.NewServer(newServer(25*time.Second, 20*time.Second))
 	defer ts.Close()
 	wsecho.Run(b, "ws"+strings.TrimPrefix(ts.URL, "http")+"/engine.io/?EIO=4&transport=websocket")
 }
