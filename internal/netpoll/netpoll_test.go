@@ -5,9 +5,12 @@ package netpoll
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,8 +72,15 @@ func tcpPair(t testing.TB) (server, client net.Conn) {
 // registered with p and read by a lineReader.
 func pair(t *testing.T, p *Poller) (*lineReader, net.Conn) {
 	t.Helper()
+	return pairSize(t, p, 4096, 16)
+}
+
+// pairSize is pair with a read buffer of size bytes, and room for lines
+// read lines that the test has not taken yet.
+func pairSize(t *testing.T, p *Poller, size, lines int) (*lineReader, net.Conn) {
+	t.Helper()
 	server, client := tcpPair(t)
-	r := &lineReader{br: bufio.NewReader(server), lines: make(chan string, 16), done: make(chan error, 1)}
+	r := &lineReader{br: bufio.NewReaderSize(server, size), lines: make(chan string, lines), done: make(chan error, 1)}
 	r.c = p.Register(server, r.run)
 	if r.c == nil {
 		t.Fatal("Register returned nil for a TCP connection")
@@ -98,7 +108,15 @@ func expectLine(t *testing.T, r *lineReader, want string) {
 			t.Fatalf("read %q, want %q", got, want)
 		}
 	case err := <-r.done:
-		t.Fatalf("reader ended with %v, want line %q", err, want)
+		select {
+		case got := <-r.lines: // read before the end, which select chose
+			r.done <- err
+			if got != want {
+				t.Fatalf("read %q, want %q", got, want)
+			}
+		default:
+			t.Fatalf("reader ended with %v, want line %q", err, want)
+		}
 	case <-time.After(5 * time.Second):
 		t.Fatalf("timed out waiting for %q", want)
 	}
@@ -450,5 +468,110 @@ func roundTrips(b *testing.B, client net.Conn, got <-chan struct{}) {
 			b.Fatal(err)
 		}
 		<-got
+	}
+}
+
+// Lines that come in one write much larger than the read buffer are all
+// read, with parking in between.
+func TestMoreDataThanTheBuffer(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	r, client := pairSize(t, p, 16, 300)
+	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
+	var all strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&all, "line %03d\n", i)
+	}
+	write(t, client, all.String())
+	for i := range 200 {
+		expectLine(t, r, fmt.Sprintf("line %03d\n", i))
+	}
+}
+
+// Data and the peer's end that come together, to a parked connection or
+// a waiting reader: the reader reads the data, then the end.
+func TestDataThenHangUp(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	for i := range 40 {
+		r, client := pair(t, p)
+		if i%2 == 0 {
+			waitFor(t, "parking", func() bool { return p.Parked() == 1 })
+		}
+		write(t, client, "last\n")
+		client.Close()
+		expectLine(t, r, "last\n")
+		if err := expectEnd(t, r); err != io.EOF {
+			t.Fatalf("reader ended with %v, want EOF", err)
+		}
+	}
+}
+
+// Many connections with small buffers, lines of every length and writes
+// at random intervals, some long enough to park: every line arrives, in
+// order, and every reader ends when its client closes.
+func TestRandomTraffic(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	const conns, lines = 40, 150
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for k := range conns {
+		r, client := pairSize(t, p, 32, lines)
+		rnd := rand.New(rand.NewPCG(uint64(k), 1))
+		want := make([]string, lines)
+		for i := range want {
+			want[i] = strings.Repeat("y", rnd.IntN(100)) + "\n"
+		}
+		pauses := make([]time.Duration, lines)
+		for i := range pauses {
+			if rnd.IntN(3) == 0 {
+				pauses[i] = time.Duration(rnd.IntN(3 * int(interval)))
+			}
+		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < lines; {
+				var b strings.Builder
+				for n := 1 + i%4; n > 0 && i < lines; n, i = n-1, i+1 {
+					b.WriteString(want[i])
+				}
+				if _, err := io.WriteString(client, b.String()); err != nil {
+					return
+				}
+				time.Sleep(pauses[i-1])
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			defer client.Close()
+			for i, w := range want {
+				select {
+				case got := <-r.lines:
+					if got != w {
+						errs <- fmt.Errorf("connection %d line %d: %d bytes, want %d", k, i, len(got), len(w))
+						return
+					}
+				case <-time.After(5 * time.Second):
+					errs <- fmt.Errorf("connection %d: line %d of %d did not come", k, i, lines)
+					return
+				}
+			}
+			client.Close()
+			select {
+			case <-r.done:
+			case <-time.After(5 * time.Second):
+				errs <- fmt.Errorf("connection %d: the reader did not end", k)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if p.Parks() == 0 {
+		t.Error("no connection parked: the test did not cover parking")
 	}
 }
