@@ -161,8 +161,9 @@ func (m *Mailbox) processOnFreshGoroutine() {
 
 func (m *Mailbox) processMessages() {
 	for {
-		if m.run() {
-			// Handed over to the dispatcher, still running.
+		end := m.run()
+		if end == handedOver {
+			// Still running, on the dispatcher.
 			return
 		}
 		m.status.Store(idle)
@@ -170,6 +171,11 @@ func (m *Mailbox) processMessages() {
 		// stored found the mailbox running and did not schedule it.
 		if m.sysCount.Load() > 0 || (!m.suspended.Load() && m.userCount.Load() > 0) {
 			if m.status.CompareAndSwap(idle, running) {
+				if end == released {
+					// Not on the goroutine that has its answer.
+					m.dispatcher.Schedule(m.processFresh)
+					return
+				}
 				continue
 			}
 		}
@@ -182,10 +188,19 @@ func (m *Mailbox) processMessages() {
 	}
 }
 
+// How a run ended.
+type runEnd int
+
+const (
+	emptied    runEnd = iota // no message left, or suspended
+	handedOver               // the rest went to the dispatcher
+	released                 // emptied, on a runner that was released
+)
+
 // run processes messages until there are none, or the mailbox is
-// suspended, or (handedOver) the runner it runs on was released and the
-// rest went to the dispatcher.
-func (m *Mailbox) run() (handedOver bool) {
+// suspended, or the runner it runs on was released: the rest, if any,
+// then goes to the dispatcher.
+func (m *Mailbox) run() runEnd {
 	var msg any
 	defer func() {
 		if r := recover(); r != nil {
@@ -197,15 +212,20 @@ func (m *Mailbox) run() (handedOver bool) {
 	for {
 		if r := m.on; r != nil && r.Released() {
 			m.on = nil
+			if m.sysCount.Load() == 0 && (m.suspended.Load() || m.userCount.Load() == 0) {
+				// Most often the answer was the last message: no
+				// goroutine is started for nothing.
+				return released
+			}
 			m.dispatcher.Schedule(m.processFresh)
-			return true
+			return handedOver
 		}
 		if i > t {
 			if m.on != nil {
 				// A lent goroutine has its own work to get back to.
 				m.on = nil
 				m.dispatcher.Schedule(m.processFresh)
-				return true
+				return handedOver
 			}
 			i = 0
 			runtime.Gosched()
@@ -235,11 +255,11 @@ func (m *Mailbox) run() (handedOver bool) {
 		}
 		if m.suspended.Load() {
 			m.on = nil
-			return false
+			return emptied
 		}
 		if m.userCount.Load() == 0 {
 			m.on = nil
-			return false
+			return emptied
 		}
 		m.mu.Lock()
 		msg = m.user.pop(shrinkAbove)
@@ -249,7 +269,7 @@ func (m *Mailbox) run() (handedOver bool) {
 		m.mu.Unlock()
 		if msg == nil {
 			m.on = nil
-			return false
+			return emptied
 		}
 		m.invoker.InvokeUserMessage(msg)
 		for _, mw := range m.middlewares {

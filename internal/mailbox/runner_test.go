@@ -745,6 +745,46 @@ func TestRunnerReleaseHandsRestToDispatcher(t *testing.T) {
 	}
 }
 
+func TestRunnerReleaseOnLastMessageStartsNoGoroutine(t *testing.T) {
+	// A request's answer is most often the last message in the mailbox:
+	// its run ends on the released runner, and no dispatcher run is
+	// started for an empty mailbox. A message posted later goes to the
+	// dispatcher as usual.
+	sys := newSystem(t)
+	r := &Runner{}
+	d := &countingDispatcher{}
+	me := goid()
+	handledOn := make(chan uint64, 1)
+	pid, m := spawnOn(t, sys, nil, d, func(ctx actor.Context) {
+		switch ctx.Message().(type) {
+		case *lendingPing:
+			handledOn <- goid()
+			r.Release() // the answer
+		case *ping:
+			handledOn <- goid()
+		}
+	})
+	runs := d.runs.Load()
+	for range 100 {
+		r.Do(func() { sys.Root.Send(pid, &lendingPing{Lending: Lending{Runner: r}}) })
+		if g := <-handledOn; g != me {
+			t.Fatalf("handled on %d, not the lender %d", g, me)
+		}
+	}
+	waitIdle(t, m)
+	if n := d.runs.Load() - runs; n != 0 {
+		t.Fatalf("%d dispatcher runs for 100 answers that emptied the mailbox, want 0", n)
+	}
+	sys.Root.Send(pid, &ping{})
+	if g := <-handledOn; g == me {
+		t.Fatal("a later message ran on the released lender")
+	}
+	waitIdle(t, m)
+	if n := d.runs.Load() - runs; n != 1 {
+		t.Fatalf("%d dispatcher runs, want 1 for the later message", n)
+	}
+}
+
 func TestRunnerDoReturnsAfterReleaseWithMailboxWaiting(t *testing.T) {
 	// X runs on the runner; its handler makes Y, which shares the runner,
 	// ready (Y takes the slot), then calls Release. Do runs Y (which hands
