@@ -75,8 +75,8 @@ func pair(t *testing.T, p *Poller) (*lineReader, net.Conn) {
 	return pairSize(t, p, 4096, 16)
 }
 
-// pairSize is pair with a read buffer of size bytes, and room for lines
-// read lines that the test has not taken yet.
+// pairSize is pair with a read buffer of size bytes; the reader's lines
+// channel holds up to lines lines that the test has not taken yet.
 func pairSize(t *testing.T, p *Poller, size, lines int) (*lineReader, net.Conn) {
 	t.Helper()
 	server, client := tcpPair(t)
