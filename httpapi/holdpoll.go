@@ -295,7 +295,7 @@ func (b *bufferedResponse) WriteTo(w io.Writer) (int64, error) {
 	}
 	if !hasDate {
 		p = append(p, "Date: "...)
-		p = time.Now().UTC().AppendFormat(p, http.TimeFormat)
+		p = appendDate(p, time.Now())
 		p = append(p, "\r\n"...)
 	}
 	p = append(p, "\r\n"...)
@@ -308,6 +308,27 @@ func (b *bufferedResponse) WriteTo(w io.Writer) (int64, error) {
 		responseBuffers.Put(bp)
 	}
 	return int64(n), err
+}
+
+// date is the Date header's value for one second, formatted once.
+type date struct {
+	unix int64
+	text []byte
+}
+
+// lastDate is the value last formatted; every response in a second
+// shares it.
+var lastDate atomic.Pointer[date]
+
+// appendDate appends now in the Date header's format (http.TimeFormat).
+func appendDate(p []byte, now time.Time) []byte {
+	unix := now.Unix()
+	if d := lastDate.Load(); d != nil && d.unix == unix {
+		return append(p, d.text...)
+	}
+	d := &date{unix: unix, text: now.UTC().AppendFormat(make([]byte, 0, len(http.TimeFormat)), http.TimeFormat)}
+	lastDate.Store(d)
+	return append(p, d.text...)
 }
 
 // responseBuffers hold responses being written; larger ones are not kept.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A buffered response is written as net/http would write it: its own
@@ -44,8 +45,27 @@ func TestBufferedResponseWriteTo(t *testing.T) {
 		if strings.Contains(out.String(), "Bad Name") {
 			t.Errorf("keep %v: a field with an invalid name was written", keep)
 		}
-		if resp.Header.Get("Date") == "" {
-			t.Errorf("keep %v: no Date", keep)
+		if date, err := http.ParseTime(resp.Header.Get("Date")); err != nil || time.Since(date) > 2*time.Second {
+			t.Errorf("keep %v: Date %q (%v), want now", keep, resp.Header.Get("Date"), err)
+		}
+	}
+}
+
+// The Date header is formatted once a second and shared by the responses
+// of that second; a new second gets its own.
+func TestAppendDate(t *testing.T) {
+	at := time.Date(2026, 11, 27, 11, 45, 30, 0, time.FixedZone("CET", 3600))
+	for _, tc := range []struct {
+		now  time.Time
+		want string
+	}{
+		{at, "Fri, 27 Nov 2026 10:45:30 GMT"},
+		{at.Add(999 * time.Millisecond), "Fri, 27 Nov 2026 10:45:30 GMT"},
+		{at.Add(time.Second), "Fri, 27 Nov 2026 10:45:31 GMT"},
+		{at, "Fri, 27 Nov 2026 10:45:30 GMT"},
+	} {
+		if got := string(appendDate([]byte("x"), tc.now)); got != "x"+tc.want {
+			t.Errorf("appendDate at %v = %q, want %q", tc.now, got, "x"+tc.want)
 		}
 	}
 }
