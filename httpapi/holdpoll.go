@@ -342,13 +342,21 @@ func validFieldName(k string) bool {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+		if c := k[i]; c >= 0x80 || !tokenChars[c] {
 			return false
 		}
 	}
 	return true
 }
+
+// tokenChars tells the characters of an HTTP token: visible ASCII but the
+// delimiters.
+var tokenChars = func() (t [0x80]bool) {
+	for c := byte('!'); c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, rune(c))
+	}
+	return t
+}()
 
 // appendFieldValue appends v with its line breaks as spaces, and without
 // the spaces around it.

@@ -69,3 +69,21 @@ func TestAppendDate(t *testing.T) {
 		}
 	}
 }
+
+// validFieldName accepts exactly RFC 9110's tchar, one byte at a time,
+// and names of several.
+func TestValidFieldName(t *testing.T) {
+	tchar := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+	}
+	for c := 0; c < 256; c++ {
+		if got, want := validFieldName(string([]byte{byte(c)})), tchar(byte(c)); got != want {
+			t.Errorf("validFieldName(%q) = %v, want %v", byte(c), got, want)
+		}
+	}
+	for name, want := range map[string]bool{"Content-Type": true, "X-Request_ID.2": true, "": false, "Bad Name": false, "Set-Cookie:": false, "Caf\xc3\xa9": false} {
+		if got := validFieldName(name); got != want {
+			t.Errorf("validFieldName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
