@@ -37,7 +37,7 @@ func Run(b *testing.B, url string) {
 			if string(got) == string(msg) {
 				break
 			}
-			if got[0] != '2' {
+			if len(got) == 0 || got[0] != '2' {
 				b.Fatalf("got %q, want the echo or a ping", got)
 			}
 			_ = c.WriteMessage(websocket.TextMessage, []byte("3"))
