@@ -1,10 +1,14 @@
 package engineio_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -208,5 +212,128 @@ func TestWebSocketWritesOutlastWriteTimeout(t *testing.T) {
 			t.Fatalf("no pong for %q before the echo that followed it", ping)
 		}
 		time.Sleep(timeout * 3 / 4)
+	}
+}
+
+// rawFrame is a client's frame: b0 (FIN and opcode), then payload masked
+// with a fixed key.
+func rawFrame(b0 byte, payload string) []byte {
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+	out := []byte{b0}
+	switch n := len(payload); {
+	case n < 126:
+		out = append(out, 0x80|byte(n))
+	default:
+		out = append(out, 0x80|126, byte(n>>8), byte(n))
+	}
+	out = append(out, key[:]...)
+	for i := range len(payload) {
+		out = append(out, payload[i]^key[i%4])
+	}
+	return out
+}
+
+// readRawFrame reads one server frame (unmasked, not fragmented).
+func readRawFrame(t *testing.T, r *bufio.Reader) (byte, string) {
+	t.Helper()
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var ext [2]byte
+		if _, err := io.ReadFull(r, ext[:]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(binary.BigEndian.Uint16(ext[:]))
+	case 127:
+		var ext [8]byte
+		if _, err := io.ReadFull(r, ext[:]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(binary.BigEndian.Uint64(ext[:]))
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		t.Fatal(err)
+	}
+	return h[0], string(payload)
+}
+
+// Whole messages, fragmented ones with a ping between their fragments,
+// headers and payloads that come in pieces, 16-bit lengths and binary
+// frames, in one stream: the server reads the common frames itself and
+// leaves the rest to gorilla, and each message comes back whole and in
+// order, the ping answered.
+func TestWebSocketMixedFramesEcho(t *testing.T) {
+	srv, ts := newEcho(t)
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	const upgrade = "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(conn, upgrade); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v, %v", res, err)
+	}
+	if op, open := readRawFrame(t, br); op != 0x81 || open[0] != '0' {
+		t.Fatalf("open frame %#x %q", op, open)
+	}
+
+	long := "4" + strings.Repeat("l", 300)
+	split := rawFrame(0x81, "4"+strings.Repeat("s", 1000))
+	writes := [][]byte{
+		rawFrame(0x81, "4one"),
+		append(append(rawFrame(0x01, "4tw"), rawFrame(0x89, "ping")...), rawFrame(0x80, "o")...),
+		rawFrame(0x81, "4three")[:3], rawFrame(0x81, "4three")[3:],
+		rawFrame(0x81, long)[:5], rawFrame(0x81, long)[5:],
+		rawFrame(0x82, "\x00\x01\xff"),
+		split[:500], split[500:],
+		append(rawFrame(0x81, "4four"), rawFrame(0x81, "4five")...),
+	}
+	want := []string{"4one", "4two", "4three", long, "\x00\x01\xff", "4" + strings.Repeat("s", 1000), "4four", "4five"}
+	go func() {
+		for _, w := range writes {
+			if _, err := conn.Write(w); err != nil {
+				return
+			}
+			// Apart, so that the server sees each piece on its own.
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	var got []string
+	pong := false
+	for len(got) < len(want) {
+		op, payload := readRawFrame(t, br)
+		switch op {
+		case 0x8a:
+			if payload != "ping" {
+				t.Fatalf("pong %q, want %q", payload, "ping")
+			}
+			pong = true
+		case 0x81, 0x82:
+			got = append(got, payload)
+		default:
+			t.Fatalf("frame %#x %q, after %q", op, payload, got)
+		}
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("message %d: %.40q, want %.40q", i, got[i], want[i])
+		}
+	}
+	if !pong {
+		t.Fatal("the ping was not answered")
 	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +67,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	// while it waits for a frame to be handled: reading, handling and
 	// writing the answer need no goroutine hand-off.
 	runner := &mailbox.Runner{}
-	rd := &wsReader{conn: conn, nc: nc, br: hw.br, session: sess.PID, runner: runner, root: h.sys.Root, decode: protocol.DecodeFrame}
+	rd := &wsReader{conn: conn, nc: nc, br: hw.br, limit: h.cfg.MaxPayload, session: sess.PID, runner: runner, root: h.sys.Root, decode: protocol.DecodeFrame}
 	if req.rev == protocol.V3 {
 		rd.decode = protocol.DecodeFrameV3
 	}
@@ -192,6 +193,7 @@ type wsReader struct {
 	conn    *websocket.Conn
 	nc      net.Conn      // the connection under conn
 	br      *bufio.Reader // gorilla's; nil if the upgrade did not take ours
+	limit   int64         // gorilla's read limit: the largest message, in bytes
 	idle    *netpoll.Conn // nil: the reader never parks
 	session *actor.PID
 	writer  *actor.PID
@@ -220,10 +222,13 @@ func (rd *wsReader) run() {
 			}
 			rd.keepBuffer()
 		}
-		typ, r, err := rd.conn.NextReader()
-		var f *actors.Frame
-		if err == nil {
-			f, err = rd.readFrame(r, typ == websocket.BinaryMessage)
+		f, err := rd.readPlainFrame()
+		if f == nil && err == nil {
+			var typ int
+			var r io.Reader
+			if typ, r, err = rd.conn.NextReader(); err == nil {
+				f, err = rd.readFrame(r, typ == websocket.BinaryMessage)
+			}
 		}
 		if err != nil {
 			rd.runner.Send(rd.root, rd.session, &actors.WebSocketClosed{Conn: rd.writer, Reason: closeReason(err)})
@@ -331,7 +336,7 @@ const maxPooledScratch = 1 << 20
 // (most are) shares one allocation with its frame; a larger one is read
 // into a pooled buffer and copied out at its exact size, so that what the
 // application keeps is no larger than the message.
-func (rd *wsReader) readFrame(r io.Reader, binary bool) (*actors.Frame, error) {
+func (rd *wsReader) readFrame(r io.Reader, isBinary bool) (*actors.Frame, error) {
 	in := &inlineFrame{}
 	n, err := io.ReadFull(r, in.buf[:])
 	var data []byte
@@ -345,13 +350,18 @@ func (rd *wsReader) readFrame(r io.Reader, binary bool) (*actors.Frame, error) {
 	default:
 		return nil, err
 	}
+	return rd.frame(&in.Frame, data, isBinary), nil
+}
+
+// frame fills f with the message data and notes whether the next message
+// of that size wants the larger read buffer.
+func (rd *wsReader) frame(f *actors.Frame, data []byte, isBinary bool) *actors.Frame {
 	if rd.br != nil && len(data)+maxClientFrameHeader > rd.br.Size() {
 		rd.grow = true
 	}
-	f := &in.Frame
 	f.Conn = rd.writer
-	f.Packet, f.Err = rd.decode(data, binary)
-	return f, nil
+	f.Packet, f.Err = rd.decode(data, isBinary)
+	return f
 }
 
 // readRest reads r to its end after head and returns head and the rest in
@@ -379,6 +389,89 @@ func readRest(r io.Reader, head []byte) ([]byte, error) {
 		scratch.Put(bp)
 	}
 	return data, nil
+}
+
+// WebSocket frame header bits (RFC 6455, section 5.2).
+const (
+	finBit      = 0x80
+	rsvBits     = 0x70
+	maskBit     = 0x80
+	opText      = 0x1
+	opBinary    = 0x2
+	len16       = 126 // the 7-bit length that announces a 16-bit one
+	plainHeader = 2 + 2 + 4
+)
+
+// readPlainFrame reads the next message itself when it is the common case:
+// one whole text or binary frame (not fragmented, not compressed), masked
+// as a client's must be, with a 7- or 16-bit length within the read limit,
+// and a header that has arrived whole. For anything else (control frames,
+// fragments, compressed or malformed frames, a header still on its way) it
+// returns a nil frame and no error, having consumed nothing, and gorilla
+// reads the message: gorilla finds the connection between two messages, as
+// it left it, since the reader reads every message to its end. So a
+// message is taken with the same data either way, and every protocol error
+// and close is still gorilla's; the common message skips gorilla's reader,
+// its allocation and a few hundred instructions.
+func (rd *wsReader) readPlainFrame() (*actors.Frame, error) {
+	if rd.br == nil {
+		return nil, nil
+	}
+	if rd.br.Buffered() < 2 {
+		// gorilla's first read too: it blocks until the frame begins.
+		if _, err := rd.br.Peek(2); err != nil {
+			return nil, fmt.Errorf("websocket frame header: %w", err)
+		}
+	}
+	h, _ := rd.br.Peek(min(rd.br.Buffered(), plainHeader))
+	if len(h) < 2 || (h[0] != finBit|opText && h[0] != finBit|opBinary) || h[1]&maskBit == 0 {
+		return nil, nil
+	}
+	isBinary := h[0] == finBit|opBinary
+	n, head := int(h[1]&^maskBit), 2
+	switch {
+	case n == len16:
+		if len(h) < 4 {
+			return nil, nil
+		}
+		n, head = int(binary.BigEndian.Uint16(h[2:])), 4
+	case n > len16:
+		return nil, nil
+	}
+	if len(h) < head+4 || (rd.limit > 0 && int64(n) > rd.limit) {
+		return nil, nil
+	}
+	key := binary.LittleEndian.Uint32(h[head:])
+	_, _ = rd.br.Discard(head + 4) // h is not to be read from here on
+	var f *actors.Frame
+	var data []byte
+	if n <= inlineSize {
+		in := &inlineFrame{}
+		f, data = &in.Frame, in.buf[:n]
+	} else {
+		f, data = &actors.Frame{}, make([]byte, n)
+	}
+	if _, err := io.ReadFull(rd.br, data); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("websocket frame of %d bytes: %w", n, err)
+	}
+	unmask(key, data)
+	return rd.frame(f, data, isBinary), nil
+}
+
+// unmask applies a client's masking key, as read little-endian from the
+// frame header, to a payload that starts at the payload's first byte.
+func unmask(key uint32, b []byte) {
+	k := uint64(key) | uint64(key)<<32
+	for len(b) >= 8 {
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k)
+		b = b[8:]
+	}
+	for i := range b {
+		b[i] ^= byte(key >> (8 * (i & 3)))
+	}
 }
 
 // abortOnPost closes the connection as soon as a CloseConn{Abort: true} is
