@@ -394,7 +394,6 @@ func readRest(r io.Reader, head []byte) ([]byte, error) {
 // WebSocket frame header bits (RFC 6455, section 5.2).
 const (
 	finBit      = 0x80
-	rsvBits     = 0x70
 	maskBit     = 0x80
 	opText      = 0x1
 	opBinary    = 0x2
