@@ -82,6 +82,8 @@ func FuzzReadPlainFrameMatchesGorilla(f *testing.F) {
 		cat(clientFrame(finBit|opText, hello, 1, true, true), clientFrame(finBit|opText, hello, 1, true, false)),
 		cat(clientFrame(finBit|opText, hello, 1, true, false), clientFrame(finBit|opText, hello, 0, false, false)),
 		cat(clientFrame(finBit|opBinary, bytes.Repeat([]byte("z"), 2000), 7, true, false), clientFrame(finBit|opText, hello, 1, true, false)),
+		cat(clientFrame(finBit|opBinary, bytes.Repeat([]byte("z"), maxPlainFrame+1), 7, true, false), clientFrame(finBit|opText, hello, 1, true, false)),
+		cat(clientFrame(finBit|opText, bytes.Repeat([]byte("z"), 9000), 7, true, false), clientFrame(finBit|opText, hello, 1, true, false)),
 		cat(clientFrame(finBit|0x40|opText, hello, 1, true, false)),
 		cat(clientFrame(finBit|opText, hello, 1, true, false), clientFrame(finBit|0x8, []byte{3, 232, 'b'}, 8, true, false)),
 		clientFrame(finBit|opText, long, 9, true, false)[:100],
@@ -94,7 +96,7 @@ func FuzzReadPlainFrameMatchesGorilla(f *testing.F) {
 	raw := func(b []byte, isBinary bool) (protocol.Packet, error) {
 		return protocol.Packet{Data: b, Binary: isBinary}, nil
 	}
-	const limit = 1024
+	const limit = 8192 // between maxPlainFrame and the largest 16-bit length
 	f.Fuzz(func(t *testing.T, input []byte) {
 		var want []readMessage
 		var wantEnd actors.Reason

@@ -65,11 +65,11 @@ func (s *shortFirst) Read(p []byte) (int, error) {
 }
 
 // The reader takes a whole, masked text or binary frame itself, of every
-// length up to the 16-bit ones, and consumes exactly that frame.
+// length up to maxPlainFrame, and consumes exactly that frame.
 func TestReadPlainFrameTakesWholeDataFrames(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const after = "\x81" // the first byte of the next frame, which stays
-	for _, n := range []int{0, 1, 7, 8, 9, 63, 64, 124, 125, 126, 127, 128, 129, 287, 288, 1000, 4096, 65535} {
+	for _, n := range []int{0, 1, 7, 8, 9, 63, 64, 124, 125, 126, 127, 128, 129, 287, 288, 1000, maxPlainFrame} {
 		for _, isBinary := range []bool{false, true} {
 			payload := make([]byte, n)
 			for i := range payload {
@@ -107,10 +107,10 @@ func TestReadPlainFrameTakesWholeDataFrames(t *testing.T) {
 	}
 }
 
-// Everything but a whole masked data frame within the limit is left to
+// Everything but a whole masked data frame within the limits is left to
 // gorilla, untouched: fragments, control frames, compressed and reserved
-// bits, unmasked frames, 64-bit lengths, messages over the limit, and
-// headers whose end has not come yet.
+// bits, unmasked frames, 64-bit lengths, messages over the read limit or
+// maxPlainFrame, and headers whose end has not come yet.
 func TestReadPlainFrameLeavesTheRestToGorilla(t *testing.T) {
 	hello := []byte("4hello")
 	long := bytes.Repeat([]byte("x"), 300)
@@ -132,6 +132,7 @@ func TestReadPlainFrameLeavesTheRestToGorilla(t *testing.T) {
 		{"unmasked", clientFrame(finBit|opText, hello, 0, false, false), nil},
 		{"64-bit length", clientFrame(finBit|opText, hello, 7, true, true), nil},
 		{"over the limit", clientFrame(finBit|opBinary, long, 7, true, false), nil},
+		{"over maxPlainFrame", clientFrame(finBit|opBinary, bytes.Repeat([]byte("m"), maxPlainFrame+1), 7, true, false), nil},
 		{"7-bit header in pieces", clientFrame(finBit|opText, hello, 7, true, false), iotest.OneByteReader},
 		{"16-bit length in pieces", clientFrame(finBit|opText, long[:200], 7, true, false), firstRead(3)},
 		{"16-bit header's key in pieces", clientFrame(finBit|opText, long[:200], 7, true, false), firstRead(5)},
@@ -144,9 +145,15 @@ func TestReadPlainFrameLeavesTheRestToGorilla(t *testing.T) {
 			}
 			br := bufio.NewReaderSize(r, readBufferSize)
 			rd := &wsReader{br: br, limit: 256, decode: protocol.DecodeFrame}
+			if tc.name == "over maxPlainFrame" {
+				rd.limit = 1 << 20
+			}
 			f, err := rd.readPlainFrame()
-			if f != nil || err != nil {
-				t.Fatalf("took it: frame %+v, error %v", f, err)
+			if f != nil {
+				t.Fatalf("took it: %d bytes", len(f.Packet.Data))
+			}
+			if err != nil {
+				t.Fatalf("error %v, want the frame left to gorilla", err)
 			}
 			if rest, _ := io.ReadAll(br); !bytes.Equal(rest, tc.input) {
 				t.Fatalf("%d of %d bytes left, want all", len(rest), len(tc.input))

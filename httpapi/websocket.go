@@ -399,12 +399,18 @@ const (
 	opBinary    = 0x2
 	len16       = 126 // the 7-bit length that announces a 16-bit one
 	plainHeader = 2 + 2 + 4
+
+	// maxPlainFrame bounds the messages readPlainFrame takes: it allocates
+	// a message's buffer when the header comes, before the payload, and a
+	// client that announces a large message and stops must not hold more
+	// than gorilla's reading (readFrame, readRest) would for what it sent.
+	maxPlainFrame = bigReadBufferSize
 )
 
 // readPlainFrame reads the next message itself when it is the common case:
 // one whole text or binary frame (not fragmented, not compressed), masked
-// as a client's must be, with a 7- or 16-bit length within the read limit,
-// and a header that has arrived whole. For anything else (control frames,
+// as a client's must be, of at most maxPlainFrame bytes and within the read
+// limit, and a header that has arrived whole. For anything else (control frames,
 // fragments, compressed or malformed frames, a header still on its way) it
 // returns a nil frame and no error, having consumed nothing, and gorilla
 // reads the message: gorilla finds the connection between two messages, as
@@ -437,7 +443,7 @@ func (rd *wsReader) readPlainFrame() (*actors.Frame, error) {
 	case n > len16:
 		return nil, nil
 	}
-	if len(h) < head+4 || (rd.limit > 0 && int64(n) > rd.limit) {
+	if len(h) < head+4 || n > maxPlainFrame || (rd.limit > 0 && int64(n) > rd.limit) {
 		return nil, nil
 	}
 	key := binary.LittleEndian.Uint32(h[head:])
