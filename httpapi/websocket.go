@@ -409,15 +409,16 @@ const (
 
 // readPlainFrame reads the next message itself when it is the common case:
 // one whole text or binary frame (not fragmented, not compressed), masked
-// as a client's must be, of at most maxPlainFrame bytes and within the read
-// limit, and a header that has arrived whole. For anything else (control frames,
-// fragments, compressed or malformed frames, a header still on its way) it
-// returns a nil frame and no error, having consumed nothing, and gorilla
-// reads the message: gorilla finds the connection between two messages, as
-// it left it, since the reader reads every message to its end. So a
-// message is taken with the same data either way, and every protocol error
-// and close is still gorilla's; the common message skips gorilla's reader,
-// its allocation and a few hundred instructions.
+// as a client's must be, of at most maxPlainFrame bytes and within the
+// read limit, and a header that has arrived whole. For anything else
+// (control frames, fragments, compressed or malformed frames, a header
+// still on its way) it returns a nil frame and no error, having consumed
+// nothing, and gorilla reads the message: gorilla finds the connection
+// between two messages, as it left it, since the reader reads every
+// message to its end. So a message is taken with the same data either
+// way, and every protocol error and close is still gorilla's; the common
+// message skips gorilla's reader, its allocation and a few hundred
+// instructions.
 func (rd *wsReader) readPlainFrame() (*actors.Frame, error) {
 	if rd.br == nil {
 		return nil, nil
