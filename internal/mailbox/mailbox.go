@@ -172,7 +172,8 @@ func (m *Mailbox) processMessages() {
 		if m.sysCount.Load() > 0 || (!m.suspended.Load() && m.userCount.Load() > 0) {
 			if m.status.CompareAndSwap(idle, running) {
 				if end == released {
-					// Not on the goroutine that has its answer.
+					// Not on the goroutine that has its answer: the
+					// messages left or posted since go to the dispatcher.
 					m.dispatcher.Schedule(m.processFresh)
 					return
 				}
@@ -194,7 +195,7 @@ type runEnd int
 const (
 	emptied    runEnd = iota // no message left, or suspended
 	handedOver               // the rest went to the dispatcher
-	released                 // emptied, on a runner that was released
+	released                 // the runner it ran on was released
 )
 
 // run processes messages until there are none, or the mailbox is
@@ -211,14 +212,11 @@ func (m *Mailbox) run() runEnd {
 	i, t := 0, m.throughput
 	for {
 		if r := m.on; r != nil && r.Released() {
+			// processMessages sends what is left, if anything, to the
+			// dispatcher; most often the answer was the last message,
+			// and no goroutine is started for nothing.
 			m.on = nil
-			if m.sysCount.Load() == 0 && (m.suspended.Load() || m.userCount.Load() == 0) {
-				// Most often the answer was the last message: no
-				// goroutine is started for nothing.
-				return released
-			}
-			m.dispatcher.Schedule(m.processFresh)
-			return handedOver
+			return released
 		}
 		if i > t {
 			if m.on != nil {
