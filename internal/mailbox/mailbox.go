@@ -46,10 +46,10 @@ type Mailbox struct {
 
 	invoker      actor.MessageInvoker
 	dispatcher   actor.Dispatcher
-	throughput   int // the dispatcher's, read once
-	middlewares  []actor.MailboxMiddleware
-	process      func() // processMessages, bound once
-	processFresh func() // processOnFreshGoroutine, bound once: what the dispatcher runs
+	throughput   int                     // the dispatcher's, read once
+	middleware   actor.MailboxMiddleware // nil, the one given, or a chain of them
+	process      func()                  // processMessages, bound once
+	processFresh func()                  // processOnFreshGoroutine, bound once: what the dispatcher runs
 	runner       atomic.Pointer[Runner]
 	on           *Runner // the runner of the current run, if any; set while running
 }
@@ -58,7 +58,14 @@ var _ actor.Mailbox = (*Mailbox)(nil)
 
 // New returns a mailbox with the given middlewares.
 func New(middlewares ...actor.MailboxMiddleware) *Mailbox {
-	m := &Mailbox{middlewares: middlewares}
+	m := &Mailbox{}
+	switch len(middlewares) {
+	case 0:
+	case 1:
+		m.middleware = middlewares[0]
+	default:
+		m.middleware = chain(middlewares)
+	}
 	m.process = m.processMessages
 	m.processFresh = m.processOnFreshGoroutine
 	return m
@@ -106,8 +113,8 @@ func (m *Mailbox) PostSystemMessage(message any) {
 
 // enqueue tells the middlewares and queues message on q, counted by n.
 func (m *Mailbox) enqueue(q *ring, n *atomic.Int32, message any) {
-	for _, mw := range m.middlewares {
-		mw.MessagePosted(message)
+	if m.middleware != nil {
+		m.middleware.MessagePosted(message)
 	}
 	m.mu.Lock()
 	q.push(message)
@@ -124,8 +131,8 @@ func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher acto
 
 // Start implements actor.Mailbox.
 func (m *Mailbox) Start() {
-	for _, mw := range m.middlewares {
-		mw.MailboxStarted()
+	if m.middleware != nil {
+		m.middleware.MailboxStarted()
 	}
 }
 
@@ -183,8 +190,8 @@ func (m *Mailbox) processMessages() {
 		break
 	}
 	if m.userCount.Load() == 0 && !m.suspended.Load() {
-		for _, mw := range m.middlewares {
-			mw.MailboxEmpty()
+		if m.middleware != nil {
+			m.middleware.MailboxEmpty()
 		}
 	}
 }
@@ -245,8 +252,8 @@ func (m *Mailbox) run() runEnd {
 				default:
 					m.invoker.InvokeSystemMessage(msg)
 				}
-				for _, mw := range m.middlewares {
-					mw.MessageReceived(msg)
+				if m.middleware != nil {
+					m.middleware.MessageReceived(msg)
 				}
 				continue
 			}
@@ -270,13 +277,15 @@ func (m *Mailbox) run() runEnd {
 			return emptied
 		}
 		m.invoker.InvokeUserMessage(msg)
-		for _, mw := range m.middlewares {
-			mw.MessageReceived(msg)
+		if m.middleware != nil {
+			m.middleware.MessageReceived(msg)
 		}
 	}
 }
 
-// ring is a FIFO queue on a slice that doubles when full. A queue of one
+// ring is a FIFO queue on a slice that doubles when full; its length is
+// always a power of two, so that positions wrap with a mask rather than a
+// division. A queue of one
 // message (most are: a reply, a frame, a tick) uses the slot inside the
 // ring and allocates nothing. Storage is dropped when the queue empties
 // with more slots than pop is told to keep: a user queue keeps up to
@@ -291,7 +300,7 @@ type ring struct {
 }
 
 const (
-	ringInitial = 4
+	ringInitial = 4 // a power of two, as every length of a ring
 	shrinkAbove = 64
 )
 
@@ -308,7 +317,7 @@ func (r *ring) push(v any) {
 			r.one[0] = nil // grown out of it, or not used
 		}
 	}
-	r.buf[(int(r.head)+int(r.n))%len(r.buf)] = v
+	r.buf[(int(r.head)+int(r.n))&(len(r.buf)-1)] = v
 	r.n++
 }
 
@@ -318,7 +327,7 @@ func (r *ring) pop(keep int) any {
 	}
 	v := r.buf[r.head]
 	r.buf[r.head] = nil
-	r.head = (r.head + 1) % int32(len(r.buf))
+	r.head = (r.head + 1) & int32(len(r.buf)-1)
 	r.n--
 	if r.n == 0 {
 		r.head = 0
@@ -327,4 +336,31 @@ func (r *ring) pop(keep int) any {
 		}
 	}
 	return v
+}
+
+// chain is several middlewares, told in turn.
+type chain []actor.MailboxMiddleware
+
+func (c chain) MailboxStarted() {
+	for _, mw := range c {
+		mw.MailboxStarted()
+	}
+}
+
+func (c chain) MessagePosted(m any) {
+	for _, mw := range c {
+		mw.MessagePosted(m)
+	}
+}
+
+func (c chain) MessageReceived(m any) {
+	for _, mw := range c {
+		mw.MessageReceived(m)
+	}
+}
+
+func (c chain) MailboxEmpty() {
+	for _, mw := range c {
+		mw.MailboxEmpty()
+	}
 }
