@@ -319,6 +319,7 @@ type session struct {
 
 	outbox       []protocol.Packet
 	outboxBytes  int
+	queueChanged bool              // since the queue's size was last published (publishQueue)
 	flushOwed    bool              // packets were queued: flush when the mailbox empties
 	flushIn      int               // or at the latest after this many more messages
 	writing      bool              // a WriteFrames batch is with the writer
@@ -355,6 +356,9 @@ func (s *session) Receive(ctx actor.Context) {
 		// when the first packet was queued, however many keep coming.
 		s.flushOwed = false
 		s.flush(ctx)
+	}
+	if s.queueChanged && s.phase != phaseClosed {
+		s.publishQueue()
 	}
 	if s.phase == phaseClosed {
 		// Only now: the replies to this message have been sent, and a
@@ -479,7 +483,7 @@ func (s *session) onSend(ctx actor.Context, p protocol.Packet, reply bool) {
 				if reply {
 					ctx.Respond(&QueueFull{SID: s.info.SID})
 				}
-				s.publishQueue()
+				s.queueChanged = true
 				return
 			}
 		default:
@@ -503,13 +507,20 @@ func (s *session) overLimit(n, size int) bool {
 		(s.cfg.MaxQueuedBytes > 0 && s.outboxBytes+size > s.cfg.MaxQueuedBytes)
 }
 
+// publishQueue publishes the queue's size, for Info.Queued and the
+// metrics, once a message is handled: a packet that comes and goes within
+// one message (an echo's answer, written at once) changes nothing there.
+// Only the session writes the figures.
 func (s *session) publishQueue() {
+	s.queueChanged = false
 	packets, bytes := int64(len(s.outbox)), int64(s.outboxBytes)
-	dp := packets - s.info.queuedPackets.Swap(packets)
-	db := bytes - s.info.queuedBytes.Swap(bytes)
-	if dp != 0 || db != 0 {
-		s.metrics().QueueChanged(int(dp), int(db))
+	oldPackets, oldBytes := s.info.queuedPackets.Load(), s.info.queuedBytes.Load()
+	if packets == oldPackets && bytes == oldBytes {
+		return
 	}
+	s.info.queuedPackets.Store(packets)
+	s.info.queuedBytes.Store(bytes)
+	s.metrics().QueueChanged(int(packets-oldPackets), int(bytes-oldBytes))
 }
 
 func (s *session) metrics() metrics.Recorder {
@@ -921,7 +932,7 @@ func (s *session) enqueue(p protocol.Packet) {
 	s.outbox = append(s.outbox, p)
 	s.outboxBytes += len(p.Data)
 	s.drainOwed = true
-	s.publishQueue()
+	s.queueChanged = true
 	if !s.flushOwed {
 		s.flushOwed, s.flushIn = true, s.links.mbox.UserMessageCount()
 	}
@@ -972,7 +983,7 @@ func (s *session) flush(ctx actor.Context) {
 		return
 	}
 	s.outboxBytes = 0
-	s.publishQueue()
+	s.queueChanged = true
 	if s.phase == phaseClosing {
 		s.finishClosing(ctx)
 		return
