@@ -52,6 +52,7 @@ type Mailbox struct {
 	processFresh func()                  // processOnFreshGoroutine, bound once: what the dispatcher runs
 	runner       atomic.Pointer[Runner]
 	on           *Runner // the runner of the current run, if any; set while running
+	first        any     // a message that found the mailbox idle and empty; see PostUserMessage
 }
 
 var _ actor.Mailbox = (*Mailbox)(nil)
@@ -81,10 +82,25 @@ func (m *Mailbox) Producer() actor.MailboxProducer {
 func (m *Mailbox) SetRunner(r *Runner) { m.runner.Store(r) }
 
 // PostUserMessage implements actor.Mailbox.
+//
+// A message that finds the mailbox idle with nothing queued, as most do
+// (an actor handles each message before the next comes), skips the queue:
+// the poster that sets the mailbox running hands it to the run as first,
+// which takes it before anything queued since. A message posted meanwhile
+// by another goroutine may be handled after it although queued before; no
+// order is promised between senders, and one sender's messages keep
+// theirs.
 func (m *Mailbox) PostUserMessage(message any) {
-	m.enqueue(&m.user, &m.userCount, message)
-	if !m.status.CompareAndSwap(idle, running) {
-		return
+	if m.userCount.Load() == 0 && m.sysCount.Load() == 0 && m.status.CompareAndSwap(idle, running) {
+		if m.middleware != nil {
+			m.middleware.MessagePosted(message)
+		}
+		m.first = message
+	} else {
+		m.enqueue(&m.user, &m.userCount, message)
+		if !m.status.CompareAndSwap(idle, running) {
+			return
+		}
 	}
 	if r := lentRunner(message); r != nil && m.offer(r) {
 		return
@@ -213,6 +229,7 @@ func (m *Mailbox) run() runEnd {
 	defer func() {
 		if r := recover(); r != nil {
 			m.on = nil
+			m.queueFirst() // a system message failed before it was handled
 			m.invoker.EscalateFailure(r, msg)
 		}
 	}()
@@ -223,6 +240,7 @@ func (m *Mailbox) run() runEnd {
 			// dispatcher; most often the answer was the last message,
 			// and no goroutine is started for nothing.
 			m.on = nil
+			m.queueFirst()
 			return released
 		}
 		if i > t {
@@ -260,27 +278,46 @@ func (m *Mailbox) run() runEnd {
 		}
 		if m.suspended.Load() {
 			m.on = nil
+			m.queueFirst()
 			return emptied
 		}
-		if m.userCount.Load() == 0 {
-			m.on = nil
-			return emptied
-		}
-		m.mu.Lock()
-		msg = m.user.pop(shrinkAbove)
-		if msg != nil {
-			m.userCount.Add(-1)
-		}
-		m.mu.Unlock()
-		if msg == nil {
-			m.on = nil
-			return emptied
+		if msg = m.first; msg != nil {
+			m.first = nil
+		} else {
+			if m.userCount.Load() == 0 {
+				m.on = nil
+				return emptied
+			}
+			m.mu.Lock()
+			msg = m.user.pop(shrinkAbove)
+			if msg != nil {
+				m.userCount.Add(-1)
+			}
+			m.mu.Unlock()
+			if msg == nil {
+				m.on = nil
+				return emptied
+			}
 		}
 		m.invoker.InvokeUserMessage(msg)
 		if m.middleware != nil {
 			m.middleware.MessageReceived(msg)
 		}
 	}
+}
+
+// queueFirst puts the message handed to the run, if it has not been
+// handled, at the head of the queue: the run ends before it (the mailbox
+// was suspended, or its runner released), and the next run finds it there.
+func (m *Mailbox) queueFirst() {
+	if m.first == nil {
+		return
+	}
+	m.mu.Lock()
+	m.user.pushFront(m.first)
+	m.userCount.Add(1)
+	m.mu.Unlock()
+	m.first = nil
 }
 
 // ring is a FIFO queue on a slice that doubles when full; its length is
@@ -305,6 +342,21 @@ const (
 )
 
 func (r *ring) push(v any) {
+	r.grow()
+	r.buf[(int(r.head)+int(r.n))&(len(r.buf)-1)] = v
+	r.n++
+}
+
+// pushFront puts v at the head of the queue.
+func (r *ring) pushFront(v any) {
+	r.grow()
+	r.head = (r.head - 1) & int32(len(r.buf)-1)
+	r.buf[r.head] = v
+	r.n++
+}
+
+// grow makes room for one more value.
+func (r *ring) grow() {
 	if int(r.n) == len(r.buf) {
 		if r.buf == nil {
 			r.buf = r.one[:]
@@ -317,8 +369,6 @@ func (r *ring) push(v any) {
 			r.one[0] = nil // grown out of it, or not used
 		}
 	}
-	r.buf[(int(r.head)+int(r.n))&(len(r.buf)-1)] = v
-	r.n++
 }
 
 func (r *ring) pop(keep int) any {

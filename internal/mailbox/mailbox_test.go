@@ -892,3 +892,132 @@ func TestRingKeepNone(t *testing.T) {
 		t.Fatalf("an emptied ring told to keep nothing has %d slots", len(r.buf))
 	}
 }
+
+// heldDispatcher keeps the runs it is given until the test starts them.
+type heldDispatcher struct{ runs []func() }
+
+func (d *heldDispatcher) Schedule(fn func()) { d.runs = append(d.runs, fn) }
+func (d *heldDispatcher) Throughput() int    { return 300 }
+
+// runAll runs what was scheduled, and what that schedules, in order.
+func (d *heldDispatcher) runAll() {
+	for len(d.runs) > 0 {
+		fn := d.runs[0]
+		d.runs = d.runs[1:]
+		fn()
+	}
+}
+
+func held(inv actor.MessageInvoker) (*Mailbox, *heldDispatcher) {
+	d := &heldDispatcher{}
+	m := New()
+	m.RegisterHandlers(inv, d)
+	m.Start()
+	return m, d
+}
+
+func TestMailboxFirstMessageSkipsTheQueue(t *testing.T) {
+	log := &eventLog{}
+	m, d := held(&recInvoker{log: log})
+	m.PostUserMessage("a")
+	if m.first != "a" || m.UserMessageCount() != 0 || m.user.n != 0 {
+		t.Fatalf("after a post to an idle, empty mailbox: first %v, %d counted, %d queued; want a, 0, 0", m.first, m.UserMessageCount(), m.user.n)
+	}
+	// Posted while the run is due: queued behind the first.
+	m.PostUserMessage("b")
+	if m.UserMessageCount() != 1 {
+		t.Fatalf("UserMessageCount = %d with b queued, want 1", m.UserMessageCount())
+	}
+	d.runAll()
+	if got, want := log.take(), []string{"user a", "user b"}; !slices.Equal(got, want) {
+		t.Fatalf("order %q, want %q", got, want)
+	}
+	if m.first != nil || m.status.Load() != idle {
+		t.Fatalf("after the run: first %v, status %d; want nil, idle", m.first, m.status.Load())
+	}
+}
+
+func TestMailboxFirstMessageWaitsOutSuspension(t *testing.T) {
+	// Suspended between the post that set the mailbox running and its
+	// run: the first message stays first, behind the suspension.
+	log := &eventLog{}
+	m, d := held(&recInvoker{log: log})
+	m.PostUserMessage("a")
+	m.PostSystemMessage(&actor.SuspendMailbox{})
+	m.PostUserMessage("b")
+	d.runAll()
+	if got := log.take(); len(got) != 0 {
+		t.Fatalf("handled while suspended: %q", got)
+	}
+	if m.first != nil || m.UserMessageCount() != 2 {
+		t.Fatalf("while suspended: first %v, %d queued; want nil, 2", m.first, m.UserMessageCount())
+	}
+	m.PostSystemMessage(&actor.ResumeMailbox{})
+	d.runAll()
+	if got, want := log.take(), []string{"user a", "user b"}; !slices.Equal(got, want) {
+		t.Fatalf("after resuming: %q, want %q", got, want)
+	}
+}
+
+func TestMailboxFirstMessageSurvivesFailingSystemMessage(t *testing.T) {
+	log := &eventLog{}
+	inv := &recInvoker{log: log}
+	inv.onSys = func(msg any) {
+		if msg == "sysboom" {
+			panic(failure{"sys"})
+		}
+	}
+	m, d := held(inv)
+	m.PostUserMessage("a")
+	m.PostSystemMessage("sysboom") // handled first, and fails
+	d.runAll()
+	m.PostUserMessage("b")
+	d.runAll()
+	want := []string{"sys sysboom", "escalate {sys}: sysboom", "user a", "user b"}
+	if got := log.take(); !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+}
+
+// lendingMsg lends its sender's runner.
+type lendingMsg struct {
+	Lending
+	name string
+}
+
+func (l *lendingMsg) String() string { return l.name }
+
+func TestMailboxFirstMessageOfReleasedRunnerGoesToDispatcher(t *testing.T) {
+	// The message lends a runner that is released before the run starts:
+	// the run ends at once, and the message is handled on the dispatcher.
+	log := &eventLog{}
+	m, d := held(&recInvoker{log: log})
+	r := &Runner{}
+	r.Do(func() {
+		m.PostUserMessage(&lendingMsg{Lending{r}, "a"})
+		r.Release()
+	})
+	if got := log.take(); len(got) != 0 {
+		t.Fatalf("handled on the released runner: %q", got)
+	}
+	if m.UserMessageCount() != 1 || len(d.runs) != 1 {
+		t.Fatalf("after the released run: %d queued, %d runs scheduled; want 1, 1", m.UserMessageCount(), len(d.runs))
+	}
+	d.runAll()
+	if got, want := log.take(), []string{"user a"}; !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+}
+
+func TestRingPushFront(t *testing.T) {
+	var r ring
+	for _, v := range []int{2, 3, 4} {
+		r.push(v)
+	}
+	r.pushFront(1) // grows: 4 slots hold 4
+	r.pushFront(0) // grows again, across the start
+	checkRing(t, &r, []int{0, 1, 2, 3, 4})
+	var one ring
+	one.pushFront(7) // into the inner slot
+	checkRing(t, &one, []int{7})
+}
