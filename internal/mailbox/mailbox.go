@@ -308,7 +308,8 @@ func (m *Mailbox) run() runEnd {
 
 // queueFirst puts the message handed to the run, if it has not been
 // handled, at the head of the queue: the run ends before it (the mailbox
-// was suspended, or its runner released), and the next run finds it there.
+// was suspended, its runner released, or a system message failed), and
+// the next run finds it there.
 func (m *Mailbox) queueFirst() {
 	if m.first == nil {
 		return
@@ -322,13 +323,12 @@ func (m *Mailbox) queueFirst() {
 
 // ring is a FIFO queue on a slice that doubles when full; its length is
 // always a power of two, so that positions wrap with a mask rather than a
-// division. A queue of one
-// message (most are: a reply, a frame, a tick) uses the slot inside the
-// ring and allocates nothing. Storage is dropped when the queue empties
-// with more slots than pop is told to keep: a user queue keeps up to
-// shrinkAbove, so that a burst does not stay with an idle actor and the
-// next message finds room; a system queue keeps none, as system messages
-// are rare (an actor's start and stop).
+// division. A queue of one message (most are: a reply, a frame, a tick)
+// uses the slot inside the ring and allocates nothing. Storage is dropped
+// when the queue empties with more slots than pop is told to keep: a user
+// queue keeps up to shrinkAbove, so that a burst does not stay with an
+// idle actor and the next message finds room; a system queue keeps none,
+// as system messages are rare (an actor's start and stop).
 type ring struct {
 	one  [1]any // the storage of a queue of one
 	buf  []any  // one[:], or a larger slice; nil when empty
