@@ -398,6 +398,7 @@ const (
 	opText      = 0x1
 	opBinary    = 0x2
 	len16       = 126 // the 7-bit length that announces a 16-bit one
+	len64       = 127 // and the one that announces a 64-bit one
 	plainHeader = 2 + 2 + 4
 
 	// maxPlainFrame bounds the messages readPlainFrame takes: it allocates
@@ -823,14 +824,14 @@ const (
 // appendFrameHeader appends the header of a final, unmasked frame (a
 // server's, RFC 6455 section 5.2) of type typ with n bytes of payload.
 func appendFrameHeader(b []byte, typ, n int) []byte {
-	b = append(b, 0x80|byte(typ))
+	b = append(b, finBit|byte(typ))
 	switch {
-	case n < 126:
+	case n < len16:
 		return append(b, byte(n))
 	case n <= 0xffff:
-		return append(b, 126, byte(n>>8), byte(n))
+		return append(b, len16, byte(n>>8), byte(n))
 	}
-	return append(b, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	return append(b, len64, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
 // writeMessages writes a batch through gorilla, one message at a time:
