@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -233,6 +234,87 @@ func rawFrame(b0 byte, payload string) []byte {
 	return out
 }
 
+// rawWebSocket opens a WebSocket session (EIO=4) on a plain connection,
+// closed when the test ends, and reads the open packet; it returns the
+// connection, its reader and the session's id.
+func rawWebSocket(t *testing.T, ts *httptest.Server) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	const upgrade = "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(conn, upgrade); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v, %v", res, err)
+	}
+	op, open := readRawFrame(t, br)
+	var o struct{ SID string }
+	if op != 0x81 || !strings.HasPrefix(open, "0") || json.Unmarshal([]byte(open[1:]), &o) != nil || o.SID == "" {
+		t.Fatalf("open frame %#x %q", op, open)
+	}
+	return conn, br, o.SID
+}
+
+// A client's close frame is answered with one close frame with the
+// client's status code (none if it sent none), and the server then ends
+// the connection; a session that the server closes sends one close frame
+// (1000), last.
+func TestWebSocketCloseFrames(t *testing.T) {
+	srv, ts := newEcho(t)
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	for _, tc := range []struct{ name, payload, want string }{
+		{"status and reason", "\x0f\xa1bye", "\x0f\xa1"},
+		{"status", "\x03\xe8", "\x03\xe8"},
+		{"none", "", ""},
+	} {
+		conn, br, _ := rawWebSocket(t, ts)
+		if _, err := conn.Write(append(rawFrame(0x81, "4hi"), rawFrame(0x88, tc.payload)...)); err != nil {
+			t.Fatal(err)
+		}
+		if op, echo := readRawFrame(t, br); op != 0x81 || echo != "4hi" {
+			t.Fatalf("%s: frame %#x %q, want the echo", tc.name, op, echo)
+		}
+		if op, payload := readRawFrame(t, br); op != 0x88 || payload != tc.want {
+			t.Fatalf("%s: frame %#x %q, want a close frame %q", tc.name, op, payload, tc.want)
+		}
+		if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("%s: after the close frame: %d bytes, %v; want the end", tc.name, n, err)
+		}
+	}
+
+	_, br, sid := rawWebSocket(t, ts)
+	if err := srv.Disconnect(sid); err != nil {
+		t.Fatal(err)
+	}
+	var closes []string
+	for {
+		if _, err := br.Peek(1); err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			break
+		}
+		op, payload := readRawFrame(t, br)
+		if op == 0x88 {
+			closes = append(closes, payload)
+		} else if len(closes) > 0 {
+			t.Fatalf("frame %#x %q after the close frame", op, payload)
+		}
+	}
+	if len(closes) != 1 || closes[0] != "\x03\xe8" {
+		t.Fatalf("close frames %q, want one with status 1000", closes)
+	}
+}
+
 // readRawFrame reads one server frame (unmasked, not fragmented).
 func readRawFrame(t *testing.T, r *bufio.Reader) (byte, string) {
 	t.Helper()
@@ -271,25 +353,7 @@ func TestWebSocketMixedFramesEcho(t *testing.T) {
 	srv, ts := newEcho(t)
 	defer ts.Close()
 	defer srv.Close(t.Context())
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	const upgrade = "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(conn, upgrade); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v, %v", res, err)
-	}
-	if op, open := readRawFrame(t, br); op != 0x81 || open[0] != '0' {
-		t.Fatalf("open frame %#x %q", op, open)
-	}
+	conn, br, _ := rawWebSocket(t, ts)
 
 	long := "4" + strings.Repeat("l", 300)
 	split := rawFrame(0x81, "4"+strings.Repeat("s", 1000))

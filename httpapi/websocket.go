@@ -56,6 +56,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		conn.EnableWriteCompression(false)
 	}
 	conn.SetPingHandler(ww.pong)
+	conn.SetCloseHandler(ww.answerClose)
 	if opened != nil {
 		if err := ww.writeOpen(hw.response(), opened.Open); err != nil {
 			_ = conn.Close()
@@ -397,6 +398,8 @@ const (
 	maskBit     = 0x80
 	opText      = 0x1
 	opBinary    = 0x2
+	opClose     = 0x8
+	opPong      = 0xa
 	len16       = 126 // the 7-bit length that announces a 16-bit one
 	len64       = 127 // and the one that announces a 64-bit one
 	plainHeader = 2 + 2 + 4
@@ -483,12 +486,9 @@ func unmask(key uint32, b []byte) {
 
 // abortOnPost closes the connection as soon as a CloseConn{Abort: true} is
 // posted to the writer: the writer itself may be blocked writing to a
-// client that does not read. gorilla allows WriteControl and Close
-// concurrently with a write.
-type abortOnPost struct {
-	conn   *websocket.Conn
-	closer io.Closer
-}
+// client that does not read. A control frame and the close may go out
+// while a write is under way.
+type abortOnPost struct{ ww *wsWriter }
 
 func (a abortOnPost) MailboxStarted() {}
 func (a abortOnPost) MessagePosted(m any) {
@@ -496,9 +496,8 @@ func (a abortOnPost) MessagePosted(m any) {
 		// A close frame if the socket takes it at once, then the close;
 		// off the sender's goroutine, which must not wait on a client.
 		go func() {
-			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-			_ = a.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(100*time.Millisecond))
-			_ = a.closer.Close()
+			_ = a.ww.writeClose(websocket.CloseNormalClosure, 100*time.Millisecond, false)
+			_ = a.ww.closer.Close()
 		}()
 	}
 }
@@ -546,9 +545,16 @@ type wsWriter struct {
 	scratch  []byte // with deflate, a text message is assembled here
 
 	// deadline is the socket's write deadline as writeFrames last set it;
-	// deadlineMoved says a pong's write has set another since.
+	// deadlineMoved says a control frame's write has set another since.
 	deadline      time.Time
 	deadlineMoved atomic.Bool
+
+	// control orders the control frames, which are written from the
+	// reader's goroutine (a pong, the answer to a close) as well as the
+	// writer's, and guards closeSent: once a close frame has gone out, no
+	// other does, nor does a batch that starts after it.
+	control   sync.Mutex
+	closeSent atomic.Bool
 }
 
 // writerDispatcher runs a writer's mailbox when the reader is not there to.
@@ -561,7 +567,7 @@ type stopWriter struct{}
 // on runner's goroutine when it can.
 func (ww *wsWriter) start(sys *actor.ActorSystem, runner *mailbox.Runner) *actor.PID {
 	ww.registry, ww.root = sys.ProcessRegistry, sys.Root
-	ww.mbox = mailbox.New(abortOnPost{ww.conn, ww.closer})
+	ww.mbox = mailbox.New(abortOnPost{ww})
 	ww.mbox.SetRunner(runner)
 	ww.mbox.RegisterHandlers(ww, writerDispatcher)
 	ww.pid, _ = sys.ProcessRegistry.Add(ww, "eio-ws-"+sys.ProcessRegistry.NextId())
@@ -620,7 +626,9 @@ func (ww *wsWriter) InvokeUserMessage(msg any) {
 	case *actors.WriteFrames:
 		paused := ww.pause()
 		var err error
-		if ww.deflateThreshold < 0 {
+		if ww.closeSent.Load() {
+			err = websocket.ErrCloseSent
+		} else if ww.deflateThreshold < 0 {
 			err = ww.writeFrames(nil, m.Packets)
 		} else {
 			err = ww.writeMessages(m.Packets)
@@ -642,8 +650,7 @@ func (ww *wsWriter) InvokeUserMessage(msg any) {
 	case *actors.CloseConn:
 		if !ww.closed {
 			paused := ww.pause()
-			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-			_ = ww.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(ww.timeout))
+			_ = ww.writeClose(websocket.CloseNormalClosure, ww.timeout, true)
 			ww.shut()
 			if paused != nil {
 				paused.Resume()
@@ -747,15 +754,69 @@ func (ww *wsWriter) extendDeadline() {
 	_ = ww.nc.SetWriteDeadline(ww.deadline)
 }
 
-// pong answers a client's ping, as gorilla's default handler does, and
-// tells the writer that the socket's write deadline is not its own.
+// pong answers a client's ping, as gorilla's default handler does.
 func (ww *wsWriter) pong(data string) error {
-	err := ww.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(ww.timeout))
-	ww.deadlineMoved.Store(true)
-	var ne net.Error
-	if err == websocket.ErrCloseSent || (errors.As(err, &ne) && ne.Timeout()) {
+	ww.control.Lock()
+	defer ww.control.Unlock()
+	if ww.closeSent.Load() {
 		return nil
 	}
+	err := ww.writeControl(opPong, 0, data, ww.timeout)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return nil
+	}
+	return err
+}
+
+// answerClose answers a client's close frame with its status code, as
+// gorilla's default handler does (without the timer and the buffer
+// gorilla's WriteControl takes for it). The reader then ends.
+func (ww *wsWriter) answerClose(code int, _ string) error {
+	_ = ww.writeClose(code, ww.timeout, true)
+	return nil
+}
+
+// writeClose sends a close frame with code (no status at all for
+// websocket.CloseNoStatusReceived), unless one has gone out already
+// (websocket.ErrCloseSent). Without wait, it gives up at once
+// (errControlBusy) if another control frame is being written.
+func (ww *wsWriter) writeClose(code int, timeout time.Duration, wait bool) error {
+	if wait {
+		ww.control.Lock()
+	} else if !ww.control.TryLock() {
+		return errControlBusy
+	}
+	defer ww.control.Unlock()
+	if ww.closeSent.Swap(true) {
+		return websocket.ErrCloseSent
+	}
+	return ww.writeControl(opClose, code, "", timeout)
+}
+
+// errControlBusy is writeClose's answer when it may not wait.
+var errControlBusy = errors.New("engineio: another control frame is being written")
+
+// writeControl writes a control frame of type op in one write on the
+// socket, under a write deadline of its own; the caller holds ww.control.
+// The payload is data (at most 125 bytes: gorilla's ping handler gets no
+// more), after a close frame's status code, if it has one (not
+// websocket.CloseNoStatusReceived). Data frames go out in writes of their
+// own (writeFrames), which the runtime does not interleave with this one.
+func (ww *wsWriter) writeControl(op byte, code int, data string, timeout time.Duration) error {
+	bp := frameBuffers.Get().(*[]byte)
+	b := (*bp)[:0]
+	if op == opClose && code != websocket.CloseNoStatusReceived {
+		b = append(b, finBit|op, byte(2+len(data)), byte(code>>8), byte(code))
+	} else {
+		b = append(b, finBit|op, byte(len(data)))
+	}
+	b = append(b, data...)
+	ww.deadlineMoved.Store(true)
+	_ = ww.nc.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := ww.nc.Write(b)
+	*bp = b[:0]
+	frameBuffers.Put(bp)
 	return err
 }
 
