@@ -19,6 +19,7 @@ import (
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/internal/mailbox"
 	"github.com/eioactor/engineio/internal/netpoll"
+	"github.com/eioactor/engineio/internal/stack"
 	"github.com/eioactor/engineio/protocol"
 )
 
@@ -105,7 +106,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	if rd.idle != nil && rd.br.Buffered() == 0 && h.poller.Running() > netpoll.StartParkedAbove && rd.idle.Park(rd.dropFn) {
 		return
 	}
-	go rd.run()
+	go rd.start()
 }
 
 // readBufferSize is the size of a connection's read buffer. gorilla takes
@@ -243,8 +244,18 @@ func (rd *wsReader) run() {
 	}
 }
 
-// resume is the goroutine of a parked connection that became readable.
+// start is the reader's own goroutine. Its first frame, or the close, goes
+// deep (the session's and the writer's mailboxes run here): the stack
+// grows for it now, while it is shallow (see package stack).
+func (rd *wsReader) start() {
+	stack.Grow()
+	rd.run()
+}
+
+// resume is the goroutine of a parked connection that became readable; its
+// stack grows first, as start's does.
 func (rd *wsReader) resume() {
+	stack.Grow()
 	rd.keepBuffer()
 	rd.run()
 }
