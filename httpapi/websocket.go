@@ -782,11 +782,16 @@ func (ww *wsWriter) pong(data string) error {
 
 // answerClose answers a client's close frame with its status code, as
 // gorilla's default handler does (without the timer and the buffer
-// gorilla's WriteControl takes for it). The reader then ends.
+// gorilla's WriteControl takes for it), and within the same second at
+// most: the client is going away. The reader then ends.
 func (ww *wsWriter) answerClose(code int, _ string) error {
-	_ = ww.writeClose(code, ww.timeout, true)
+	_ = ww.writeClose(code, min(ww.timeout, closeAnswerTimeout), true)
 	return nil
 }
+
+// closeAnswerTimeout bounds the write of answerClose, as gorilla's
+// default close handler bounds its own.
+const closeAnswerTimeout = time.Second
 
 // writeClose sends a close frame with code (no status at all for
 // websocket.CloseNoStatusReceived), unless one has gone out already
