@@ -106,7 +106,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	if rd.idle != nil && rd.br.Buffered() == 0 && h.poller.Running() > netpoll.StartParkedAbove && rd.idle.Park(rd.dropFn) {
 		return
 	}
-	go rd.start()
+	go rd.run()
 }
 
 // readBufferSize is the size of a connection's read buffer. gorilla takes
@@ -223,6 +223,12 @@ func (rd *wsReader) run() {
 				return
 			}
 			rd.keepBuffer()
+			// Data has come. Handling a frame goes deep (the session's and
+			// the writer's mailboxes run here): the stack grows for it
+			// now, while it is shallow (see package stack), and not before
+			// the wait, which a quiet connection's reader spends on the
+			// runtime's smallest stack.
+			stack.Grow()
 		}
 		f, err := rd.readPlainFrame()
 		if f == nil && err == nil {
@@ -244,18 +250,8 @@ func (rd *wsReader) run() {
 	}
 }
 
-// start is the reader's own goroutine. Its first frame, or the close, goes
-// deep (the session's and the writer's mailboxes run here): the stack
-// grows for it now, while it is shallow (see package stack).
-func (rd *wsReader) start() {
-	stack.Grow()
-	rd.run()
-}
-
-// resume is the goroutine of a parked connection that became readable; its
-// stack grows first, as start's does.
+// resume is the goroutine of a parked connection that became readable.
 func (rd *wsReader) resume() {
-	stack.Grow()
 	rd.keepBuffer()
 	rd.run()
 }
