@@ -240,7 +240,8 @@ func (rd *wsReader) run() {
 		}
 		if err != nil {
 			rd.runner.Send(rd.root, rd.session, &actors.WebSocketClosed{Conn: rd.writer, Reason: closeReason(err)})
-			rd.root.Stop(rd.writer)
+			// The writer stops here too, not on a goroutine of its own.
+			rd.runner.Do(rd.stopWriter)
 			if rd.idle != nil {
 				rd.idle.Unregister()
 			}
@@ -249,6 +250,9 @@ func (rd *wsReader) run() {
 		rd.runner.Send(rd.root, rd.session, f)
 	}
 }
+
+// stopWriter stops the writer (see run).
+func (rd *wsReader) stopWriter() { rd.root.Stop(rd.writer) }
 
 // resume is the goroutine of a parked connection that became readable.
 func (rd *wsReader) resume() {
