@@ -12,7 +12,8 @@
 //	               closed loop, or -rate times a second
 //	-idle          connect, then only answer the server's pings for -duration
 //	-connect-only  -clients sessions in all, -concurrency at a time: open,
-//	               wait for the open packet, close
+//	               wait for the open packet, close (over WebSocket with a
+//	               handshake of its own, lighter than gorilla's Dialer)
 //	-upgrade       -clients sessions in all, -concurrency at a time: polling
 //	               handshake, a pending GET, then the upgrade to WebSocket
 //	               (2probe, 3probe, wait for the GET, 5) and one echo over
@@ -350,6 +351,9 @@ func run(cfg *config) *result {
 	var errs errorCounts
 
 	if cfg.mode == "connect-only" {
+		if cfg.transport == "websocket" && cfg.url.Scheme == "http" {
+			d = newRawDialer(cfg)
+		}
 		runConnectOnly(cfg, d, pr, res, &errs)
 		finish(res, &errs)
 		return res

@@ -1,0 +1,186 @@
+package main
+
+// The WebSocket handshake of -connect-only, written and read by hand.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+)
+
+// rawDialer opens WebSocket-only sessions (EIO=4) for -connect-only, which
+// opens and closes sessions and sends nothing else. It writes the upgrade
+// request from a template and reads the response and the open packet from
+// one pooled buffer, then checks them as gorilla's Dialer would: status
+// 101, the Sec-WebSocket-Accept that the key calls for, and an open packet
+// with a sid in the first frame. gorilla's Dialer, with its two 4 KB
+// buffers, parsed URL, request and response per connection, kept the load
+// generator's core busier than the fastest servers' (bench/README.md,
+// finding 31).
+type rawDialer struct {
+	addr    string // host:port
+	request string // the upgrade request, up to the key's value
+	dialTCP func(ctx context.Context, network, addr string) (net.Conn, error)
+	timeout time.Duration
+}
+
+func newRawDialer(cfg *config) *rawDialer {
+	path := cfg.url.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	return &rawDialer{
+		addr: cfg.url.Host,
+		request: "GET " + path + "?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + cfg.url.Host +
+			"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ",
+		dialTCP: dialFunc(cfg),
+		timeout: cfg.timeout,
+	}
+}
+
+// handshakeBuffers hold a request, then its response and the open packet.
+var handshakeBuffers = sync.Pool{New: func() any { return new([2048]byte) }}
+
+// acceptGUID is RFC 6455's, appended to the key for Sec-WebSocket-Accept.
+const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+func (d *rawDialer) dial(ctx context.Context) (session, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	conn, err := d.dialTCP(ctx, "tcp", d.addr)
+	if err != nil {
+		return nil, withKind(errConnect, fmt.Errorf("websocket handshake: %w", err))
+	}
+	if err := d.handshake(conn); err != nil {
+		conn.Close()
+		return nil, withKind(errConnect, err)
+	}
+	return &rawSession{conn: conn}, nil
+}
+
+// handshake upgrades conn and reads the open packet.
+func (d *rawDialer) handshake(conn net.Conn) error {
+	_ = conn.SetDeadline(time.Now().Add(d.timeout))
+	buf := handshakeBuffers.Get().(*[2048]byte)
+	defer handshakeBuffers.Put(buf)
+
+	var key [16]byte
+	binary.LittleEndian.PutUint64(key[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(key[8:], rand.Uint64())
+	var keyText [24]byte
+	base64.StdEncoding.Encode(keyText[:], key[:])
+	b := append(buf[:0], d.request...)
+	b = append(append(b, keyText[:]...), "\r\n\r\n"...)
+	if _, err := conn.Write(b); err != nil {
+		return fmt.Errorf("websocket handshake: %w", err)
+	}
+
+	// The response's head, then the first frame, which most servers
+	// send right behind it.
+	n, end := 0, -1
+	for end < 0 {
+		if n == len(buf) {
+			return protocolErrorf("websocket handshake: a response head longer than %d bytes", len(buf))
+		}
+		m, err := conn.Read(buf[n:])
+		if m == 0 && err != nil {
+			return fmt.Errorf("websocket handshake: %w", err)
+		}
+		n += m
+		end = bytes.Index(buf[:n], []byte("\r\n\r\n"))
+	}
+	head := buf[:end]
+	if !bytes.HasPrefix(head, []byte("HTTP/1.1 101 ")) {
+		line, _, _ := bytes.Cut(head, []byte("\r\n"))
+		return protocolErrorf("websocket handshake: %q", clip(line))
+	}
+	h := sha1.New()
+	h.Write(keyText[:])
+	h.Write([]byte(acceptGUID))
+	var want [28]byte
+	base64.StdEncoding.Encode(want[:], h.Sum(nil))
+	if got, ok := headerValue(head, "Sec-WebSocket-Accept"); !ok || !bytes.Equal(got, want[:]) {
+		return protocolErrorf("websocket handshake: Sec-WebSocket-Accept %q, want %q", got, want[:])
+	}
+
+	frame := buf[end+4 : n]
+	size := -1 // of the whole frame, once its header is in
+	for {
+		if size < 0 && len(frame) >= 2 {
+			if frame[0] != 0x81 || frame[1]&0x80 != 0 {
+				return protocolErrorf("first frame %#x %#x, expected an unmasked final text frame", frame[0], frame[1])
+			}
+			switch l := int(frame[1]); {
+			case l < 126:
+				size = 2 + l
+			case l == 126 && len(frame) >= 4:
+				size = 4 + int(binary.BigEndian.Uint16(frame[2:4]))
+			case l == 127:
+				return protocolErrorf("an open packet of more than 64 KB")
+			}
+			if size > len(buf)-(end+4) {
+				return protocolErrorf("an open packet of %d bytes, more than the buffer holds", size)
+			}
+		}
+		if size >= 0 && len(frame) >= size {
+			break
+		}
+		m, err := conn.Read(buf[n:])
+		if m == 0 && err != nil {
+			return fmt.Errorf("reading the open packet: %w", err)
+		}
+		n += m
+		frame = buf[end+4 : n]
+	}
+	hdr := 2
+	if frame[1] == 126 {
+		hdr = 4
+	}
+	if _, err := parseOpen(frame[hdr:size]); err != nil {
+		return err
+	}
+	return nil
+}
+
+// headerValue finds the value of the header name (case-insensitive) in an
+// HTTP response head.
+func headerValue(head []byte, name string) ([]byte, bool) {
+	for line := range bytes.SplitSeq(head, []byte("\r\n")) {
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if ok && bytes.EqualFold(bytes.TrimSpace(k), []byte(name)) {
+			return bytes.TrimSpace(v), true
+		}
+	}
+	return nil, false
+}
+
+// rawSession is a session that rawDialer opened: it can only be closed.
+type rawSession struct{ conn net.Conn }
+
+var errRawSession = errors.New("a -connect-only session sends nothing")
+
+func (s *rawSession) echo([]byte, bool, *clientStats) ([]byte, bool, error) {
+	return nil, false, errRawSession
+}
+
+func (s *rawSession) hold(time.Time, *clientStats) error { return errRawSession }
+
+// closeFrame is a client's close frame, status 1000, masked with a zero
+// key (RFC 6455 lets the key be any value; it only has to be there).
+var closeFrame = []byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8}
+
+// close sends a close frame and drops the connection without waiting for
+// the server's, as wsSession.close does.
+func (s *rawSession) close() {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = s.conn.Write(closeFrame)
+	s.conn.Close()
+}
