@@ -133,6 +133,9 @@ func (d *rawDialer) handshake(conn net.Conn) error {
 		if size >= 0 && len(frame) >= size {
 			break
 		}
+		if n == len(buf) {
+			return protocolErrorf("an open packet that does not fit in %d bytes after the response head", len(buf)-(end+4))
+		}
 		m, err := conn.Read(buf[n:])
 		if m == 0 && err != nil {
 			return fmt.Errorf("reading the open packet: %w", err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,10 @@ func TestRawDialer(t *testing.T) {
 		},
 		"no open packet": func(w http.ResponseWriter, r *http.Request) {
 			rawUpgrade(t, w, accept(r.Header.Get("Sec-WebSocket-Key")), "\x81\x014")
+		},
+		// 2,047 bytes of head: the buffer is full with one byte of the frame.
+		"a head that fills the buffer": func(w http.ResponseWriter, r *http.Request) {
+			rawUpgrade(t, w, accept(r.Header.Get("Sec-WebSocket-Key"))+"\r\nX-Pad: "+strings.Repeat("x", 1909), "\x81\x0d"+`0{"sid":"ab"}`)
 		},
 		"binary frame": func(w http.ResponseWriter, r *http.Request) {
 			rawUpgrade(t, w, accept(r.Header.Get("Sec-WebSocket-Key")), "\x82\x0d"+`0{"sid":"ab"}`)
