@@ -820,12 +820,15 @@ var errControlBusy = errors.New("engineio: another control frame is being writte
 // websocket.CloseNoStatusReceived). Data frames go out in writes of their
 // own (writeFrames), which the runtime does not interleave with this one.
 func (ww *wsWriter) writeControl(op byte, code int, data string, timeout time.Duration) error {
+	withCode := op == opClose && code != websocket.CloseNoStatusReceived
+	n := len(data)
+	if withCode {
+		n += 2
+	}
 	bp := frameBuffers.Get().(*[]byte)
-	b := (*bp)[:0]
-	if op == opClose && code != websocket.CloseNoStatusReceived {
-		b = append(b, finBit|op, byte(2+len(data)), byte(code>>8), byte(code))
-	} else {
-		b = append(b, finBit|op, byte(len(data)))
+	b := appendFrameHeader((*bp)[:0], int(op), n)
+	if withCode {
+		b = append(b, byte(code>>8), byte(code))
 	}
 	b = append(b, data...)
 	ww.deadlineMoved.Store(true)

@@ -102,11 +102,7 @@ func (d *rawDialer) handshake(conn net.Conn) error {
 		line, _, _ := bytes.Cut(head, []byte("\r\n"))
 		return protocolErrorf("websocket handshake: %q", clip(line))
 	}
-	h := sha1.New()
-	h.Write(keyText[:])
-	h.Write([]byte(acceptGUID))
-	var want [28]byte
-	base64.StdEncoding.Encode(want[:], h.Sum(nil))
+	want := acceptKey(keyText[:])
 	if got, ok := headerValue(head, "Sec-WebSocket-Accept"); !ok || !bytes.Equal(got, want[:]) {
 		return protocolErrorf("websocket handshake: Sec-WebSocket-Accept %q, want %q", got, want[:])
 	}
@@ -151,6 +147,16 @@ func (d *rawDialer) handshake(conn net.Conn) error {
 		return err
 	}
 	return nil
+}
+
+// acceptKey is the Sec-WebSocket-Accept that a server answers key with.
+func acceptKey(key []byte) [28]byte {
+	h := sha1.New()
+	h.Write(key)
+	h.Write([]byte(acceptGUID))
+	var out [28]byte
+	base64.StdEncoding.Encode(out[:], h.Sum(nil))
+	return out
 }
 
 // headerValue finds the value of the header name (case-insensitive) in an

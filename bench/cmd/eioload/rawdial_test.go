@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -88,8 +86,8 @@ func mustURL(t *testing.T, s string) *url.URL {
 }
 
 func accept(key string) string {
-	h := sha1.Sum([]byte(key + acceptGUID))
-	return base64.StdEncoding.EncodeToString(h[:])
+	a := acceptKey([]byte(key))
+	return string(a[:])
 }
 
 // rawUpgrade answers with a 101 carrying acceptKey, then frame, and holds
