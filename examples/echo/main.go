@@ -7,11 +7,12 @@
 // milliseconds), the max payload, protocol 3 clients (-eio3) and the origins
 // allowed cross-origin (-cors '*' or -cors https://a.example,https://b.example).
 // The server reads its connections itself (Server.Serve); -nethttp serves it
-// as the Handler of an http.Server instead.
+// as the Handler of an http.Server instead. -cert and -key serve HTTPS.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,7 +44,12 @@ func run() error {
 	cors := flag.String("cors", "", "allow cross-origin requests from these origins: a comma-separated list, or * for any")
 	verbose := flag.Bool("v", false, "log sessions and errors to stderr")
 	netHTTP := flag.Bool("nethttp", false, "serve as the Handler of an http.Server instead of with Server.Serve")
+	certFile := flag.String("cert", "", "serve HTTPS (and wss://) with this PEM certificate chain; needs -key")
+	keyFile := flag.String("key", "", "the PEM private key of -cert")
 	flag.Parse()
+	if (*certFile == "") != (*keyFile == "") {
+		return errors.New("-cert and -key go together")
+	}
 
 	opts := []engineio.Option{
 		engineio.WithPingInterval(time.Duration(*pingInterval) * time.Millisecond),
@@ -69,7 +75,16 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("engine.io echo server listening on http://%s/engine.io/\n", ln.Addr())
+	scheme := "http"
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("loading -cert and -key: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
+		scheme = "https"
+	}
+	fmt.Printf("engine.io echo server listening on %s://%s/engine.io/\n", scheme, ln.Addr())
 
 	serve := func() error { return srv.Serve(ln) }
 	var httpSrv *http.Server

@@ -65,6 +65,7 @@ type config struct {
 	localIPs    int  // dial from localIPs loopback addresses; 0: let the kernel choose
 	firstIP     int  // the last byte of the first of them: 127.0.0.firstIP
 	idleGet     bool // -idle over polling: keep a GET pending during the hold
+	insecure    bool // https: accept any certificate (a self-signed test server's)
 }
 
 // session is one connected Engine.IO client. Its methods are called by one
@@ -123,6 +124,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.localIPs, "local-ips", 0, "dial from N loopback source addresses, 127.0.0.2 and up, so that more than ~28k connections find a local port (loopback servers only)")
 	fs.IntVar(&cfg.firstIP, "local-ip-first", 2, "with -local-ips, the last byte of the first source address; load generators run side by side each take addresses of their own")
 	fs.BoolVar(&cfg.idleGet, "idle-get", true, "with -idle over polling: keep a long-poll GET pending during the hold, as a browser does; false: handshake, close the HTTP connections and stay silent until the end (the server holds only the session; pings go unanswered)")
+	fs.BoolVar(&cfg.insecure, "insecure", false, "with an https:// -url: accept the server's certificate without checking it (a self-signed test server's)")
 	idle := fs.Bool("idle", false, "only connect and hold the sessions for -duration, answering pings")
 	connectOnly := fs.Bool("connect-only", false, "open and close -clients sessions, -concurrency at a time; report sessions per second")
 	upgrade := fs.Bool("upgrade", false, "open -clients polling sessions, -concurrency at a time, upgrade each to WebSocket and echo one message over it; report the upgrade time (-transport is ignored)")
@@ -140,6 +142,9 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("-url must be http:// or https://, got %q", *rawURL)
 	}
 	cfg.url = u
+	if cfg.insecure && u.Scheme != "https" {
+		return nil, fmt.Errorf("-insecure needs an https:// -url")
+	}
 	if cfg.localIPs > 0 {
 		if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() || ip.To4() == nil {
 			return nil, fmt.Errorf("-local-ips needs a server on an IPv4 loopback address, got %q", u.Hostname())

@@ -30,6 +30,7 @@ func newPollDialer(cfg *config) *pollDialer {
 	conns := max(2*cfg.clients, 2*cfg.concurrency)
 	transport := &http.Transport{
 		DialContext:           dialFunc(cfg),
+		TLSClientConfig:       tlsConfig(cfg),
 		MaxConnsPerHost:       conns,
 		MaxIdleConnsPerHost:   conns,
 		MaxIdleConns:          conns,

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ func newWSDialer(cfg *config) *wsDialer {
 			HandshakeTimeout: cfg.timeout,
 			ReadBufferSize:   bufSize,
 			WriteBufferSize:  bufSize,
+			TLSClientConfig:  tlsConfig(cfg),
 		},
 		timeout: cfg.timeout,
 	}
@@ -199,6 +201,15 @@ func (w *wsSession) close() {
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 	w.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 	w.conn.Close()
+}
+
+// tlsConfig is the TLS configuration of both transports: nil (Go's
+// default) unless -insecure.
+func tlsConfig(cfg *config) *tls.Config {
+	if !cfg.insecure {
+		return nil
+	}
+	return &tls.Config{InsecureSkipVerify: true}
 }
 
 // dialFunc dials TCP connections for both transports. With -local-ips N it

@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net"
@@ -49,6 +50,8 @@ func run() error {
 	memRate := flag.Int("memprofilerate", runtime.MemProfileRate, "runtime.MemProfileRate: sample one allocation per this many bytes (1: every allocation)")
 	dispatcher := flag.String("dispatcher", "default", "session dispatcher: default (protoactor's, plus the goroutines of socket readers and waiting requests) or sync (protoactor's synchronized dispatcher)")
 	netHTTP := flag.Bool("nethttp", false, "serve as the Handler of an http.Server instead of with Server.Serve")
+	certFile := flag.String("cert", "", "serve HTTPS (and wss://) with this PEM certificate chain, as examples/echo; needs -key")
+	keyFile := flag.String("key", "", "the PEM private key of -cert")
 	flag.Parse()
 	runtime.MemProfileRate = *memRate
 
@@ -100,7 +103,16 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("engine.io echo server listening on http://%s/engine.io/ (pprof on http://%s/debug/pprof/)\n", ln.Addr(), dln.Addr())
+	scheme := "http"
+	if *certFile != "" || *keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("loading -cert and -key: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
+		scheme = "https"
+	}
+	fmt.Printf("engine.io echo server listening on %s://%s/engine.io/ (pprof on http://%s/debug/pprof/)\n", scheme, ln.Addr(), dln.Addr())
 	// As examples/echo.
 	serve := func() error { return srv.Serve(ln) }
 	var httpSrv *http.Server
