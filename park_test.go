@@ -3,6 +3,7 @@ package engineio
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -23,7 +24,11 @@ type wsClient struct {
 func dialWS(t *testing.T, ts *httptest.Server) (*wsClient, string) {
 	t.Helper()
 	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/engine.io/?EIO=4&transport=websocket"
-	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	dialer := websocket.DefaultDialer
+	if ts.TLS != nil { // an httptest.NewTLSServer: wss:// with its certificate
+		dialer = &websocket.Dialer{TLSClientConfig: ts.Client().Transport.(*http.Transport).TLSClientConfig}
+	}
+	conn, _, err := dialer.Dial(url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,10 +102,30 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// newTestServer starts an httptest server for h: over TLS (wss://) with
+// useTLS.
+func newTestServer(h http.Handler, useTLS bool) *httptest.Server {
+	if useTLS {
+		return httptest.NewTLSServer(h)
+	}
+	return httptest.NewServer(h)
+}
+
+// overTLSToo runs test over plain TCP and over TLS, whose connections park
+// too.
+func overTLSToo(t *testing.T, test func(t *testing.T, useTLS bool)) {
+	t.Run("tcp", func(t *testing.T) { test(t, false) })
+	t.Run("tls", func(t *testing.T) { test(t, true) })
+}
+
 // A quiet WebSocket is parked (its reader goroutine ends) and everything a
 // session does goes on: messages both ways, heartbeats, a disconnect by
 // the server, a ping timeout, and closing the server.
 func TestParkedWebSocketSession(t *testing.T) {
+	overTLSToo(t, testParkedWebSocketSession)
+}
+
+func testParkedWebSocketSession(t *testing.T, useTLS bool) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	srv, err := NewServer(WithPingInterval(40*time.Millisecond), WithPingTimeout(300*time.Millisecond))
 	if err != nil {
@@ -109,7 +134,7 @@ func TestParkedWebSocketSession(t *testing.T) {
 	reasons := make(chan Reason, 4)
 	srv.OnMessage(func(s *Session, msg Message) { _ = s.Send(msg.Text()) })
 	srv.OnDisconnect(func(s *Session, r Reason) { reasons <- r })
-	ts := httptest.NewServer(srv)
+	ts := newTestServer(srv, useTLS)
 	defer ts.Close()
 	parked := func(n int) func() bool {
 		return func() bool { return srv.handler.ParkedWebSockets() == n }
@@ -169,10 +194,19 @@ func TestParkedWebSocketSession(t *testing.T) {
 // Messages of every size echo byte for byte while the connection's read
 // buffer grows for the large ones (also with small messages queued behind
 // them, which the buffer holds when the growth is due), and after parking,
-// which gives the large buffer back.
+// which gives the large buffer back. Over TLS, a record is read in pieces
+// where it is larger than the buffer.
 func TestWebSocketMessagesAcrossReadBufferSizes(t *testing.T) {
+	overTLSToo(t, testWebSocketMessagesAcrossReadBufferSizes)
+}
+
+func testWebSocketMessagesAcrossReadBufferSizes(t *testing.T, useTLS bool) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	srv, ts := startServer(t)
+	srv, err := NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(srv, useTLS)
 	defer ts.Close()
 	srv.OnMessage(func(s *Session, msg Message) { _ = s.Send(msg.Text()) })
 	c, _ := dialWS(t, ts)

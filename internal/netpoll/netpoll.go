@@ -15,12 +15,20 @@
 // reader sees as a timeout. Conn.Wait does that dance; the caller passes
 // the wait itself (a Peek on the bufio.Reader that its parser reads from).
 //
-// On systems without epoll, and for connections that are not plain
-// sockets (TLS keeps data of its own that readiness does not reveal), New
-// or Register return nil and readers simply block, as without this package.
+// A TLS connection (RegisterTLS) keeps data of its own that readiness does
+// not reveal: records read from the socket but not yet returned. It is
+// parked only after a read through it has timed out, which shows that it
+// holds no complete record (crypto/tls survives a read timeout, as net/http
+// relies on); never at once (Conn.Park) or right after a message without
+// waiting.
+//
+// On systems without epoll, and for connections that are neither sockets
+// nor TLS over one, New or Register return nil and readers simply block,
+// as without this package.
 package netpoll
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -150,19 +158,31 @@ func (p *Poller) Close() {
 // returns nil (readers then block as usual) when p is nil or closed, or
 // when nc is not a TCP or Unix socket.
 func (p *Poller) Register(nc net.Conn, resume func()) *Conn {
+	return p.register(nc, nc, resume)
+}
+
+// RegisterTLS is Register for a TLS connection over a TCP or Unix socket,
+// whose reader reads through tc. Such a connection parks only once a wait
+// has timed out (see the package comment): Conn.Park declines it.
+func (p *Poller) RegisterTLS(tc *tls.Conn, resume func()) *Conn {
+	return p.register(tc, tc.NetConn(), resume)
+}
+
+// register watches nc, a connection over the socket sock.
+func (p *Poller) register(nc, sock net.Conn, resume func()) *Conn {
 	if p == nil {
 		return nil
 	}
-	switch nc.(type) {
+	switch sock.(type) {
 	case *net.TCPConn, *net.UnixConn:
 	default:
 		return nil
 	}
-	raw, err := nc.(syscall.Conn).SyscallConn()
+	raw, err := sock.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return nil
 	}
-	c := &Conn{p: p, nc: nc, raw: raw, resume: resume}
+	c := &Conn{p: p, nc: nc, raw: raw, resume: resume, wrapped: nc != sock}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -241,8 +261,11 @@ type Conn struct {
 	p      *Poller
 	id     uint64
 	nc     net.Conn
-	raw    syscall.RawConn
+	raw    syscall.RawConn // the socket's, under TLS too
 	resume func()
+	// wrapped is set for a TLS connection: it parks only after a read
+	// through it has timed out (see the package comment).
+	wrapped bool
 
 	state atomic.Uint64 // wait count << 2 | reader state
 	waits uint64        // the reader's own count; only the reader uses it
@@ -286,6 +309,11 @@ func (c *Conn) Wait(wait func() error, beforePark func()) bool {
 	case 1:
 		c.resumed = 2
 	case 2:
+		if c.quick && c.wrapped && !c.drained(wait) {
+			// TLS had a record: the reader goes on with it, and its next
+			// Wait tries again.
+			return false
+		}
 		c.settled()
 		if c.quick {
 			c.mu.Lock()
@@ -312,6 +340,19 @@ func (c *Conn) Wait(wait func() error, beforePark func()) bool {
 	return c.park(beforePark)
 }
 
+// drained tells whether a TLS connection holds nothing that readiness would
+// not reveal: it waits with a deadline in the past, so that the wait returns
+// buffered data at once, and times out only if a read had to go to the
+// socket. Otherwise the reader goes on and reads what wait found. Called by
+// the reader; the sweeper does not move the deadline meanwhile, as the
+// reader is not waiting.
+func (c *Conn) drained(wait func() error) bool {
+	_ = c.nc.SetReadDeadline(pastDeadline)
+	err := wait()
+	_ = c.nc.SetReadDeadline(time.Time{})
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
 // settled ends the resume of a resumed reader. Called by the reader.
 func (c *Conn) settled() {
 	if c.resumed != 0 {
@@ -323,8 +364,12 @@ func (c *Conn) settled() {
 // Park parks the connection at once. Its owner calls it instead of
 // starting a reader, or its reader instead of Wait, when nothing is
 // buffered (just after Register, say). If it reports false, the owner
-// starts the reader after all, or the reader goes on.
+// starts the reader after all, or the reader goes on. A TLS connection is
+// never parked this way: what it buffers is not known without a read.
 func (c *Conn) Park(beforePark func()) bool {
+	if c.wrapped {
+		return false
+	}
 	c.settled()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -408,7 +453,8 @@ func (c *Conn) Close() error {
 
 // Peek tells, without taking any data, whether the connection has data
 // waiting (data) or has hung up (err; io.EOF when the peer closed it). It
-// does not wait. Its owner calls it when a parked connection resumed while
+// does not wait. It looks at the socket: under TLS, data may be a record
+// that carries none for the reader. Its owner calls it when a parked connection resumed while
 // the owner was not going to read: to tell a client that went away from
 // one that sent its next request early.
 func (c *Conn) Peek() (data bool, err error) {
