@@ -16,8 +16,8 @@
 #   DURATION=10s      [--duration D]     measured window (echo), holding time (idle)
 #   WARMUP=2s         [--warmup D]       unmeasured load before each window
 #   SCENARIOS="ws-text ws-binary polling connect idle upgrade"  [--scenarios "..."]
-#             also: rate sizes idle-scale idle-polling (long, off by default),
-#             ws-fixed (ws-text at a fixed offered load)
+#             also: rate sizes idle-scale idle-polling wss-idle (long, off by
+#             default), ws-fixed (ws-text at a fixed offered load)
 #   SERVERS="ours reference bare"        [--servers "..."]
 #             also: base, our server built from git revision BASE, to
 #             compare a change with it: SERVERS="ours base" BASE=HEAD
@@ -30,6 +30,9 @@
 #   SIZES="64 1024 16384 65536" SIZES_BINARY=1   sizes (WebSocket echo, WS_CLIENTS clients)
 #   IDLE_SCALE="1000 10000" IDLE_MAX= IDLE_HOLD=30s   idle-scale (IDLE_MAX adds one more count)
 #   IDLE_POLL_SESSIONS=10000                     idle-polling (held for IDLE_HOLD)
+#   WSS_SESSIONS=10000                           wss-idle: idle WebSockets over TLS
+#             (held for IDLE_HOLD; a self-signed certificate made with openssl;
+#             base must be b8fcc18 or later, which serves TLS)
 #   PING_INTERVAL=25000 PING_TIMEOUT=20000   (ms, given to every server)
 #   PORT=38471        port the servers listen on (127.0.0.1)
 #   SERVER_CPU=0 LOAD_CPU=1   CPUs for taskset
@@ -52,6 +55,7 @@ POLL_CLIENTS=${POLL_CLIENTS:-50}
 CONNECTIONS=${CONNECTIONS:-20000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-50}
 IDLE_SESSIONS=${IDLE_SESSIONS:-1000}
+WSS_SESSIONS=${WSS_SESSIONS:-10000}
 UPGRADES=${UPGRADES:-500}
 UPGRADE_CONCURRENCY=${UPGRADE_CONCURRENCY:-10}
 RATE_CLIENTS=${RATE_CLIENTS:-2000}
@@ -96,14 +100,14 @@ cd "$ROOT"
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 for s in $SCENARIOS; do
-	case $s in ws-text | ws-binary | ws-fixed | polling | connect | idle | upgrade | rate | sizes | idle-scale | idle-polling) ;;
+	case $s in ws-text | ws-binary | ws-fixed | polling | connect | idle | upgrade | rate | sizes | idle-scale | idle-polling | wss-idle) ;;
 	*) die "unknown scenario '$s'" ;;
 	esac
 done
 for s in $SERVERS; do
 	case $s in ours | reference | bare | base) ;; *) die "unknown server '$s'" ;; esac
 done
-for n in $SIZES $IDLE_SCALE $IDLE_MAX $IDLE_POLL_SESSIONS $UPGRADES $RATE_CLIENTS; do
+for n in $SIZES $IDLE_SCALE $IDLE_MAX $IDLE_POLL_SESSIONS $WSS_SESSIONS $UPGRADES $RATE_CLIENTS; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "sizes and session counts must be positive integers, got '$n'"
 done
 command -v taskset >/dev/null || die "taskset (util-linux) is needed to pin the server and the load generator"
@@ -150,6 +154,7 @@ for r in "${RUNS[@]}"; do
 	case $r in
 	idle-polling*) n=$IDLE_POLL_SESSIONS ;;
 	idle-[0-9]*) n=${r#idle-} ;;
+	wss-idle) n=$WSS_SESSIONS ;;
 	rate) n=$RATE_CLIENTS ;;
 	*) n=0 ;;
 	esac
@@ -179,6 +184,13 @@ if [[ " $SERVERS " == *" base "* ]]; then
 	(cd "$WORK/base-src" && go build -o "$WORK/base" ./examples/echo)
 	git worktree remove --force "$WORK/base-src"
 fi
+if [[ " ${RUNS[*]} " == *" wss-idle "* ]]; then
+	command -v openssl >/dev/null || die "openssl is needed for wss-idle's certificate (Debian: apt-get install openssl)"
+	log "making a self-signed certificate for wss-idle"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+fi
 if [[ " $SERVERS " == *" reference "* ]]; then
 	log "installing the reference server (npm ci)"
 	npm ci --prefix bench/reference --no-audit --no-fund --loglevel=error >&2
@@ -198,27 +210,28 @@ seconds_of() {
 }
 
 SERVER_PID=
-start_server() { # name logfile
+start_server() { # name logfile [flags for the server: -cert F -key F]
 	local name=$1 logfile=$2
+	shift 2
 	if port_open "$PORT"; then
 		die "something already listens on 127.0.0.1:$PORT; set PORT"
 	fi
 	case $name in
 	ours)
 		taskset -c "$SERVER_CPU" "$WORK/echo" -addr "127.0.0.1:$PORT" \
-			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" >"$logfile" 2>&1 &
+			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" "$@" >"$logfile" 2>&1 &
 		;;
 	reference)
 		taskset -c "$SERVER_CPU" node bench/reference/echo.js -host 127.0.0.1 -port "$PORT" \
-			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" >"$logfile" 2>&1 &
+			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" "$@" >"$logfile" 2>&1 &
 		;;
 	base)
 		taskset -c "$SERVER_CPU" "$WORK/base" -addr "127.0.0.1:$PORT" \
-			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" >"$logfile" 2>&1 &
+			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" "$@" >"$logfile" 2>&1 &
 		;;
 	bare)
 		taskset -c "$SERVER_CPU" "$WORK/bare" -addr "127.0.0.1:$PORT" \
-			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" >"$logfile" 2>&1 &
+			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" "$@" >"$logfile" 2>&1 &
 		;;
 	esac
 	# taskset execs the server, so $! is the server's own pid.
@@ -278,6 +291,20 @@ scenario_args() {
 	idle-polling) echo "-transport polling -idle -clients $IDLE_POLL_SESSIONS -duration $IDLE_HOLD $(local_ips "$IDLE_POLL_SESSIONS")" ;;
 	idle-polling-state) echo "-transport polling -idle -idle-get=false -clients $IDLE_POLL_SESSIONS -duration $IDLE_HOLD $(local_ips "$IDLE_POLL_SESSIONS")" ;;
 	idle-[0-9]*) echo "-transport websocket -idle -clients ${1#idle-} -duration $IDLE_HOLD $(local_ips "${1#idle-}")" ;;
+	wss-idle) echo "-transport websocket -idle -insecure -clients $WSS_SESSIONS -duration $IDLE_HOLD $(local_ips "$WSS_SESSIONS")" ;;
+	esac
+}
+
+# The scheme of a scenario's URL, and the flags that make a server serve it.
+scenario_scheme() {
+	case $1 in
+	wss-idle) echo https ;;
+	*) echo http ;;
+	esac
+}
+server_tls_flags() {
+	case $1 in
+	wss-idle) echo "-cert $WORK/cert.pem -key $WORK/key.pem" ;;
 	esac
 }
 
@@ -287,6 +314,7 @@ scenario_sessions() {
 	idle) echo "$IDLE_SESSIONS" ;;
 	idle-polling*) echo "$IDLE_POLL_SESSIONS" ;;
 	idle-[0-9]*) echo "${1#idle-}" ;;
+	wss-idle) echo "$WSS_SESSIONS" ;;
 	rate) echo "$RATE_CLIENTS" ;;
 	*) echo 0 ;;
 	esac
@@ -298,7 +326,7 @@ scenario_limit() {
 	n=$(scenario_sessions "$1")
 	case $1 in
 	rate) secs=$(seconds_of "$RATE_DURATION") ;;
-	idle-*) secs=$(seconds_of "$IDLE_HOLD") ;;
+	idle-* | wss-idle) secs=$(seconds_of "$IDLE_HOLD") ;;
 	*) secs=$(seconds_of "$DURATION") ;;
 	esac
 	# Connecting 100k sessions at a few hundred per second takes minutes.
@@ -341,7 +369,8 @@ run_one() { # scenario server round
 	fi
 	wait_quiet
 	log "$scenario / $server / round $round"
-	if ! start_server "$server" "$OUT/$tag.server.log"; then
+	# shellcheck disable=SC2046
+	if ! start_server "$server" "$OUT/$tag.server.log" $(server_tls_flags "$scenario"); then
 		printf '{"server":"%s","scenario":"%s","round":%d,"exit":-1,"server_alive":false,"result":null}\n' \
 			"$server" "$scenario" "$round" >>"$RESULTS"
 		FAILED=1
@@ -351,7 +380,7 @@ run_one() { # scenario server round
 	local rc=0
 	# shellcheck disable=SC2046
 	taskset -c "$LOAD_CPU" timeout -k 5 "$limit" "$WORK/eioload" -json -pid "$SERVER_PID" \
-		-url "http://127.0.0.1:$PORT/engine.io/" $(scenario_args "$scenario") \
+		-url "$(scenario_scheme "$scenario")://127.0.0.1:$PORT/engine.io/" $(scenario_args "$scenario") \
 		>"$OUT/$tag.json" 2>"$OUT/$tag.txt" &
 	local load=$!
 	PIDS+=("$load")
@@ -383,7 +412,7 @@ run_one() { # scenario server round
 	echo "go: $(go version | cut -d' ' -f3-)  node: $(node --version)  engine.io: $(node -p "require('./bench/reference/node_modules/engine.io/package.json').version" 2>/dev/null || echo '?')"
 	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), working tree: $(git status --porcelain 2>/dev/null | wc -l) files changed or new ($(git status --porcelain -- . ':!bench' 2>/dev/null | wc -l) outside bench/)"
 	echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS=\"$SCENARIOS\" SERVERS=\"$SERVERS\" WS_CLIENTS=$WS_CLIENTS POLL_CLIENTS=$POLL_CLIENTS CONNECTIONS=$CONNECTIONS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY IDLE_SESSIONS=$IDLE_SESSIONS PING_INTERVAL=$PING_INTERVAL PING_TIMEOUT=$PING_TIMEOUT"
-	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
+	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS WSS_SESSIONS=$WSS_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
 	echo "pinning: server on CPU $SERVER_CPU, eioload on CPU $LOAD_CPU (taskset); open files limit $FD_LIMIT"
 } >"$OUT/header.txt"
 cat "$OUT/header.txt" >&2

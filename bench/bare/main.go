@@ -3,7 +3,7 @@
 // compression. It is the "bare limit" of bench/run.sh, the ceiling the
 // library approaches, not a product.
 //
-//	go run ./bench/bare -addr 127.0.0.1:3000 -ping-interval 25000 -ping-timeout 20000
+//	go run ./bench/bare -addr 127.0.0.1:3000 -ping-interval 25000 -ping-timeout 20000 [-cert cert.pem -key key.pem]
 //
 // Polling (handshake, long-poll GET, POST), WebSocket-only sessions and the
 // upgrade (2probe, 3probe, 5), server pings every interval, a session ends
@@ -61,6 +61,8 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
 	interval := flag.Int("ping-interval", 25000, "ping interval in milliseconds")
 	timeout := flag.Int("ping-timeout", 20000, "ping timeout in milliseconds")
+	certFile := flag.String("cert", "", "serve HTTPS (and wss://) with this PEM certificate chain and -key")
+	keyFile := flag.String("key", "", "the PEM private key of -cert")
 	flag.Parse()
 	srv := newServer(time.Duration(*interval)*time.Millisecond, time.Duration(*timeout)*time.Millisecond)
 	ln, err := net.Listen("tcp", *addr)
@@ -68,7 +70,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bare:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("bare engine.io echo server listening on http://%s/engine.io/\n", ln.Addr())
+	scheme := "http"
+	if *certFile != "" {
+		scheme = "https"
+	}
+	fmt.Printf("bare engine.io echo server listening on %s://%s/engine.io/\n", scheme, ln.Addr())
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
@@ -77,7 +83,11 @@ func main() {
 	}()
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", srv)
-	fmt.Fprintln(os.Stderr, "bare:", http.Serve(ln, mux))
+	if *certFile != "" {
+		fmt.Fprintln(os.Stderr, "bare:", http.ServeTLS(ln, mux, *certFile, *keyFile))
+	} else {
+		fmt.Fprintln(os.Stderr, "bare:", http.Serve(ln, mux))
+	}
 	os.Exit(1)
 }
 

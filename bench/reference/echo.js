@@ -2,6 +2,7 @@
 // Reference Engine.IO v4 echo server for bench/run.sh.
 //
 //   node echo.js [-port 3000] [-host 127.0.0.1] [-ping-interval 25000] [-ping-timeout 20000]
+//                [-cert cert.pem -key key.pem]   (HTTPS and wss://)
 //
 // Every flag may also be given as --flag=value, or through the environment:
 // PORT, HOST, PING_INTERVAL, PING_TIMEOUT. Flags win over the environment.
@@ -10,6 +11,7 @@
 
 const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const path = require('path');
 const engine = require('engine.io');
 
@@ -40,7 +42,7 @@ function intOption(value, name) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const known = new Set(['port', 'host', 'ping-interval', 'ping-timeout']);
+const known = new Set(['port', 'host', 'ping-interval', 'ping-timeout', 'cert', 'key']);
 for (const k of Object.keys(args)) {
   if (!known.has(k)) {
     console.error(`unknown flag -${k}; known: ${[...known].map((f) => '-' + f).join(' ')}`);
@@ -53,9 +55,16 @@ const host = args.host ?? process.env.HOST ?? '127.0.0.1';
 const pingInterval = intOption(args['ping-interval'] ?? process.env.PING_INTERVAL ?? 25000, 'ping-interval');
 const pingTimeout = intOption(args['ping-timeout'] ?? process.env.PING_TIMEOUT ?? 20000, 'ping-timeout');
 
-const httpServer = http.createServer((req, res) => {
+if ((args.cert === undefined) !== (args.key === undefined)) {
+  console.error('-cert and -key go together');
+  process.exit(2);
+}
+const notFound = (req, res) => {
   res.writeHead(404).end();
-});
+};
+const httpServer = args.cert === undefined
+  ? http.createServer(notFound)
+  : https.createServer({ cert: fs.readFileSync(args.cert), key: fs.readFileSync(args.key) }, notFound);
 
 const eio = engine.attach(httpServer, {
   path: '/engine.io/',
@@ -82,7 +91,8 @@ function engineVersion() {
 
 httpServer.listen(port, host, () => {
   const addr = httpServer.address();
-  console.log(`engine.io ${engineVersion()} echo server listening on http://${addr.address}:${addr.port}/engine.io/`);
+  const scheme = args.cert === undefined ? 'http' : 'https';
+  console.log(`engine.io ${engineVersion()} echo server listening on ${scheme}://${addr.address}:${addr.port}/engine.io/`);
 });
 
 function shutdown() {
