@@ -29,6 +29,7 @@
 // Set DEBUG=engine.io-client:* to see the client's own debug output.
 
 import http from "node:http";
+import https from "node:https";
 
 import { elapsedMs, finish, installedVersion, note, sleep, withTimeout } from "./common.mjs";
 
@@ -44,7 +45,7 @@ const TRANSPORTS = {
   polling: { transports: ["polling"], upgrade: false },
   // Polling over keep-alive connections, as a browser polls (the client's
   // default in Node is a new connection per request).
-  "polling-keepalive": { transports: ["polling"], upgrade: false, agent: new http.Agent({ keepAlive: true }) },
+  "polling-keepalive": { transports: ["polling"], upgrade: false, keepAliveAgent: true },
   websocket: { transports: ["websocket"] },
   upgrade: { transports: ["polling", "websocket"], upgrade: true },
 };
@@ -114,7 +115,12 @@ class Client {
     this.errors = [];
     this.transportsSeen = [];
 
-    this.socket = new Socket(url, { ...opts, transports: [...opts.transports] });
+    const { keepAliveAgent, ...socketOpts } = opts;
+    if (keepAliveAgent) {
+      const agents = url.startsWith("https:") ? https : http;
+      socketOpts.agent = new agents.Agent({ keepAlive: true });
+    }
+    this.socket = new Socket(url, { ...socketOpts, transports: [...opts.transports] });
     const socket = this.socket;
 
     this.opened = new Promise((resolve, reject) => {
