@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -17,7 +18,7 @@ import (
 // pollOpen opens a polling session and returns its sid.
 func pollOpen(t *testing.T, ts *httptest.Server) string {
 	t.Helper()
-	resp, err := http.Get(ts.URL + "/engine.io/?EIO=4&transport=polling")
+	resp, err := ts.Client().Get(ts.URL + "/engine.io/?EIO=4&transport=polling")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,13 @@ func pollOpen(t *testing.T, ts *httptest.Server) string {
 // connection, from which the response can be read.
 func rawPoll(t *testing.T, ts *httptest.Server, sid, query, header string) net.Conn {
 	t.Helper()
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	var conn net.Conn
+	var err error
+	if ts.TLS != nil {
+		conn, err = tls.Dial("tcp", ts.Listener.Addr().String(), ts.Client().Transport.(*http.Transport).TLSClientConfig)
+	} else {
+		conn, err = net.Dial("tcp", ts.Listener.Addr().String())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -26,7 +27,16 @@ type keptClient struct {
 }
 
 func dialKept(t *testing.T, ts *httptest.Server, sid string) *keptClient {
-	return dialKeptAt(t, ts.Listener.Addr().String(), sid)
+	if ts.TLS == nil {
+		return dialKeptAt(t, ts.Listener.Addr().String(), sid)
+	}
+	t.Helper()
+	conn, err := tls.Dial("tcp", ts.Listener.Addr().String(), ts.Client().Transport.(*http.Transport).TLSClientConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &keptClient{t: t, conn: conn, br: bufio.NewReader(conn), sid: sid}
 }
 
 // dialKeptAt is dialKept to a listener's address (host:port).
@@ -118,18 +128,32 @@ func (c *keptClient) expectEOF() {
 // When the server is the http.Server's own Handler, a held poll's
 // connection is kept after the answer: the POSTs and polls that follow on
 // it, pipelined or not, are read and answered by the server itself, and a
-// poll on it is held again. Closing the server closes it.
+// poll on it is held again. Closing the server closes it. Over TLS too:
+// the connection parks through crypto/tls while its poll is held, and the
+// requests read from it carry its TLS state.
 func TestHeldPollKeepsConnection(t *testing.T) {
+	overTLSToo(t, testHeldPollKeepsConnection)
+}
+
+func testHeldPollKeepsConnection(t *testing.T, useTLS bool) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+	sawTLS := make(chan bool, 8) // of the POSTs: whether each had TLS state
+	srv, err := NewServer(WithCloseTimeout(50*time.Millisecond), WithHeaders(func(_ http.Header, r *http.Request) {
+		if r.Method == http.MethodPost {
+			select {
+			case sawTLS <- r.TLS != nil:
+			default:
+			}
+		}
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan string, 4)
 	srv.OnMessage(func(s *Session, msg Message) { got <- string(msg.Data) })
-	ts := httptest.NewServer(srv)
+	ts := newTestServer(srv, useTLS)
 	defer ts.Close()
-	defer http.DefaultClient.CloseIdleConnections()
+	defer ts.Client().CloseIdleConnections()
 
 	c := dialKept(t, ts, pollOpen(t, ts))
 	c.heldPoll(srv, "one")
@@ -141,6 +165,9 @@ func TestHeldPollKeepsConnection(t *testing.T) {
 	c.expect("ok")
 	if m := <-got; m != "hello" {
 		t.Fatalf("message %q", m)
+	}
+	if tlsState := <-sawTLS; tlsState != useTLS {
+		t.Fatalf("a POST read from the kept connection has TLS state %v; want %v", tlsState, useTLS)
 	}
 	// Two POSTs in one write: both answered, in order.
 	c.send(c.postRequest("4a") + c.postRequest("4b"))
@@ -224,6 +251,10 @@ func TestKeptConnectionRefusesBadRequests(t *testing.T) {
 // server forget it; one that goes away with a poll held on it abandons
 // the poll, which closes the session as a transport error.
 func TestKeptConnectionClosedByClient(t *testing.T) {
+	overTLSToo(t, testKeptConnectionClosedByClient)
+}
+
+func testKeptConnectionClosedByClient(t *testing.T, useTLS bool) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	srv, err := NewServer(WithPingInterval(50 * time.Millisecond))
 	if err != nil {
@@ -231,10 +262,10 @@ func TestKeptConnectionClosedByClient(t *testing.T) {
 	}
 	reasons := make(chan Reason, 1)
 	srv.OnDisconnect(func(s *Session, r Reason) { reasons <- r })
-	ts := httptest.NewServer(srv)
+	ts := newTestServer(srv, useTLS)
 	defer ts.Close()
 	defer srv.Close(t.Context())
-	defer http.DefaultClient.CloseIdleConnections()
+	defer ts.Client().CloseIdleConnections()
 
 	c := dialKept(t, ts, pollOpen(t, ts))
 	c.send(c.pollRequest())
@@ -261,15 +292,19 @@ func TestKeptConnectionClosedByClient(t *testing.T) {
 // A kept connection can carry the session's WebSocket upgrade: the
 // upgrade takes it over from the server's reader.
 func TestKeptConnectionUpgrades(t *testing.T) {
+	overTLSToo(t, testKeptConnectionUpgrades)
+}
+
+func testKeptConnectionUpgrades(t *testing.T, useTLS bool) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	srv, err := NewServer(WithPingInterval(100*time.Millisecond), WithCloseTimeout(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
-	ts := httptest.NewServer(srv)
+	ts := newTestServer(srv, useTLS)
 	defer ts.Close()
-	defer http.DefaultClient.CloseIdleConnections()
+	defer ts.Client().CloseIdleConnections()
 
 	c := dialKept(t, ts, pollOpen(t, ts))
 	c.send(c.pollRequest())
@@ -318,4 +353,45 @@ func TestKeptConnectionUpgrades(t *testing.T) {
 	if err := srv.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A request sent on a connection behind its held poll (pipelined) waits:
+// it is read and answered after the poll's answer. Over TLS, where the
+// request may wait inside crypto/tls, too.
+func TestKeptConnectionRequestBehindHeldPoll(t *testing.T) {
+	overTLSToo(t, func(t *testing.T, useTLS bool) {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		srv.OnMessage(func(s *Session, msg Message) { got <- string(msg.Data) })
+		ts := newTestServer(srv, useTLS)
+		defer ts.Close()
+		defer ts.Client().CloseIdleConnections()
+
+		c := dialKept(t, ts, pollOpen(t, ts))
+		c.heldPoll(srv, "one") // the connection is kept from here on
+		c.send(c.pollRequest())
+		waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
+		c.send(c.postRequest("4behind"))
+		select {
+		case m := <-got:
+			t.Fatalf("message %q read before the held poll's answer", m)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if err := srv.Send(c.sid, "two"); err != nil {
+			t.Fatal(err)
+		}
+		c.expect("4two")
+		c.expect("ok")
+		if m := <-got; m != "behind" {
+			t.Fatalf("message %q", m)
+		}
+		if err := srv.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		c.expectEOF()
+	})
 }

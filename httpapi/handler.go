@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -146,6 +148,16 @@ func (h *Handler) KeepRequestContext() { h.requestContext.Store(true) }
 func (h *Handler) idlePoller() *netpoll.Poller {
 	h.pollerOnce.Do(func() { h.poller = netpoll.New(netpoll.IdleAfter) })
 	return h.poller
+}
+
+// register watches conn with the handler's poller (see netpoll): a TLS
+// connection through RegisterTLS, any other through Register. It returns
+// nil when the connection cannot be parked.
+func (h *Handler) register(conn net.Conn, resume func()) *netpoll.Conn {
+	if tc, ok := conn.(*tls.Conn); ok {
+		return h.idlePoller().RegisterTLS(tc, resume)
+	}
+	return h.idlePoller().Register(conn, resume)
 }
 
 // maxIdleInboxes bounds the reply inboxes kept for reuse: about the

@@ -118,10 +118,21 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 	return true
 }
 
-// holdable reports whether the poll req could be held: an HTTP/1 request
-// over a plain connection, where the poller runs.
+// holdable reports whether the poll req could be held: an HTTP/1 request,
+// where the poller runs. Over TLS, only on a connection that is kept after
+// the answer: one that closed would cost the client a new TLS handshake per
+// poll.
 func (h *Handler) holdable(req *request) bool {
-	return req.r.ProtoMajor == 1 && req.r.TLS == nil && h.idlePoller() != nil
+	if req.r.ProtoMajor != 1 || h.idlePoller() == nil {
+		return false
+	}
+	if req.r.TLS == nil {
+		return true
+	}
+	if _, kept := req.w.(*keptResponse); kept {
+		return true
+	}
+	return h.keepable(req.r)
 }
 
 // HeldPolls returns how many long-polls are held now without a goroutine

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +39,13 @@ import (
 // makes every connection it accepts a keptConn from its first request
 // (ServeConn).
 //
+// A TLS connection is kept too, when net/http hands it over with a held
+// poll: the requests read from it carry its TLS state, and while a poll is
+// held it parks only once crypto/tls holds nothing whole (netpoll.ParkTLS).
+// Serve leaves TLS connections to net/http until then; and with an
+// application handler beside the engine (Config.Fallback) they stay with
+// net/http, which would not know them for TLS once handed back.
+//
 // A kept connection honours its http.Server's MaxHeaderBytes,
 // ReadHeaderTimeout, ReadTimeout and IdleTimeout, recovers a panicking
 // handler as net/http does, and answers HTTP/1.1 keep-alive only: an
@@ -47,6 +56,7 @@ import (
 type keptConn struct {
 	h      *Handler
 	conn   net.Conn
+	tls    *tls.Conn // conn, when it is TLS
 	idle   *netpoll.Conn
 	ctx    context.Context // of its requests: the first one's, without its end
 	srv    *http.Server    // limits and timeouts
@@ -62,7 +72,7 @@ type keptConn struct {
 
 	// Only the goroutine that serves the connection uses these.
 	br     *bufio.Reader // the request reader, while there is something to read or wait for
-	waitFn func() error  // await's wait (peekRequest), bound once
+	waitFn func() error  // peekRequest, bound once: what a parking wait waits in
 	dropFn func()        // dropReader, bound once: a connection that parks gives its reader back
 	fresh  bool          // no request read yet: the first waits within the header timeout
 
@@ -76,21 +86,30 @@ type keptConn struct {
 }
 
 // keep makes conn, taken from net/http for a held poll of r, a kept
-// connection, if every request on it would reach this handler anyway (the
-// handler is the server's own) and it may stay open. It returns nil
-// otherwise.
+// connection, if it may be (keepable). It returns nil otherwise.
 func (h *Handler) keep(r *http.Request, conn net.Conn) *keptConn {
-	if h.cfg.Root == nil || !r.ProtoAtLeast(1, 1) || r.Close {
+	if !h.keepable(r) {
 		return nil
+	}
+	srv := r.Context().Value(http.ServerContextKey).(*http.Server)
+	return h.newKept(context.WithoutCancel(r.Context()), conn, srv, r.RemoteAddr)
+}
+
+// keepable reports whether the connection of r, a request net/http serves,
+// could be kept: every request on it would reach this handler anyway (the
+// handler is the server's own), and it may stay open.
+func (h *Handler) keepable(r *http.Request) bool {
+	if h.cfg.Root == nil || !r.ProtoAtLeast(1, 1) || r.Close {
+		return false
 	}
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
 	if srv == nil || srv.Handler != h.cfg.Root {
-		return nil
+		return false
 	}
-	if h.cfg.Fallback != nil && handoffFrom(r.Context()) == nil {
-		return nil // the application's requests on it need net/http
+	if h.cfg.Fallback != nil && (handoffFrom(r.Context()) == nil || r.TLS != nil) {
+		return false // the application's requests on it need net/http
 	}
-	return h.newKept(context.WithoutCancel(r.Context()), conn, srv, r.RemoteAddr)
+	return true
 }
 
 // ServeConn serves conn, a connection accepted by the server's own
@@ -101,7 +120,7 @@ func (h *Handler) keep(r *http.Request, conn net.Conn) *keptConn {
 // socket, or no poller on this system): the caller then hands it to
 // net/http.
 func (h *Handler) ServeConn(ctx context.Context, conn net.Conn, limits *http.Server) bool {
-	if h.cfg.Root == nil || h.idlePoller() == nil {
+	if _, isTLS := conn.(*tls.Conn); isTLS || h.cfg.Root == nil || h.idlePoller() == nil {
 		return false
 	}
 	kc := h.newKept(ctx, conn, limits, conn.RemoteAddr().String())
@@ -131,11 +150,13 @@ func (kc *keptConn) serveNew() {
 // cannot be parked, or the handler is closed.
 func (h *Handler) newKept(ctx context.Context, conn net.Conn, srv *http.Server, remote string) *keptConn {
 	kc := &keptConn{h: h, conn: conn, ctx: ctx, srv: srv, remote: remote}
+	kc.tls, _ = conn.(*tls.Conn)
 	kc.lim.r = conn
+	kc.waitFn, kc.dropFn = kc.peekRequest, kc.dropReader
 	if h.cfg.Fallback != nil {
 		kc.handoff = handoffFrom(ctx)
 	}
-	if kc.idle = h.idlePoller().Register(conn, kc.resume); kc.idle == nil {
+	if kc.idle = h.register(conn, kc.resume); kc.idle == nil {
 		return nil
 	}
 	h.keptMu.Lock()
@@ -246,8 +267,73 @@ func (kc *keptConn) hold(hp *heldPoll) {
 	kc.mu.Lock()
 	kc.held, kc.pending, kc.serving = hp, false, false
 	kc.mu.Unlock()
-	if !kc.idle.Park(nil) {
-		go kc.resume() // closed: the poll is abandoned
+	if kc.tls == nil {
+		if !kc.idle.Park(nil) {
+			go kc.resume() // closed: the poll is abandoned
+		}
+		return
+	}
+	switch parked, err := kc.parkTLS(); {
+	case parked:
+	case err == nil:
+		kc.early(hp) // the next request has begun to come
+	default:
+		go kc.resume() // the poll is abandoned
+	}
+}
+
+// parkTLS parks a TLS connection whose poll is held, if crypto/tls holds
+// nothing whole (netpoll.ParkTLS). Otherwise the client's next request has
+// begun to come, and the request reader holds it (err is nil), or the
+// connection failed or the client closed it.
+func (kc *keptConn) parkTLS() (parked bool, err error) {
+	if kc.br == nil {
+		kc.br = getRequestReader(&kc.lim)
+	}
+	kc.limitHeader()
+	parked, err = kc.idle.ParkTLS(kc.waitFn, kc.dropFn)
+	if !parked && err != nil {
+		kc.dropReader()
+	}
+	return parked, err
+}
+
+// tlsRecordWait bounds the read of a TLS connection that became readable
+// while its poll is held: what came may be part of a record.
+const tlsRecordWait = time.Second
+
+// readTLS reads a TLS connection that became readable while its poll is
+// held, as parkTLS tells: with the data of the client's next request in the
+// request reader, the connection's error, or parked again when what came
+// carries nothing for the reader (part of a record, say).
+func (kc *keptConn) readTLS() (parked bool, err error) {
+	if kc.br == nil {
+		kc.br = getRequestReader(&kc.lim)
+	}
+	kc.limitHeader()
+	_ = kc.conn.SetReadDeadline(time.Now().Add(tlsRecordWait))
+	_, err = kc.br.Peek(1)
+	_ = kc.conn.SetReadDeadline(time.Time{})
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return kc.parkTLS()
+	}
+	kc.dropReader()
+	return false, err
+}
+
+// early is called when the client's next request came while its poll hp
+// was held: it is served after the answer, or now if the answer went out
+// meanwhile.
+func (kc *keptConn) early(hp *heldPoll) {
+	kc.mu.Lock()
+	waiting := kc.held == hp
+	kc.pending = waiting
+	kc.mu.Unlock()
+	if !waiting {
+		kc.serve() // answered meanwhile
 	}
 }
 
@@ -262,18 +348,24 @@ func (kc *keptConn) resume() {
 		return
 	}
 	// The poll waits: a client that went away abandons it; one that sent
-	// its next request early is served after the answer.
-	data, err := kc.idle.Peek()
-	if !data && err != nil && hp.abandon() {
+	// its next request early is served after the answer. The socket tells
+	// which, unless crypto/tls is in between: a TLS connection is read.
+	var err error
+	if kc.tls != nil {
+		var parked bool
+		if parked, err = kc.readTLS(); parked {
+			return
+		}
+	} else {
+		var data bool
+		if data, err = kc.idle.Peek(); data {
+			err = nil
+		}
+	}
+	if err != nil && hp.abandon() {
 		return
 	}
-	kc.mu.Lock()
-	waiting := kc.held == hp
-	kc.pending = waiting
-	kc.mu.Unlock()
-	if !waiting {
-		kc.serve() // answered meanwhile
-	}
+	kc.early(hp)
 }
 
 // answered writes the answer of the poll hp, held on the connection, and
@@ -557,9 +649,6 @@ var MaxAwaiting int32 = 256
 // more to see the data before reading it. At most MaxAwaiting connections
 // hold a reader while they wait.
 func (kc *keptConn) await() bool {
-	if kc.dropFn == nil {
-		kc.waitFn, kc.dropFn = kc.peekRequest, kc.dropReader
-	}
 	if kc.srv.ReadTimeout > 0 {
 		_ = kc.conn.SetReadDeadline(time.Time{}) // the last request's: the idle timer bounds the wait
 	}
@@ -688,6 +777,10 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 		}
 	}
 	req.RemoteAddr = kc.remote
+	if kc.tls != nil {
+		state := kc.tls.ConnectionState()
+		req.TLS = &state
+	}
 	if kc.h.requestContext.Load() {
 		return req.WithContext(kc.ctx), nil
 	}

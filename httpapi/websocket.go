@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bufio"
-	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -79,13 +78,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	if hw.br != nil {
 		// A quiet connection's reader goroutine ends; the poller starts a
 		// new one when data comes.
-		var idle *netpoll.Conn
-		if tc, ok := nc.(*tls.Conn); ok {
-			idle = h.idlePoller().RegisterTLS(tc, rd.resumeFn)
-		} else {
-			idle = h.idlePoller().Register(nc, rd.resumeFn)
-		}
-		if idle != nil {
+		if idle := h.register(nc, rd.resumeFn); idle != nil {
 			rd.idle, ww.closer = idle, idle
 		}
 	}

@@ -936,11 +936,9 @@ func heartbeat(t *testing.T, c clientMajor, tr, mount string) {
 		// Over polling, each ping is a held poll's answer, a pong POST
 		// and a new poll: with a keep-alive client, on the connections
 		// the server keeps, not on new ones (two per ping if they
-		// closed). Over TLS the server keeps no connection: net/http
-		// serves them, and a heartbeat's POST is answered with
-		// "Connection: close", as behind a mux.
+		// closed). Over TLS too.
 		t.Logf("%d connections for %d pings", e.conns.Load(), res.Pings)
-		if n := e.conns.Load(); tr == "polling-keepalive" && mount != mountTLS && n >= int64(res.Pings) {
+		if n := e.conns.Load(); tr == "polling-keepalive" && n >= int64(res.Pings) {
 			t.Errorf("%d connections for %d pings over polling; want the held polls' connections kept", n, res.Pings)
 		}
 		reason := e.checkCommon(t, res)

@@ -347,10 +347,17 @@ func (c *Conn) Wait(wait func() error, beforePark func()) bool {
 // the reader; the sweeper does not move the deadline meanwhile, as the
 // reader is not waiting.
 func (c *Conn) drained(wait func() error) bool {
+	return errors.Is(c.probe(wait), os.ErrDeadlineExceeded)
+}
+
+// probe runs wait with a read deadline in the past and returns its error:
+// os.ErrDeadlineExceeded when it found nothing buffered and had to go to
+// the socket (see drained).
+func (c *Conn) probe(wait func() error) error {
 	_ = c.nc.SetReadDeadline(pastDeadline)
 	err := wait()
 	_ = c.nc.SetReadDeadline(time.Time{})
-	return errors.Is(err, os.ErrDeadlineExceeded)
+	return err
 }
 
 // settled ends the resume of a resumed reader. Called by the reader.
@@ -374,6 +381,28 @@ func (c *Conn) Park(beforePark func()) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.park(beforePark)
+}
+
+// ParkTLS is Park for a TLS connection (RegisterTLS), whose owner is not
+// reading it (a held long-poll's): it runs wait with a deadline in the past
+// and parks at once only if wait timed out, so that nothing whole waits
+// inside crypto/tls. Otherwise it returns wait's error: nil when data has
+// come (wait has buffered it), or why the connection cannot be read. It
+// returns net.ErrClosed when the connection is closed or cannot be armed.
+func (c *Conn) ParkTLS(wait func() error, beforePark func()) (parked bool, err error) {
+	c.settled()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false, net.ErrClosed
+	}
+	if err := c.probe(wait); !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false, err
+	}
+	if !c.park(beforePark) {
+		return false, net.ErrClosed
+	}
+	return true, nil
 }
 
 // park arms the connection and marks it parked. Called with c.mu.

@@ -151,3 +151,57 @@ func TestTLSResumedParksOnlyWhenDrained(t *testing.T) {
 	write(t, client, "three\n")
 	expectLine(t, r, "three\n")
 }
+
+// ParkTLS parks a TLS connection that holds nothing whole, and declines
+// one that holds a record read with an earlier one: wait has it then.
+func TestParkTLS(t *testing.T) {
+	p := New(time.Hour) // no sweeps: only ParkTLS parks
+	defer p.Close()
+	rawServer, rawClient := tcpPair(t)
+	defer rawServer.Close()
+	held := &heldConn{Conn: rawClient}
+	server := tls.Server(rawServer, &tls.Config{Certificates: []tls.Certificate{testCertificate(t)}})
+	client := tls.Client(held, &tls.Config{InsecureSkipVerify: true})
+	errc := make(chan error, 1)
+	go func() { errc <- server.Handshake() }()
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	resumed := make(chan struct{}, 1)
+	c := p.RegisterTLS(server, func() { resumed <- struct{}{} })
+	br := bufio.NewReader(server)
+	wait := func() error { _, err := br.Peek(1); return err }
+
+	held.hold = true
+	write(t, client, "one\n")
+	write(t, client, "two\n")
+	if err := held.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := br.ReadString('\n'); err != nil || line != "one\n" {
+		t.Fatalf("read %q, %v", line, err)
+	}
+	// "two" is inside crypto/tls now, not in the socket.
+	if parked, err := c.ParkTLS(wait, nil); parked || err != nil {
+		t.Fatalf("ParkTLS with a record buffered = %v, %v; want false, nil", parked, err)
+	}
+	if line, err := br.ReadString('\n'); err != nil || line != "two\n" {
+		t.Fatalf("read %q, %v", line, err)
+	}
+	if parked, err := c.ParkTLS(wait, nil); !parked || err != nil {
+		t.Fatalf("ParkTLS with nothing buffered = %v, %v; want true, nil", parked, err)
+	}
+	write(t, client, "three\n")
+	select {
+	case <-resumed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the parked connection did not resume when a record came")
+	}
+	if line, err := br.ReadString('\n'); err != nil || line != "three\n" {
+		t.Fatalf("read %q, %v", line, err)
+	}
+	c.Unregister()
+}
