@@ -16,8 +16,9 @@
 #   DURATION=10s      [--duration D]     measured window (echo), holding time (idle)
 #   WARMUP=2s         [--warmup D]       unmeasured load before each window
 #   SCENARIOS="ws-text ws-binary polling connect idle upgrade"  [--scenarios "..."]
-#             also: rate sizes idle-scale idle-polling wss-idle (long, off by
-#             default), ws-fixed (ws-text at a fixed offered load)
+#             also: rate sizes idle-scale idle-polling wss-idle
+#             https-idle-polling (long, off by default), ws-fixed (ws-text at
+#             a fixed offered load)
 #   SERVERS="ours reference bare"        [--servers "..."]
 #             also: base, our server built from git revision BASE, to
 #             compare a change with it: SERVERS="ours base" BASE=HEAD
@@ -30,9 +31,10 @@
 #   SIZES="64 1024 16384 65536" SIZES_BINARY=1   sizes (WebSocket echo, WS_CLIENTS clients)
 #   IDLE_SCALE="1000 10000" IDLE_MAX= IDLE_HOLD=30s   idle-scale (IDLE_MAX adds one more count)
 #   IDLE_POLL_SESSIONS=10000                     idle-polling (held for IDLE_HOLD)
-#   WSS_SESSIONS=10000                           wss-idle: idle WebSockets over TLS
-#             (held for IDLE_HOLD; a self-signed certificate made with openssl;
-#             base must be b8fcc18 or later, which serves TLS)
+#   TLS_SESSIONS=10000   wss-idle, https-idle-polling: idle WebSocket and
+#             polling (GET pending) sessions over TLS, held for IDLE_HOLD; a
+#             self-signed certificate made with openssl; base must be b8fcc18
+#             or later, which serves TLS
 #   PING_INTERVAL=25000 PING_TIMEOUT=20000   (ms, given to every server)
 #   PORT=38471        port the servers listen on (127.0.0.1)
 #   SERVER_CPU=0 LOAD_CPU=1   CPUs for taskset
@@ -55,7 +57,7 @@ POLL_CLIENTS=${POLL_CLIENTS:-50}
 CONNECTIONS=${CONNECTIONS:-20000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-50}
 IDLE_SESSIONS=${IDLE_SESSIONS:-1000}
-WSS_SESSIONS=${WSS_SESSIONS:-10000}
+TLS_SESSIONS=${TLS_SESSIONS:-10000}
 UPGRADES=${UPGRADES:-500}
 UPGRADE_CONCURRENCY=${UPGRADE_CONCURRENCY:-10}
 RATE_CLIENTS=${RATE_CLIENTS:-2000}
@@ -100,14 +102,14 @@ cd "$ROOT"
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 for s in $SCENARIOS; do
-	case $s in ws-text | ws-binary | ws-fixed | polling | connect | idle | upgrade | rate | sizes | idle-scale | idle-polling | wss-idle) ;;
+	case $s in ws-text | ws-binary | ws-fixed | polling | connect | idle | upgrade | rate | sizes | idle-scale | idle-polling | wss-idle | https-idle-polling) ;;
 	*) die "unknown scenario '$s'" ;;
 	esac
 done
 for s in $SERVERS; do
 	case $s in ours | reference | bare | base) ;; *) die "unknown server '$s'" ;; esac
 done
-for n in $SIZES $IDLE_SCALE $IDLE_MAX $IDLE_POLL_SESSIONS $WSS_SESSIONS $UPGRADES $RATE_CLIENTS; do
+for n in $SIZES $IDLE_SCALE $IDLE_MAX $IDLE_POLL_SESSIONS $TLS_SESSIONS $UPGRADES $RATE_CLIENTS; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "sizes and session counts must be positive integers, got '$n'"
 done
 command -v taskset >/dev/null || die "taskset (util-linux) is needed to pin the server and the load generator"
@@ -154,7 +156,7 @@ for r in "${RUNS[@]}"; do
 	case $r in
 	idle-polling*) n=$IDLE_POLL_SESSIONS ;;
 	idle-[0-9]*) n=${r#idle-} ;;
-	wss-idle) n=$WSS_SESSIONS ;;
+	wss-idle | https-idle-polling) n=$TLS_SESSIONS ;;
 	rate) n=$RATE_CLIENTS ;;
 	*) n=0 ;;
 	esac
@@ -184,9 +186,9 @@ if [[ " $SERVERS " == *" base "* ]]; then
 	(cd "$WORK/base-src" && go build -o "$WORK/base" ./examples/echo)
 	git worktree remove --force "$WORK/base-src"
 fi
-if [[ " ${RUNS[*]} " == *" wss-idle "* ]]; then
-	command -v openssl >/dev/null || die "openssl is needed for wss-idle's certificate (Debian: apt-get install openssl)"
-	log "making a self-signed certificate for wss-idle"
+if [[ " ${RUNS[*]} " == *" wss-idle "* || " ${RUNS[*]} " == *" https-idle-polling "* ]]; then
+	command -v openssl >/dev/null || die "openssl is needed for the TLS scenarios' certificate (Debian: apt-get install openssl)"
+	log "making a self-signed certificate for the TLS scenarios"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
 		-keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
@@ -291,20 +293,21 @@ scenario_args() {
 	idle-polling) echo "-transport polling -idle -clients $IDLE_POLL_SESSIONS -duration $IDLE_HOLD $(local_ips "$IDLE_POLL_SESSIONS")" ;;
 	idle-polling-state) echo "-transport polling -idle -idle-get=false -clients $IDLE_POLL_SESSIONS -duration $IDLE_HOLD $(local_ips "$IDLE_POLL_SESSIONS")" ;;
 	idle-[0-9]*) echo "-transport websocket -idle -clients ${1#idle-} -duration $IDLE_HOLD $(local_ips "${1#idle-}")" ;;
-	wss-idle) echo "-transport websocket -idle -insecure -clients $WSS_SESSIONS -duration $IDLE_HOLD $(local_ips "$WSS_SESSIONS")" ;;
+	wss-idle) echo "-transport websocket -idle -insecure -clients $TLS_SESSIONS -duration $IDLE_HOLD $(local_ips "$TLS_SESSIONS")" ;;
+	https-idle-polling) echo "-transport polling -idle -insecure -clients $TLS_SESSIONS -duration $IDLE_HOLD $(local_ips "$TLS_SESSIONS")" ;;
 	esac
 }
 
 # The scheme of a scenario's URL, and the flags that make a server serve it.
 scenario_scheme() {
 	case $1 in
-	wss-idle) echo https ;;
+	wss-idle | https-idle-polling) echo https ;;
 	*) echo http ;;
 	esac
 }
 server_tls_flags() {
 	case $1 in
-	wss-idle) echo "-cert $WORK/cert.pem -key $WORK/key.pem" ;;
+	wss-idle | https-idle-polling) echo "-cert $WORK/cert.pem -key $WORK/key.pem" ;;
 	esac
 }
 
@@ -314,7 +317,7 @@ scenario_sessions() {
 	idle) echo "$IDLE_SESSIONS" ;;
 	idle-polling*) echo "$IDLE_POLL_SESSIONS" ;;
 	idle-[0-9]*) echo "${1#idle-}" ;;
-	wss-idle) echo "$WSS_SESSIONS" ;;
+	wss-idle | https-idle-polling) echo "$TLS_SESSIONS" ;;
 	rate) echo "$RATE_CLIENTS" ;;
 	*) echo 0 ;;
 	esac
@@ -326,7 +329,7 @@ scenario_limit() {
 	n=$(scenario_sessions "$1")
 	case $1 in
 	rate) secs=$(seconds_of "$RATE_DURATION") ;;
-	idle-* | wss-idle) secs=$(seconds_of "$IDLE_HOLD") ;;
+	idle-* | wss-idle | https-idle-polling) secs=$(seconds_of "$IDLE_HOLD") ;;
 	*) secs=$(seconds_of "$DURATION") ;;
 	esac
 	# Connecting 100k sessions at a few hundred per second takes minutes.
@@ -412,7 +415,7 @@ run_one() { # scenario server round
 	echo "go: $(go version | cut -d' ' -f3-)  node: $(node --version)  engine.io: $(node -p "require('./bench/reference/node_modules/engine.io/package.json').version" 2>/dev/null || echo '?')"
 	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), working tree: $(git status --porcelain 2>/dev/null | wc -l) files changed or new ($(git status --porcelain -- . ':!bench' 2>/dev/null | wc -l) outside bench/)"
 	echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS=\"$SCENARIOS\" SERVERS=\"$SERVERS\" WS_CLIENTS=$WS_CLIENTS POLL_CLIENTS=$POLL_CLIENTS CONNECTIONS=$CONNECTIONS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY IDLE_SESSIONS=$IDLE_SESSIONS PING_INTERVAL=$PING_INTERVAL PING_TIMEOUT=$PING_TIMEOUT"
-	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS WSS_SESSIONS=$WSS_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
+	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS TLS_SESSIONS=$TLS_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
 	echo "pinning: server on CPU $SERVER_CPU, eioload on CPU $LOAD_CPU (taskset); open files limit $FD_LIMIT"
 } >"$OUT/header.txt"
 cat "$OUT/header.txt" >&2
