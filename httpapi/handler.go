@@ -585,7 +585,9 @@ func (h *Handler) writeReply(req *request, answer any) {
 		hd["Content-Type"] = headerTextHTML
 		hd["Content-Length"] = headerLength2
 		hd["Cache-Control"] = headerNoStore
-		if _, kept := req.w.(*keptResponse); m.Heartbeat && !kept {
+		_, kept := req.w.(*keptResponse)
+		keepTLS := m.Heartbeat && !kept && req.r.TLS != nil && h.keepable(req.r)
+		if m.Heartbeat && !kept && !keepTLS {
 			// An idle client's POST: its connection would wait idle, with
 			// net/http's goroutine and buffers, until the next heartbeat.
 			// A kept connection waits parked, without them.
@@ -593,6 +595,11 @@ func (h *Handler) writeReply(req *request, answer any) {
 		}
 		req.w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(req.w, "ok")
+		if keepTLS {
+			// Over TLS a new connection costs a handshake: this one is
+			// taken from net/http and kept instead.
+			h.keepAfter(req)
+		}
 	case *actors.Failure:
 		h.writeError(req.w, req.r, m.Status, m.Code, m.Message, req.ws)
 	case *actor.DeadLetterResponse, *actors.SessionClosed:
