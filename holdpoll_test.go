@@ -237,34 +237,3 @@ func TestHeartbeatPostClosesConnection(t *testing.T) {
 		t.Error("a message POST's connection is closed")
 	}
 }
-
-// Over TLS, where a new connection costs the client a handshake, a POST of
-// heartbeats only keeps its connection: the handler reads the client's next
-// request on it.
-func TestHeartbeatPostKeepsConnectionOverTLS(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	srv, err := NewServer(WithPingInterval(30*time.Millisecond), WithCloseTimeout(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := newTestServer(srv, true)
-	defer ts.Close()
-	defer ts.Client().CloseIdleConnections()
-
-	sid := pollOpen(t, ts)
-	c := dialKept(t, ts, sid)
-	c.send(c.pollRequest())
-	c.expect("2")
-	kept := srv.handler.KeptConnections()
-	p := dialKept(t, ts, sid)
-	p.send(p.postRequest("3"))
-	p.expect("ok") // not "Connection: close"
-	waitUntil(t, "the POST's connection to be kept", func() bool { return srv.handler.KeptConnections() == kept+1 })
-	// The next poll comes on the POST's connection, and is answered there.
-	p.send(p.pollRequest())
-	p.expect("2")
-	if err := srv.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	p.expectEOF()
-}

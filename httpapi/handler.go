@@ -585,9 +585,7 @@ func (h *Handler) writeReply(req *request, answer any) {
 		hd["Content-Type"] = headerTextHTML
 		hd["Content-Length"] = headerLength2
 		hd["Cache-Control"] = headerNoStore
-		_, kept := req.w.(*keptResponse)
-		keepTLS := m.Heartbeat && !kept && req.r.TLS != nil && h.keepable(req.r)
-		if m.Heartbeat && !kept && !keepTLS {
+		if _, kept := req.w.(*keptResponse); m.Heartbeat && !kept {
 			// An idle client's POST: its connection would wait idle, with
 			// net/http's goroutine and buffers, until the next heartbeat.
 			// A kept connection waits parked, without them.
@@ -595,11 +593,6 @@ func (h *Handler) writeReply(req *request, answer any) {
 		}
 		req.w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(req.w, "ok")
-		if keepTLS {
-			// Over TLS a new connection costs a handshake: this one is
-			// taken from net/http and kept instead.
-			h.keepAfter(req)
-		}
 	case *actors.Failure:
 		h.writeError(req.w, req.r, m.Status, m.Code, m.Message, req.ws)
 	case *actor.DeadLetterResponse, *actors.SessionClosed:

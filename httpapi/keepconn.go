@@ -95,31 +95,6 @@ func (h *Handler) keep(r *http.Request, conn net.Conn) *keptConn {
 	return h.newKept(context.WithoutCancel(r.Context()), conn, srv, r.RemoteAddr)
 }
 
-// keepAfter takes the connection of req, a request net/http serves whose
-// response is written, and keeps it (keepable must allow it): the client's
-// next request is read by the handler. A connection with a request
-// buffered behind this one, which net/http has read, closes instead.
-func (h *Handler) keepAfter(req *request) {
-	rc := http.NewResponseController(req.w)
-	if rc.Flush() != nil {
-		return
-	}
-	conn, brw, err := rc.Hijack()
-	if err != nil {
-		return
-	}
-	if brw.Reader.Buffered() > 0 {
-		_ = conn.Close()
-		return
-	}
-	kc := h.keep(req.r, conn)
-	if kc == nil {
-		_ = conn.Close()
-		return
-	}
-	go kc.serve()
-}
-
 // keepable reports whether the connection of r, a request net/http serves,
 // could be kept: every request on it would reach this handler anyway (the
 // handler is the server's own), and it may stay open.
