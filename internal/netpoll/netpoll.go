@@ -19,8 +19,10 @@
 // not reveal: records read from the socket but not yet returned. It is
 // parked only after a read through it has timed out, which shows that it
 // holds no complete record (crypto/tls survives a read timeout, as net/http
-// relies on); never at once (Conn.Park) or right after a message without
-// waiting.
+// relies on): the sweep's kick, or a read with a deadline in the past
+// (Wait, for a reader that would park right after its message, and
+// Conn.ParkTLS), which Go's poller times out before it reads the socket.
+// Conn.Park declines it.
 //
 // On systems without epoll, and for connections that are neither sockets
 // nor TLS over one, New or Register return nil and readers simply block,
@@ -482,10 +484,11 @@ func (c *Conn) Close() error {
 
 // Peek tells, without taking any data, whether the connection has data
 // waiting (data) or has hung up (err; io.EOF when the peer closed it). It
-// does not wait. It looks at the socket: under TLS, data may be a record
-// that carries none for the reader. Its owner calls it when a parked connection resumed while
+// does not wait. Its owner calls it when a parked connection resumed while
 // the owner was not going to read: to tell a client that went away from
-// one that sent its next request early.
+// one that sent its next request early. It looks at the socket: under TLS,
+// data may be a record that carries nothing for the reader, or the
+// client's close.
 func (c *Conn) Peek() (data bool, err error) {
 	cerr := c.raw.Control(func(fd uintptr) { data, err = peek(int(fd)) })
 	if cerr != nil {
