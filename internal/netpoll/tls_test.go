@@ -68,16 +68,15 @@ func (c *heldConn) flush() error {
 	return err
 }
 
-// tlsPair returns both ends of a loopback TLS connection, handshake done:
-// the server's is registered with p (RegisterTLS) and read by a
-// lineReader; the client's writes go through a heldConn.
-func tlsPair(t *testing.T, p *Poller) (*lineReader, *tls.Conn, *heldConn) {
+// tlsConns returns both ends of a loopback TLS connection, handshake done;
+// the client's writes go through a heldConn.
+func tlsConns(t *testing.T) (server, client *tls.Conn, held *heldConn) {
 	t.Helper()
 	rawServer, rawClient := tcpPair(t)
 	t.Cleanup(func() { rawServer.Close() })
-	held := &heldConn{Conn: rawClient}
-	server := tls.Server(rawServer, &tls.Config{Certificates: []tls.Certificate{testCertificate(t)}})
-	client := tls.Client(held, &tls.Config{InsecureSkipVerify: true})
+	held = &heldConn{Conn: rawClient}
+	server = tls.Server(rawServer, &tls.Config{Certificates: []tls.Certificate{testCertificate(t)}})
+	client = tls.Client(held, &tls.Config{InsecureSkipVerify: true})
 	errc := make(chan error, 1)
 	go func() { errc <- server.Handshake() }()
 	if err := client.Handshake(); err != nil {
@@ -86,6 +85,15 @@ func tlsPair(t *testing.T, p *Poller) (*lineReader, *tls.Conn, *heldConn) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
+	return server, client, held
+}
+
+// tlsPair returns both ends of a loopback TLS connection, handshake done:
+// the server's is registered with p (RegisterTLS) and read by a
+// lineReader; the client's writes go through a heldConn.
+func tlsPair(t *testing.T, p *Poller) (*lineReader, *tls.Conn, *heldConn) {
+	t.Helper()
+	server, client, held := tlsConns(t)
 	r := &lineReader{br: bufio.NewReaderSize(server, 4096), lines: make(chan string, 16), done: make(chan error, 1)}
 	r.c = p.RegisterTLS(server, r.run)
 	if r.c == nil {
@@ -157,19 +165,7 @@ func TestTLSResumedParksOnlyWhenDrained(t *testing.T) {
 func TestParkTLS(t *testing.T) {
 	p := New(time.Hour) // no sweeps: only ParkTLS parks
 	defer p.Close()
-	rawServer, rawClient := tcpPair(t)
-	defer rawServer.Close()
-	held := &heldConn{Conn: rawClient}
-	server := tls.Server(rawServer, &tls.Config{Certificates: []tls.Certificate{testCertificate(t)}})
-	client := tls.Client(held, &tls.Config{InsecureSkipVerify: true})
-	errc := make(chan error, 1)
-	go func() { errc <- server.Handshake() }()
-	if err := client.Handshake(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
+	server, client, held := tlsConns(t)
 	resumed := make(chan struct{}, 1)
 	c := p.RegisterTLS(server, func() { resumed <- struct{}{} })
 	br := bufio.NewReader(server)
