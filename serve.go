@@ -34,7 +34,8 @@ func (s *Server) ListenAndServe(addr string) error {
 // connections as net/http's: New, Active and Idle for each request, then
 // Closed, or Hijacked for a WebSocket or a connection handed to net/http.
 // Connections it cannot read itself (a TLS listener's, or all of them on
-// systems without epoll) are served by net/http, with those settings. So is
+// systems without epoll) are served by net/http, with those settings, and
+// a TLS one becomes the server's once a long-poll is held on it. So is
 // a connection from its first request for another path (a page, say), with
 // the bytes it had sent: a browser shares its connections between the page
 // and the engine.

@@ -208,7 +208,8 @@ func TestServeTimeouts(t *testing.T) {
 }
 
 // Connections the server cannot read itself, a TLS listener's, are served
-// by net/http with the same handler.
+// by net/http with the same handler, until a poll is held on one: it is
+// kept from then on.
 func TestServeTLS(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	certs := httptest.NewUnstartedServer(nil)
@@ -235,6 +236,23 @@ func TestServeTLS(t *testing.T) {
 	if n := srv.handler.KeptConnections(); n != 0 {
 		t.Errorf("%d TLS connections read by the server itself; want 0", n)
 	}
+	// A poll that waits is held, and its connection is kept from then on
+	// (the http.Server's Handler is the server): the next request on it is
+	// read by the server.
+	sid := strings.TrimPrefix(string(b), `0{"sid":"`)
+	sid = sid[:strings.IndexByte(sid, '"')]
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(base, "http://"), client.Transport.(*http.Transport).TLSClientConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := &keptClient{t: t, conn: conn, br: bufio.NewReader(conn), sid: sid}
+	c.heldPoll(srv, "held")
+	if n := srv.handler.KeptConnections(); n != 1 {
+		t.Errorf("%d kept connections after a poll held over TLS; want 1", n)
+	}
+	c.send(c.postRequest("4after"))
+	c.expect("ok")
 	if err := srv.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
