@@ -287,10 +287,7 @@ func (kc *keptConn) hold(hp *heldPoll) {
 // begun to come, and the request reader holds it (err is nil), or the
 // connection failed or the client closed it.
 func (kc *keptConn) parkTLS() (parked bool, err error) {
-	if kc.br == nil {
-		kc.br = getRequestReader(&kc.lim)
-	}
-	kc.limitHeader()
+	kc.takeReader()
 	parked, err = kc.idle.ParkTLS(kc.waitFn, kc.dropFn)
 	if !parked && err != nil {
 		kc.dropReader()
@@ -307,10 +304,7 @@ const tlsRecordWait = time.Second
 // request reader, the connection's error, or parked again when what came
 // carries nothing for the reader (part of a record, say).
 func (kc *keptConn) readTLS() (parked bool, err error) {
-	if kc.br == nil {
-		kc.br = getRequestReader(&kc.lim)
-	}
-	kc.limitHeader()
+	kc.takeReader()
 	_ = kc.conn.SetReadDeadline(time.Now().Add(tlsRecordWait))
 	_, err = kc.br.Peek(1)
 	_ = kc.conn.SetReadDeadline(time.Time{})
@@ -679,10 +673,7 @@ func (kc *keptConn) await() bool {
 	if !woken && kc.h.awaiting.Load() >= MaxAwaiting && kc.idle.Park(kc.dropFn) {
 		return true
 	}
-	if kc.br == nil {
-		kc.br = getRequestReader(&kc.lim)
-	}
-	kc.limitHeader()
+	kc.takeReader()
 	kc.h.awaiting.Add(1)
 	parked := kc.idle.Wait(kc.waitFn, kc.dropFn)
 	kc.h.awaiting.Add(-1)
@@ -694,6 +685,15 @@ func (kc *keptConn) await() bool {
 	kc.idleTimer.Stop()
 	kc.mu.Unlock()
 	return false
+}
+
+// takeReader gives the connection a request reader, if it has none, to
+// read the next request's header with, within MaxHeaderBytes.
+func (kc *keptConn) takeReader() {
+	if kc.br == nil {
+		kc.br = getRequestReader(&kc.lim)
+	}
+	kc.limitHeader()
 }
 
 // peekRequest waits until a byte of the next request is buffered, the
