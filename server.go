@@ -135,7 +135,7 @@ func (s *Server) lookupSession(sid string) (httpapi.Session, bool) {
 	if !ok || info.Closed() {
 		return httpapi.Session{}, false
 	}
-	return httpapi.Session{PID: info.PID, Done: info.Done()}, true
+	return httpapi.Session{PID: info.PID, State: info}, true
 }
 
 // OnConnect sets the handler that runs when a client opens a session,

@@ -255,7 +255,7 @@ const (
 
 type timerFired struct {
 	kind timerKind
-	gen  uint64
+	gen  uint32
 }
 
 func (*timerFired) IgnoreDeadLetterLogging() {}

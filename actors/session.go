@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,10 +74,14 @@ type Info struct {
 	header []string // the handshake's headers as key, value, key, value...
 
 	transport     atomic.Uint32
+	closed        atomic.Bool // the session has closed; with local.mu, done is then closed too
 	queuedPackets atomic.Int64
 	queuedBytes   atomic.Int64
-	done          chan struct{}
-	local         localQueue // the application's Send and Close (see Info.Send)
+	// done is made by the first call of Done, under local.mu: most
+	// WebSocket sessions never need it, and a channel costs an idle
+	// session 96 bytes.
+	done  chan struct{}
+	local localQueue // the application's Send and Close (see Info.Send)
 }
 
 // Queued returns the packets and bytes waiting in the session's outbound
@@ -93,7 +98,9 @@ var connectionHeaders = map[string]bool{"Connection": true, "Upgrade": true, "Se
 // NewInfo describes a session about to be spawned as pid over transport.
 // It copies what it keeps of header, the handshake's.
 func NewInfo(sid string, pid *actor.PID, rev protocol.Revision, transport Transport, header http.Header, rawQuery string, remoteAddr string) *Info {
-	info := &Info{SID: sid, PID: pid, Revision: rev, RawQuery: rawQuery, RemoteAddr: remoteAddr, done: make(chan struct{})}
+	// The query is copied: rawQuery most often shares the memory of the
+	// whole request line, which the session has no use for.
+	info := &Info{SID: sid, PID: pid, Revision: rev, RawQuery: strings.Clone(rawQuery), RemoteAddr: remoteAddr}
 	n := 0
 	for k, vs := range header {
 		if !connectionHeaders[k] {
@@ -136,15 +143,42 @@ func (i *Info) Query() url.Values {
 // Done is closed when the session has closed. A message sent to the session
 // before that is handled (a request gets its reply); one sent after may be
 // dropped unanswered, so whoever waits for a reply also waits on Done.
-func (i *Info) Done() <-chan struct{} { return i.done }
+func (i *Info) Done() <-chan struct{} {
+	q := &i.local
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if i.done == nil {
+		if i.closed.Load() {
+			return closedDone
+		}
+		i.done = make(chan struct{})
+	}
+	return i.done
+}
+
+// closedDone is what Done returns when it is first called on a closed
+// session.
+var closedDone = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // Closed reports whether the session has closed.
-func (i *Info) Closed() bool {
-	select {
-	case <-i.done:
-		return true
-	default:
-		return false
+func (i *Info) Closed() bool { return i.closed.Load() }
+
+// markClosed closes the session's Info: Closed reports true, and Done is
+// closed.
+func (i *Info) markClosed() {
+	q := &i.local
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if i.closed.Load() {
+		return
+	}
+	i.closed.Store(true)
+	if i.done != nil {
+		close(i.done)
 	}
 }
 
@@ -301,40 +335,41 @@ type session struct {
 	handshakeReply *actor.PID
 	state          any // from Events.Connect
 
-	phase       phase
 	transport   Transport
+	phase       phase
+	upgrading   bool       // the probe was answered; waiting for "5"
+	parkedB64   bool       // the parked poll asked for binary as base64 (v3)
+	busy        bool       // the last poll answered with packets carried a message
 	conn        *actor.PID // the active WebSocket's writer
 	probe       *actor.PID // a WebSocket being probed for an upgrade
 	probeRunner *mailbox.Runner
-	upgrading   bool       // the probe was answered; waiting for "5"
 	parked      *actor.PID // the reply target of a parked long-poll
 	parkedID    uint64     // the parked poll's ID (Poll.ID)
-	parkedB64   bool       // the parked poll asked for binary as base64 (v3)
 	lastPoll    *actor.PID // the reply target of the last poll answered with packets
 	lastPollID  uint64     // and its ID
-	busy        bool       // the last poll answered with packets carried a message
 
 	postPackets, postHeartbeats int        // of the POST being dispatched
 	posting                     *actor.PID // the reply target of the POST in progress
 
-	outbox       []protocol.Packet
-	outboxBytes  int
-	queueChanged bool              // since the queue's size was last published (publishQueue)
-	flushOwed    bool              // packets were queued: flush when the mailbox empties
-	flushIn      int               // or at the latest after this many more messages
-	writing      bool              // a WriteFrames batch is with the writer
-	batch        *WriteFrames      // reused: one batch is in flight at a time
-	spare        []protocol.Packet // the slice of the last batch, for the next outbox
-	drainOwed    bool              // packets were queued since the last Drain
-	localSpare   []localOp         // the local queue's other slice (see takeLocal)
-	lookingLocal bool              // take the local queue at the end of this message
+	outbox      []protocol.Packet
+	outboxBytes int
+	flushIn     int               // flush at the latest after this many more messages (flushOwed)
+	batch       *WriteFrames      // reused: one batch is in flight at a time
+	spare       []protocol.Packet // the slice of the last batch, for the next outbox
+	localSpare  []localOp         // the local queue's other slice (see takeLocal)
+
+	queueChanged bool // since the queue's size was last published (publishQueue)
+	flushOwed    bool // packets were queued: flush when the mailbox empties
+	writing      bool // a WriteFrames batch is with the writer
+	drainOwed    bool // packets were queued since the last Drain
+	lookingLocal bool // take the local queue at the end of this message
+	connected    bool // Connect succeeded: Disconnect is owed
+	awaitingPong bool
 
 	subscribers []*actor.PID
 
-	connected    bool // Connect succeeded: Disconnect is owed
-	awaitingPong bool
-	timerGen     [4]uint64
-	timers       [4]Timer
+	timerGen [4]uint32 // of the armed timers: a timerFired of an older one is stale
+	timers   [4]Timer
 
 	reason  Reason // why the session closes; set once
 	failure any    // a panic value from the actor itself
@@ -1080,11 +1115,7 @@ func (s *session) closeNow(ctx actor.Context, reason Reason) {
 	ctx.Poison(ctx.Self())
 }
 
-func (s *session) markDone() {
-	if !s.info.Closed() {
-		close(s.info.done)
-	}
-}
+func (s *session) markDone() { s.info.markClosed() }
 
 // cleanUp runs in *actor.Stopping, whatever stopped the session: a close,
 // a panic (the supervisor's Stop directive) or a server shutdown.

@@ -104,11 +104,20 @@ func (e *RequestError) Error() string {
 	return fmt.Sprintf("engineio: request rejected (%d): %s", e.Status, e.Message)
 }
 
-// Session is how the HTTP layer reaches a session: its actor, and a channel
-// closed when it has closed (requests sent after that may go unanswered).
+// Session is how the HTTP layer reaches a session: its actor, and whether
+// it has closed (requests sent after that may go unanswered).
 type Session struct {
-	PID  *actor.PID
-	Done <-chan struct{}
+	PID   *actor.PID
+	State SessionState
+}
+
+// SessionState tells whether a session has closed.
+type SessionState interface {
+	// Done returns a channel closed when the session has closed.
+	Done() <-chan struct{}
+	// Closed reports whether the session has closed. Unlike Done, it
+	// need not make a channel: a session that nobody waits on has none.
+	Closed() bool
 }
 
 // Lookup finds the open session with a sid. It is the only way the HTTP
@@ -414,7 +423,7 @@ func (h *Handler) poll(req *request, sess Session) {
 	if holdable && PollHoldAfter > 0 && (timeout <= 0 || PollHoldAfter < timeout) {
 		wait = PollHoldAfter
 	}
-	answer, err := ib.Wait(ctx, wait, sess.Done)
+	answer, err := ib.Wait(ctx, wait, sess.State.Done())
 	if _, quiet := answer.(*actors.PollWaiting); quiet || (wait != timeout && errors.Is(err, reply.ErrTimeout)) {
 		// The poll is likely to wait for the next ping: it is held
 		// without this goroutine (see hold).
@@ -425,10 +434,10 @@ func (h *Handler) poll(req *request, sess Session) {
 			ib = nil // the held poll puts it back
 			return
 		}
-		answer, err = ib.Wait(ctx, timeout, sess.Done)
+		answer, err = ib.Wait(ctx, timeout, sess.State.Done())
 		if _, late := answer.(*actors.PollWaiting); late {
 			// It came after the wait above had timed out.
-			answer, err = ib.Wait(ctx, timeout, sess.Done)
+			answer, err = ib.Wait(ctx, timeout, sess.State.Done())
 		}
 	}
 	if err != nil {
@@ -453,12 +462,7 @@ func settled(answer any, sess Session) bool {
 	default:
 		return false
 	}
-	select {
-	case <-sess.Done:
-		return false
-	default:
-		return true
-	}
+	return !sess.State.Closed()
 }
 
 func (h *Handler) post(req *request, sess Session) {
@@ -466,7 +470,7 @@ func (h *Handler) post(req *request, sess Session) {
 	ib, reusable := h.inboxes.Get(), false
 	defer func() { h.inboxes.Put(ib, reusable) }()
 	ib.Ask(h.sys.Root, pid, &actors.PostBegin{Lending: mailbox.Lending{Runner: ib.Runner()}})
-	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
+	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.State.Done())
 	if err != nil {
 		h.sys.Root.RequestWithCustomSender(pid, &actors.PostAborted{Reason: actors.ReasonTransportError}, ib.PID())
 		h.replyFailed(req, err)
@@ -506,7 +510,7 @@ func (h *Handler) post(req *request, sess Session) {
 		binary = false
 	}
 	ib.Ask(h.sys.Root, pid, &actors.Post{Payload: body, Binary: binary, Lending: mailbox.Lending{Runner: ib.Runner()}})
-	answer, err = ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.Done)
+	answer, err = ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.State.Done())
 	if err != nil {
 		h.replyFailed(req, err)
 		return

@@ -58,7 +58,7 @@ type heldPoll struct {
 	timer timers.Timer  // the reply timeout
 
 	// What the response needs of the request.
-	header http.Header // set so far: CORS, the Headers hook
+	header http.Header // set so far: CORS, the Headers hook; nil if none
 	jsonp  string
 	accept string // Accept-Encoding
 
@@ -97,7 +97,11 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 			kc = h.keep(req.r, conn)
 		}
 	}
-	hp := &heldPoll{h: h, sess: sess, id: ib.ID(), conn: conn, kc: kc, header: req.w.Header(), jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
+	header := req.w.Header()
+	if len(header) == 0 {
+		header = nil // the answer makes its own: an empty map costs a held poll 48 bytes
+	}
+	hp := &heldPoll{h: h, sess: sess, id: ib.ID(), conn: conn, kc: kc, header: header, jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
 	h.held.Add(1)
 	if timeout > 0 {
 		hp.timer.Start(timeout, hp)
@@ -249,6 +253,9 @@ type bufferedResponse struct {
 }
 
 func newBufferedResponse(h http.Header) *bufferedResponse {
+	if h == nil {
+		h = http.Header{}
+	}
 	return &bufferedResponse{header: h}
 }
 

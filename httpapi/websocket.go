@@ -87,12 +87,10 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	// takes the connection and the writer sends what was queued meanwhile
 	// (or the noop of a probe) here, without waking a goroutine for either.
 	runner.Send(h.sys.Root, sess.PID, &actors.WebSocketOpened{Conn: rd.writer, Handshake: opened != nil, Lending: mailbox.Lending{Runner: runner}})
-	select {
-	case <-sess.Done:
+	if sess.State.Closed() {
 		// The session closed before it could take this connection (it
 		// answers what it had queued before closing, nothing after).
 		_ = ww.closer.Close()
-	default:
 	}
 	// The handler returns, and the HTTP server lets go of the request,
 	// its headers and its buffers, which an idle connection would

@@ -265,12 +265,15 @@ type Conn struct {
 	nc     net.Conn
 	raw    syscall.RawConn // the socket's, under TLS too
 	resume func()
+
+	state    atomic.Uint64 // wait count << 2 | reader state
+	waits    uint64        // the reader's own count; only the reader uses it
+	parkedAt time.Duration // since epoch; with mu
+	seen     uint64        // state at the last sweep; only the poller uses it
+
 	// wrapped is set for a TLS connection: it parks only after a read
 	// through it has timed out (see the package comment).
 	wrapped bool
-
-	state atomic.Uint64 // wait count << 2 | reader state
-	waits uint64        // the reader's own count; only the reader uses it
 	// resumed is 1 when the reader was resumed by the poller, 2 once it
 	// has waited for (and read) the data that woke it: its next wait parks
 	// at once. A connection that was quiet enough to park is likely quiet
@@ -282,9 +285,7 @@ type Conn struct {
 	// at least an interval: the reader parks again right after the
 	// message that woke it. One that comes back sooner waits as usual,
 	// so that a conversation does not pay a park for every message.
-	quick    bool
-	parkedAt time.Duration // since epoch; with mu
-	seen     uint64        // state at the last sweep; only the poller uses it
+	quick bool
 
 	mu     sync.Mutex
 	added  bool // registered with the system poller (re-armed since)
