@@ -423,7 +423,8 @@ func (h *Handler) poll(req *request, sess Session) {
 	if holdable && PollHoldAfter > 0 && (timeout <= 0 || PollHoldAfter < timeout) {
 		wait = PollHoldAfter
 	}
-	answer, err := ib.Wait(ctx, wait, sess.State.Done())
+	done := sess.State.Done()
+	answer, err := ib.Wait(ctx, wait, done)
 	if _, quiet := answer.(*actors.PollWaiting); quiet || (wait != timeout && errors.Is(err, reply.ErrTimeout)) {
 		// The poll is likely to wait for the next ping: it is held
 		// without this goroutine (see hold).
@@ -434,10 +435,10 @@ func (h *Handler) poll(req *request, sess Session) {
 			ib = nil // the held poll puts it back
 			return
 		}
-		answer, err = ib.Wait(ctx, timeout, sess.State.Done())
+		answer, err = ib.Wait(ctx, timeout, done)
 		if _, late := answer.(*actors.PollWaiting); late {
 			// It came after the wait above had timed out.
-			answer, err = ib.Wait(ctx, timeout, sess.State.Done())
+			answer, err = ib.Wait(ctx, timeout, done)
 		}
 	}
 	if err != nil {
@@ -470,7 +471,8 @@ func (h *Handler) post(req *request, sess Session) {
 	ib, reusable := h.inboxes.Get(), false
 	defer func() { h.inboxes.Put(ib, reusable) }()
 	ib.Ask(h.sys.Root, pid, &actors.PostBegin{Lending: mailbox.Lending{Runner: ib.Runner()}})
-	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.State.Done())
+	done := sess.State.Done()
+	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, done)
 	if err != nil {
 		h.sys.Root.RequestWithCustomSender(pid, &actors.PostAborted{Reason: actors.ReasonTransportError}, ib.PID())
 		h.replyFailed(req, err)
@@ -510,7 +512,7 @@ func (h *Handler) post(req *request, sess Session) {
 		binary = false
 	}
 	ib.Ask(h.sys.Root, pid, &actors.Post{Payload: body, Binary: binary, Lending: mailbox.Lending{Runner: ib.Runner()}})
-	answer, err = ib.Wait(r.Context(), h.cfg.ReplyTimeout, sess.State.Done())
+	answer, err = ib.Wait(r.Context(), h.cfg.ReplyTimeout, done)
 	if err != nil {
 		h.replyFailed(req, err)
 		return
