@@ -18,7 +18,9 @@ import (
 )
 
 // Slack lets one wake-up fire the timers due within it: heartbeats of
-// sessions opened together are served together.
+// sessions opened together are served together. The wake-up comes Slack
+// after the earliest deadline, so that a timer fires up to Slack late and
+// never early: a ping timeout is never shorter than configured.
 const Slack = time.Millisecond
 
 // Expirer is what a timer calls when it fires, on the heap's goroutine: it
@@ -105,10 +107,11 @@ func (e *entries) Pop() any {
 	return t
 }
 
-// wakeAt sets the wake-up for when. Called with mu.
+// wakeAt sets the wake-up for the deadline when: Slack after it. Called
+// with mu.
 func (h *timerHeap) wakeAt(when int64) {
 	h.next = when
-	d := time.Duration(when) - time.Since(epoch)
+	d := time.Duration(when) + Slack - time.Since(epoch)
 	if h.wake == nil {
 		h.wake = time.AfterFunc(d, h.fire)
 		return
@@ -118,7 +121,7 @@ func (h *timerHeap) wakeAt(when int64) {
 
 // fire calls the timers due, and sets the next wake-up.
 func (h *timerHeap) fire() {
-	now := int64(time.Since(epoch) + Slack)
+	now := int64(time.Since(epoch))
 	var due []Expirer
 	h.mu.Lock()
 	for len(h.entries) > 0 && h.entries[0].when <= now {

@@ -37,7 +37,7 @@ func checkHeap(t *testing.T) {
 	}
 }
 
-// Timers fire, not before their deadline (less the slack); a stopped timer
+// Timers fire, never before their deadline; a stopped timer
 // never fires; a restarted one fires once, at its new deadline; the heap
 // keeps its order through stops and restarts.
 func TestHeap(t *testing.T) {
@@ -77,7 +77,7 @@ func TestHeap(t *testing.T) {
 			t.Errorf("stopped timer %d fired", i)
 		case !stopped[i] && fires[i] != 1:
 			t.Errorf("timer %d (%v) fired %d times, want once", i, delays[i], fires[i])
-		case fired && at.Sub(start) < delays[i]-Slack:
+		case fired && at.Sub(start) < delays[i]:
 			t.Errorf("timer %d fired after %v; its delay is %v", i, at.Sub(start), delays[i])
 		}
 		if ts[i].Stop() {
