@@ -48,7 +48,6 @@ type Mailbox struct {
 	dispatcher   actor.Dispatcher
 	throughput   int                     // the dispatcher's, read once
 	middleware   actor.MailboxMiddleware // nil, the one given, or a chain of them
-	process      func()                  // processMessages, bound once
 	processFresh func()                  // processOnFreshGoroutine, bound once: what the dispatcher runs
 	runner       atomic.Pointer[Runner]
 	on           *Runner // the runner of the current run, if any; set while running
@@ -67,7 +66,6 @@ func New(middlewares ...actor.MailboxMiddleware) *Mailbox {
 	default:
 		m.middleware = chain(middlewares)
 	}
-	m.process = m.processMessages
 	m.processFresh = m.processOnFreshGoroutine
 	return m
 }
@@ -114,7 +112,7 @@ func (m *Mailbox) offer(r *Runner) bool {
 		return false
 	}
 	m.on = r // before the offer: the run may start at once
-	if r.offer(m.process) {
+	if r.offer(m) {
 		return true
 	}
 	m.on = nil

@@ -5,8 +5,6 @@ import (
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/eioactor/engineio/internal/stack"
 )
 
 // Runner states.
@@ -36,7 +34,7 @@ const runnerBudget = 64
 // back-pressure a plain read-then-write loop has.
 type Runner struct {
 	state    atomic.Int32
-	fn       func() // set while runnerFull
+	mb       *Mailbox // the mailbox handed over; set while runnerFull
 	released atomic.Bool
 }
 
@@ -66,8 +64,8 @@ func (r *Runner) Do(post func()) {
 	for budget := runnerBudget; ; {
 		switch r.state.Load() {
 		case runnerFull:
-			fn := r.fn
-			r.fn = nil
+			mb := r.mb
+			r.mb = nil
 			budget--
 			last := budget <= 0 || r.released.Load()
 			if last {
@@ -75,7 +73,7 @@ func (r *Runner) Do(post func()) {
 			} else {
 				r.state.Store(runnerAccepting)
 			}
-			fn()
+			mb.processMessages()
 			if last {
 				return
 			}
@@ -107,10 +105,10 @@ func (r *Runner) Pause() bool {
 			}
 		case runnerFull:
 			// Only this goroutine leaves runnerFull.
-			fn := r.fn
-			r.fn = nil
+			mb := r.mb
+			r.mb = nil
 			r.state.Store(runnerPaused)
-			go runFresh(fn)
+			go mb.processOnFreshGoroutine()
 			return true
 		case runnerClaimed:
 			runtime.Gosched()
@@ -120,23 +118,16 @@ func (r *Runner) Pause() bool {
 	}
 }
 
-// runFresh runs a mailbox handed over to a new goroutine, with the stack
-// grown first, as the dispatcher's runs are (processOnFreshGoroutine).
-func runFresh(process func()) {
-	stack.Grow()
-	process()
-}
-
 // Resume ends a Pause: the runner takes mailboxes again.
 func (r *Runner) Resume() { r.state.CompareAndSwap(runnerPaused, runnerAccepting) }
 
-// offer hands fn to the runner's goroutine if it is in Send and has no
-// other mailbox waiting; it reports whether it took fn.
-func (r *Runner) offer(fn func()) bool {
+// offer hands mb, set running, to the runner's goroutine if it is in Send
+// and has no other mailbox waiting; it reports whether it took mb.
+func (r *Runner) offer(mb *Mailbox) bool {
 	if !r.state.CompareAndSwap(runnerAccepting, runnerClaimed) {
 		return false
 	}
-	r.fn = fn
+	r.mb = mb
 	r.state.Store(runnerFull)
 	return true
 }

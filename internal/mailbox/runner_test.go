@@ -72,11 +72,11 @@ type pong struct{}
 
 func TestRunnerOfferOutsideSend(t *testing.T) {
 	var r Runner
-	if r.offer(func() { t.Error("offered function ran") }) {
+	if r.offer(New()) {
 		t.Fatal("offer taken while nobody is in Send")
 	}
-	if s := r.state.Load(); s != runnerOff || r.fn != nil {
-		t.Fatalf("state %d, fn set %v after a refused offer", s, r.fn != nil)
+	if s := r.state.Load(); s != runnerOff || r.mb != nil {
+		t.Fatalf("state %d, mailbox set %v after a refused offer", s, r.mb != nil)
 	}
 }
 
