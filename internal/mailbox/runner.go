@@ -33,8 +33,8 @@ const runnerBudget = 64
 // writer that runs there makes the reader wait for the write, which is the
 // back-pressure a plain read-then-write loop has.
 type Runner struct {
-	state    atomic.Int32
 	mb       *Mailbox // the mailbox handed over; set while runnerFull
+	state    atomic.Int32
 	released atomic.Bool
 }
 
