@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/internal/netpoll"
 	"github.com/eioactor/engineio/internal/reply"
@@ -50,8 +52,8 @@ const (
 // heldPoll is a long-poll whose connection the handler took from net/http.
 type heldPoll struct {
 	h     *Handler
-	sess  Session
-	id    uint64 // the poll's ID, under which the router hands replies to answer
+	sess  *actor.PID // the session's
+	id    uint64     // the poll's ID, under which the router hands replies to answer
 	conn  net.Conn
 	kc    *keptConn     // the connection is kept after the answer; nil: it closes
 	idle  *netpoll.Conn // nil: a goroutine watches the connection instead
@@ -101,7 +103,7 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 	if len(header) == 0 {
 		header = nil // the answer makes its own: an empty map costs a held poll 48 bytes
 	}
-	hp := &heldPoll{h: h, sess: sess, id: ib.ID(), conn: conn, kc: kc, header: header, jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
+	hp := &heldPoll{h: h, sess: sess.PID, id: ib.ID(), conn: conn, kc: kc, header: header, jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
 	h.held.Add(1)
 	if timeout > 0 {
 		hp.timer.Start(timeout, hp)
@@ -169,7 +171,7 @@ func (hp *heldPoll) abandon() bool {
 	}
 	hp.stopTimer()
 	hp.h.polls.Drop(hp.id)
-	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.h.polls.PID(), Poll: hp.id})
+	hp.h.sys.Root.Send(hp.sess, &actors.PollAbandoned{ReplyTo: hp.h.polls.PID(), Poll: hp.id})
 	hp.close()
 	return true
 }
@@ -198,7 +200,7 @@ func (hp *heldPoll) expire() {
 	}
 	hp.h.cfg.Logger.Warn("engineio: held poll timed out")
 	hp.h.polls.Drop(hp.id)
-	hp.h.sys.Root.Send(hp.sess.PID, &actors.PollAbandoned{ReplyTo: hp.h.polls.PID(), Poll: hp.id})
+	hp.h.sys.Root.Send(hp.sess, &actors.PollAbandoned{ReplyTo: hp.h.polls.PID(), Poll: hp.id})
 	rw := newBufferedResponse(hp.header)
 	hp.h.writeError(rw, nil, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
 	hp.finish(rw)
