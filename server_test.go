@@ -298,3 +298,28 @@ func TestSessionKeepsHandshakeHeadersAndQuery(t *testing.T) {
 		}
 	}
 }
+
+// A session is published before its Connect handler runs: the handler may
+// address it by sid through the Server, and its PID is the actor's own.
+func TestConnectAddressesItsSession(t *testing.T) {
+	t.Parallel()
+	srv, ts := newEcho(t)
+	defer ts.Close()
+	defer srv.Close(context.Background())
+	pids := make(chan string, 1)
+	srv.OnConnect(func(s *engineio.Session) error {
+		pids <- s.PID().Id
+		return srv.Send(s.ID(), "welcome")
+	})
+	code, body := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling")
+	if code != http.StatusOK {
+		t.Fatalf("handshake: %d %q", code, body)
+	}
+	sid := sidOf(t, body)
+	if pid := <-pids; !strings.HasSuffix(pid, "/"+sid) {
+		t.Errorf("Session.PID() = %s, want the actor named after sid %s", pid, sid)
+	}
+	if code, body := get(t, ts.URL+"/engine.io/?EIO=4&transport=polling&sid="+sid); code != http.StatusOK || body != "4welcome" {
+		t.Errorf("first poll: %d %q, want 200 \"4welcome\"", code, body)
+	}
+}

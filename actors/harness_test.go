@@ -157,6 +157,7 @@ type recorder struct {
 	noDrain     bool // WantDrain reports false
 	panicOn     string
 	onMessage   func(info *actors.Info, pkt protocol.Packet) // called after the echo, if set
+	onConnect   func(info *actors.Info)                      // called first by Connect, if set
 	connects    []string
 	messages    []protocol.Packet
 	disconnects map[string]actors.Reason
@@ -164,6 +165,9 @@ type recorder struct {
 }
 
 func (r *recorder) Connect(info *actors.Info) (any, error) {
+	if r.onConnect != nil {
+		r.onConnect(info)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.reject != nil {

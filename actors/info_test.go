@@ -12,7 +12,7 @@ import (
 // closes (markClosed closes it) or after (it is closed already), and
 // callers racing with the close all see it closed.
 func TestInfoDone(t *testing.T) {
-	before := NewInfo("a", nil, 0, TransportPolling, nil, "", "")
+	before := NewInfo("a", 0, TransportPolling, nil, "", "")
 	ch := before.Done()
 	if before.Closed() {
 		t.Fatal("a new session reports Closed")
@@ -36,7 +36,7 @@ func TestInfoDone(t *testing.T) {
 		t.Fatal("Done was not closed by markClosed")
 	}
 
-	after := NewInfo("b", nil, 0, TransportWebSocket, nil, "", "")
+	after := NewInfo("b", 0, TransportWebSocket, nil, "", "")
 	after.markClosed()
 	select {
 	case <-after.Done():
@@ -44,7 +44,7 @@ func TestInfoDone(t *testing.T) {
 		t.Fatal("Done asked for after the close is not closed")
 	}
 
-	racing := NewInfo("c", nil, 0, TransportPolling, nil, "", "")
+	racing := NewInfo("c", 0, TransportPolling, nil, "", "")
 	var wg sync.WaitGroup
 	chans := make([]<-chan struct{}, 8)
 	for i := range chans {
@@ -71,7 +71,7 @@ func TestNewInfoCopies(t *testing.T) {
 	line := "GET /engine.io/?EIO=4&transport=polling HTTP/1.1"
 	query := line[len("GET /engine.io/?") : len(line)-len(" HTTP/1.1")]
 	h := http.Header{"Connection": {"Upgrade"}, "Sec-Websocket-Key": {"k"}, "X-Token": {"t"}}
-	info := NewInfo("d", nil, 0, TransportWebSocket, h, query, "")
+	info := NewInfo("d", 0, TransportWebSocket, h, query, "")
 	if info.RawQuery != query {
 		t.Fatalf("RawQuery %q, want %q", info.RawQuery, query)
 	}

@@ -61,9 +61,12 @@ type Events interface {
 }
 
 // Info is what is known of a session from outside its actor: it is created
-// before the session is spawned and safe to read from any goroutine.
+// before the session is spawned and safe to read from any goroutine once
+// published (Start.Publish).
 type Info struct {
-	SID      string
+	SID string
+	// PID is the session actor's own, set as it is spawned, before its
+	// Info is published.
 	PID      *actor.PID
 	Revision protocol.Revision
 	// RawQuery and RemoteAddr are those of the handshake request; so are
@@ -95,12 +98,12 @@ func (i *Info) Queued() (packets, bytes int) {
 // keep them.
 var connectionHeaders = map[string]bool{"Connection": true, "Upgrade": true, "Sec-Websocket-Key": true, "Sec-Websocket-Version": true, "Sec-Websocket-Extensions": true}
 
-// NewInfo describes a session about to be spawned as pid over transport.
-// It copies what it keeps of header, the handshake's.
-func NewInfo(sid string, pid *actor.PID, rev protocol.Revision, transport Transport, header http.Header, rawQuery string, remoteAddr string) *Info {
+// NewInfo describes a session about to be spawned over transport (the
+// spawn sets its PID). It copies what it keeps of header, the handshake's.
+func NewInfo(sid string, rev protocol.Revision, transport Transport, header http.Header, rawQuery string, remoteAddr string) *Info {
 	// The query is copied: rawQuery most often shares the memory of the
 	// whole request line, which the session has no use for.
-	info := &Info{SID: sid, PID: pid, Revision: rev, RawQuery: strings.Clone(rawQuery), RemoteAddr: remoteAddr}
+	info := &Info{SID: sid, Revision: rev, RawQuery: strings.Clone(rawQuery), RemoteAddr: remoteAddr}
 	n := 0
 	for k, vs := range header {
 		if !connectionHeaders[k] {
@@ -226,6 +229,10 @@ type Start struct {
 	// Runner, when not nil, is the goroutine of the handshake request,
 	// which runs the new session until it has answered.
 	Runner *mailbox.Runner
+	// Publish, when not nil, is called with Info once its PID is set and
+	// before the session starts: from then on the session may be
+	// addressed, by its Connect handler among others.
+	Publish func(*Info)
 }
 
 // Spawner spawns session actors. All its sessions share one props, which
@@ -259,6 +266,16 @@ func NewSpawner(cfg *Config) *Spawner {
 	if cfg.Dispatcher != nil {
 		opts = append(opts, actor.WithDispatcher(cfg.Dispatcher))
 	}
+	// The spawn makes the session's PID: Info takes that one rather than
+	// one of its own, which would cost every session a second PID and
+	// name.
+	opts = append(opts, actor.WithOnInit(func(ctx actor.Context) {
+		st := sp.pending
+		st.Info.PID = ctx.Self()
+		if st.Publish != nil {
+			st.Publish(st.Info)
+		}
+	}))
 	sp.props = actor.PropsFromProducer(func() actor.Actor {
 		st := sp.pending
 		return &session{cfg: cfg, info: st.Info, transport: st.Transport, handshakeReply: st.ReplyTo, links: sp.links}

@@ -30,6 +30,28 @@ func TestPollingHandshake(t *testing.T) {
 	}
 }
 
+// The session is registered under its sid, with the PID the actor system
+// gave it, before Connect runs: the handler may address it already.
+func TestConnectFindsSessionRegistered(t *testing.T) {
+	h := newHarness(t)
+	var found *actors.Info
+	var self *actor.PID
+	h.app.onConnect = func(info *actors.Info) {
+		found, _ = h.registry.Lookup(info.SID)
+		self = info.PID
+	}
+	sid, pid, _ := h.open(actors.TransportPolling)
+	if found == nil || found.SID != sid {
+		t.Fatalf("Connect found %v in the registry, want session %s", found, sid)
+	}
+	if self == nil || self != pid || self.Id != h.sup.Id+"/"+sid {
+		t.Fatalf("Connect saw PID %v, want the actor's own %v", self, pid)
+	}
+	if p, ok := h.sys.ProcessRegistry.Get(self); !ok || p == nil {
+		t.Fatalf("PID %v is not the session's process", self)
+	}
+}
+
 func TestConnectRejected(t *testing.T) {
 	h := newHarness(t)
 	h.app.reject = errRejected

@@ -204,13 +204,14 @@ func NewProps(cfg Config, reg *Registry) *actor.Props {
 		opts = append(opts, actor.WithDispatcher(cfg.Session.Dispatcher))
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &supervisor{cfg: cfg, registry: reg, spawner: actors.NewSpawner(cfg.Session)}
+		return &supervisor{cfg: cfg, registry: reg, publish: reg.add, spawner: actors.NewSpawner(cfg.Session)}
 	}, opts...)
 }
 
 type supervisor struct {
 	cfg      Config
 	registry *Registry
+	publish  func(*actors.Info) // registry.add, bound once
 	spawner  *actors.Spawner
 	children int // sessions spawned and not terminated
 	closing  bool
@@ -273,18 +274,20 @@ func (s *supervisor) open(ctx actor.Context, m *Open) {
 		ctx.Respond(&actors.Failure{Status: http.StatusBadRequest, Code: protocol.CodeBadRequest, Message: protocol.CodeBadRequest.Message()})
 		return
 	}
-	self := ctx.Self()
-	pid := actor.NewPID(self.Address, self.Id+"/"+sid)
 	rev := m.Revision
 	if rev == 0 {
 		rev = protocol.V4
 	}
-	info := actors.NewInfo(sid, pid, rev, m.Transport, m.Header, m.RawQuery, m.RemoteAddr)
-	// Registered before the spawn: the Connect handler may already address
-	// the session by sid.
-	s.registry.add(info)
-	if _, err := s.spawner.Spawn(ctx, sid, actors.Start{Info: info, Transport: m.Transport, ReplyTo: ctx.Sender(), Runner: m.Runner}); err != nil {
-		s.registry.remove(sid)
+	info := actors.NewInfo(sid, rev, m.Transport, m.Header, m.RawQuery, m.RemoteAddr)
+	// Registered (Publish) before the session starts: the Connect handler
+	// may already address it by sid.
+	start := actors.Start{Info: info, Transport: m.Transport, ReplyTo: ctx.Sender(), Runner: m.Runner, Publish: s.publish}
+	if _, err := s.spawner.Spawn(ctx, sid, start); err != nil {
+		// Not published, as a rule (the actor system refused the name);
+		// another session's entry under the same sid stays.
+		if cur, ok := s.registry.Lookup(sid); ok && cur == info {
+			s.registry.remove(sid)
+		}
 		s.cfg.Logger.Error("engineio: spawn session", "sid", sid, "err", err)
 		ctx.Respond(&actors.Failure{Status: http.StatusInternalServerError, Code: protocol.CodeBadRequest, Message: protocol.CodeBadRequest.Message()})
 		return
