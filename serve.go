@@ -73,9 +73,13 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		delay = 0
-		ctx := context.WithValue(base, http.LocalAddrContextKey, conn.LocalAddr())
+		// The connection's own context costs it a value kept as long as
+		// it lives (an idle session's long-poll connection, for one): it
+		// is made for ConnContext only, and a request that shows its
+		// context to the application gets http.LocalAddrContextKey then.
+		ctx := base
 		if ls.fallback.ConnContext != nil {
-			ctx = ls.fallback.ConnContext(ctx, conn)
+			ctx = ls.fallback.ConnContext(context.WithValue(base, http.LocalAddrContextKey, conn.LocalAddr()), conn)
 		}
 		if !s.handler.ServeConn(ctx, conn, ls.fallback) {
 			ls.handoff.put(conn)

@@ -620,6 +620,58 @@ func TestServeConnContextReachesCallbacks(t *testing.T) {
 	expectServeEnded(t, done)
 }
 
+// The requests that Serve reads itself carry the local address of their
+// connection in their context, as net/http's do, whether or not
+// ConnContext gave the connection a context of its own.
+func TestServeRequestsCarryLocalAddr(t *testing.T) {
+	for _, withConnContext := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ConnContext=%v", withConnContext), func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			hs := &http.Server{}
+			if withConnContext {
+				hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+					return context.WithValue(ctx, connKey{}, c.RemoteAddr().String())
+				}
+			}
+			seen := make(chan string, 2)
+			srv, err := NewServer(
+				WithCloseTimeout(50*time.Millisecond),
+				WithHTTPServer(hs),
+				WithAllowRequest(func(r *http.Request) error {
+					addr, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+					if got, _ := r.Context().Value(connKey{}).(string); withConnContext && got != r.RemoteAddr {
+						return fmt.Errorf("ConnContext's value %q, remote %q", got, r.RemoteAddr)
+					}
+					if addr == nil {
+						seen <- "none"
+						return nil
+					}
+					seen <- addr.String()
+					return nil
+				}),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base, done := serve(t, srv)
+			c := dialKeptAt(t, strings.TrimPrefix(base, "http://"), "")
+			for i := range 2 {
+				c.send(getRequest("/engine.io/?EIO=4&transport=polling"))
+				if resp, body := c.response(); resp.StatusCode != http.StatusOK {
+					t.Fatalf("handshake %d answered %d %q", i, resp.StatusCode, body)
+				}
+				if got, want := <-seen, c.conn.RemoteAddr().String(); got != want {
+					t.Errorf("request %d: http.LocalAddrContextKey %s, want %s", i, got, want)
+				}
+			}
+			if err := srv.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			expectServeEnded(t, done)
+		})
+	}
+}
+
 // OnConnectionError, set after NewServer, sees the requests that Serve reads
 // itself with their connection's context, as the callbacks given as options
 // do.

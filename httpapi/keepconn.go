@@ -115,7 +115,8 @@ func (h *Handler) keepable(r *http.Request) bool {
 // ServeConn serves conn, a connection accepted by the server's own
 // listener (engineio.Server.Serve), as a kept connection from its first
 // request on: with limits' timeouts and MaxHeaderBytes, and ctx as the
-// context of its requests. It reports false, and leaves conn alone, when
+// context of its requests (with http.LocalAddrContextKey added, if ctx
+// lacks it). It reports false, and leaves conn alone, when
 // the connection cannot be served this way (not a plain TCP or Unix
 // socket, or no poller on this system): the caller then hands it to
 // net/http.
@@ -782,9 +783,19 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 		req.TLS = &state
 	}
 	if kc.h.requestContext.Load() {
-		return req.WithContext(kc.ctx), nil
+		return req.WithContext(kc.requestContext()), nil
 	}
 	return req, nil
+}
+
+// requestContext is the context of the connection's requests: its own,
+// with the local address as net/http gives it if that is not there yet
+// (ServeConn).
+func (kc *keptConn) requestContext() context.Context {
+	if kc.ctx.Value(http.LocalAddrContextKey) != nil {
+		return kc.ctx
+	}
+	return context.WithValue(kc.ctx, http.LocalAddrContextKey, kc.conn.LocalAddr())
 }
 
 // validHost reports whether a Host header has no byte that a host, a port
