@@ -2,6 +2,8 @@ package engineio
 
 import (
 	"bufio"
+	"compress/gzip"
+	"compress/zlib"
 	"crypto/tls"
 	"io"
 	"net"
@@ -235,5 +237,53 @@ func TestHeartbeatPostClosesConnection(t *testing.T) {
 	}
 	if resp := post("4hello"); resp.Close {
 		t.Error("a message POST's connection is closed")
+	}
+}
+
+// A held poll's answer is compressed as its request's Accept-Encoding
+// asks, though the request is gone by then.
+func TestHeldPollCompressed(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond)) // compression on, from 1 KB
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	big := strings.Repeat("compressible ", 160)
+	for _, tc := range []struct{ accept, want string }{
+		{"gzip", "gzip"},
+		{"gzip;q=0.5, deflate", "deflate"},
+		{"br", ""},
+		{"", ""},
+	} {
+		sid := pollOpen(t, ts)
+		header := ""
+		if tc.accept != "" {
+			header = "Accept-Encoding: " + tc.accept + "\r\n"
+		}
+		conn := rawPoll(t, ts, sid, "", header)
+		waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
+		if err := srv.Send(sid, big); err != nil {
+			t.Fatal(err)
+		}
+		resp, body := readResponse(t, conn)
+		if got := resp.Header.Get("Content-Encoding"); got != tc.want {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q, want %q", tc.accept, got, tc.want)
+		}
+		var rd io.Reader = strings.NewReader(body)
+		switch tc.want {
+		case "gzip":
+			rd, err = gzip.NewReader(rd)
+		case "deflate":
+			rd, err = zlib.NewReader(rd)
+		}
+		if err != nil {
+			t.Fatalf("Accept-Encoding %q: %v", tc.accept, err)
+		}
+		if got, err := io.ReadAll(rd); err != nil || string(got) != "4"+big {
+			t.Errorf("Accept-Encoding %q: decoded %d bytes (%v), want the %d-byte message", tc.accept, len(got), err, len(big)+1)
+		}
 	}
 }

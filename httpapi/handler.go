@@ -241,7 +241,7 @@ type request struct {
 	jsonp     string // the JSONP index, "" when not JSONP
 	base64    bool   // binary as base64 in polling payloads (v3)
 	ws        bool   // transport=websocket was asked for
-	accept    string // Accept-Encoding of a held poll (see hold), whose r is nil
+	accept    string // for a held poll (see hold), whose r is nil: its Accept-Encoding, as negotiated
 }
 
 // ServeHTTP implements http.Handler.

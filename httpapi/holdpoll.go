@@ -62,7 +62,7 @@ type heldPoll struct {
 	// What the response needs of the request.
 	header http.Header // set so far: CORS, the Headers hook; nil if none
 	jsonp  string
-	accept string // Accept-Encoding
+	accept string // the coding negotiated from Accept-Encoding (a constant)
 
 	state atomic.Int32
 }
@@ -103,7 +103,15 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 	if len(header) == 0 {
 		header = nil // the answer makes its own: an empty map costs a held poll 48 bytes
 	}
-	hp := &heldPoll{h: h, sess: sess.PID, id: ib.ID(), conn: conn, kc: kc, header: header, jsonp: req.jsonp, accept: req.r.Header.Get("Accept-Encoding")}
+	// The coding is negotiated now: "gzip", "deflate" or "", which
+	// negotiate to themselves again when the answer is written. The
+	// header's own value would keep the request's memory as long as the
+	// poll is held.
+	var accept string
+	if h.cfg.Compression.Enabled {
+		accept = negotiateEncoding(req.r.Header.Get("Accept-Encoding"))
+	}
+	hp := &heldPoll{h: h, sess: sess.PID, id: ib.ID(), conn: conn, kc: kc, header: header, jsonp: req.jsonp, accept: accept}
 	h.held.Add(1)
 	if timeout > 0 {
 		hp.timer.Start(timeout, hp)
