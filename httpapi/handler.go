@@ -162,11 +162,11 @@ func (h *Handler) idlePoller() *netpoll.Poller {
 // register watches conn with the handler's poller (see netpoll): a TLS
 // connection through RegisterTLS, any other through Register. It returns
 // nil when the connection cannot be parked.
-func (h *Handler) register(conn net.Conn, resume func()) *netpoll.Conn {
+func (h *Handler) register(conn net.Conn, r netpoll.Reader) *netpoll.Conn {
 	if tc, ok := conn.(*tls.Conn); ok {
-		return h.idlePoller().RegisterTLS(tc, resume)
+		return h.idlePoller().RegisterTLS(tc, r)
 	}
-	return h.idlePoller().Register(conn, resume)
+	return h.idlePoller().Register(conn, r)
 }
 
 // maxIdleInboxes bounds the reply inboxes kept for reuse: about the

@@ -123,8 +123,8 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 	default:
 		// A connection that is not kept is watched only for the client
 		// going away, and closes after the answer.
-		hp.idle = poller.Register(conn, hp.watch)
-		if hp.idle == nil || !hp.idle.Park(nil) {
+		hp.idle = poller.Register(conn, hp)
+		if hp.idle == nil || !hp.idle.Park(false) {
 			go hp.watch()
 		}
 	}
@@ -152,6 +152,17 @@ func (h *Handler) holdable(req *request) bool {
 // HeldPolls returns how many long-polls are held now without a goroutine
 // of net/http's (see hold).
 func (h *Handler) HeldPolls() int { return int(h.held.Load()) }
+
+// Resume makes the held poll its connection's netpoll.Reader: the poller
+// runs watch when the parked connection becomes readable or closes.
+func (hp *heldPoll) Resume() { hp.watch() }
+
+// Await is never called: the connection is parked with Park, which does not
+// wait for data, and never with Wait or ParkTLS.
+func (hp *heldPoll) Await() error { return nil }
+
+// Release has nothing to release: a held poll keeps no buffers.
+func (hp *heldPoll) Release() {}
 
 // watch runs when the held connection becomes readable or closes (on a
 // goroutine of its own when it could not be parked). A client that closes

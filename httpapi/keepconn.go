@@ -71,10 +71,8 @@ type keptConn struct {
 	connState func(net.Conn, http.ConnState)
 
 	// Only the goroutine that serves the connection uses these.
-	br     *bufio.Reader // the request reader, while there is something to read or wait for
-	waitFn func() error  // peekRequest, bound once: what a parking wait waits in
-	dropFn func()        // dropReader, bound once: a connection that parks gives its reader back
-	fresh  bool          // no request read yet: the first waits within the header timeout
+	br    *bufio.Reader // the request reader, while there is something to read or wait for
+	fresh bool          // no request read yet: the first waits within the header timeout
 
 	mu        sync.Mutex
 	stateDone bool      // StateClosed or StateHijacked was reported
@@ -153,11 +151,10 @@ func (h *Handler) newKept(ctx context.Context, conn net.Conn, srv *http.Server, 
 	kc := &keptConn{h: h, conn: conn, ctx: ctx, srv: srv, remote: remote}
 	kc.tls, _ = conn.(*tls.Conn)
 	kc.lim.r = conn
-	kc.waitFn, kc.dropFn = kc.peekRequest, kc.dropReader
 	if h.cfg.Fallback != nil {
 		kc.handoff = handoffFrom(ctx)
 	}
-	if kc.idle = h.register(conn, kc.resume); kc.idle == nil {
+	if kc.idle = h.register(conn, kc); kc.idle == nil {
 		return nil
 	}
 	h.keptMu.Lock()
@@ -269,7 +266,7 @@ func (kc *keptConn) hold(hp *heldPoll) {
 	kc.held, kc.pending, kc.serving = hp, false, false
 	kc.mu.Unlock()
 	if kc.tls == nil {
-		if !kc.idle.Park(nil) {
+		if !kc.idle.Park(false) {
 			go kc.resume() // closed: the poll is abandoned
 		}
 		return
@@ -289,7 +286,7 @@ func (kc *keptConn) hold(hp *heldPoll) {
 // connection failed or the client closed it.
 func (kc *keptConn) parkTLS() (parked bool, err error) {
 	kc.takeReader()
-	parked, err = kc.idle.ParkTLS(kc.waitFn, kc.dropFn)
+	parked, err = kc.idle.ParkTLS()
 	if !parked && err != nil {
 		kc.dropReader()
 	}
@@ -671,12 +668,12 @@ func (kc *keptConn) await() bool {
 	// what woke it.
 	woken := kc.woken
 	kc.woken = false
-	if !woken && kc.h.awaiting.Load() >= MaxAwaiting && kc.idle.Park(kc.dropFn) {
+	if !woken && kc.h.awaiting.Load() >= MaxAwaiting && kc.idle.Park(true) {
 		return true
 	}
 	kc.takeReader()
 	kc.h.awaiting.Add(1)
-	parked := kc.idle.Wait(kc.waitFn, kc.dropFn)
+	parked := kc.idle.Wait()
 	kc.h.awaiting.Add(-1)
 	if parked {
 		return true
@@ -703,6 +700,12 @@ func (kc *keptConn) peekRequest() error {
 	_, err := kc.br.Peek(1)
 	return err
 }
+
+// Resume, Await and Release make the connection its poller registration's
+// netpoll.Reader: resume, peekRequest and dropReader.
+func (kc *keptConn) Resume()      { kc.resume() }
+func (kc *keptConn) Await() error { return kc.peekRequest() }
+func (kc *keptConn) Release()     { kc.dropReader() }
 
 // dropReader gives the request reader back to the pool.
 func (kc *keptConn) dropReader() {

@@ -73,12 +73,11 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	if req.rev == protocol.V3 {
 		rd.decode = protocol.DecodeFrameV3
 	}
-	rd.resumeFn, rd.peekFn, rd.dropFn = rd.resume, rd.peek, rd.dropBuffer
 	ww.closer = conn
 	if hw.br != nil {
 		// A quiet connection's reader goroutine ends; the poller starts a
 		// new one when data comes.
-		if idle := h.register(nc, rd.resumeFn); idle != nil {
+		if idle := h.register(nc, rd); idle != nil {
 			rd.idle, ww.closer = idle, idle
 		}
 	}
@@ -101,7 +100,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 	// runtime never frees) per connection. Starting parked costs a
 	// handshake some CPU (an epoll registration, and the first message or
 	// the close comes through the poller), so it is kept for storms.
-	if rd.idle != nil && rd.br.Buffered() == 0 && h.poller.Running() > netpoll.StartParkedAbove && rd.idle.Park(rd.dropFn) {
+	if rd.idle != nil && rd.br.Buffered() == 0 && h.poller.Running() > netpoll.StartParkedAbove && rd.idle.Park(true) {
 		return
 	}
 	go rd.run()
@@ -201,12 +200,8 @@ type wsReader struct {
 	root    *actor.RootContext
 	decode  func([]byte, bool) (protocol.Packet, error)
 
-	// Method values made once: a parked reader resumes, waits and drops
-	// its buffer without allocating for it.
-	resumeFn, dropFn func()
-	peekFn           func() error
-	shell            *bufio.Reader // an empty bufio.Reader left by keepBuffer
-	grow             bool          // the last message did not fit in the buffer
+	shell *bufio.Reader // an empty bufio.Reader left by keepBuffer
+	grow  bool          // the last message did not fit in the buffer
 }
 
 // run reads frames until the connection fails, or until it is parked: the
@@ -217,7 +212,7 @@ func (rd *wsReader) run() {
 			rd.growBuffer()
 		}
 		if rd.idle != nil && rd.br.Buffered() == 0 {
-			if rd.idle.Wait(rd.peekFn, rd.dropFn) {
+			if rd.idle.Wait() {
 				return
 			}
 			rd.keepBuffer()
@@ -251,6 +246,12 @@ func (rd *wsReader) run() {
 
 // stopWriter stops the writer (see run).
 func (rd *wsReader) stopWriter() { rd.root.Stop(rd.writer) }
+
+// Resume, Await and Release make the reader its poller registration's
+// netpoll.Reader: resume, peek and dropBuffer.
+func (rd *wsReader) Resume()      { rd.resume() }
+func (rd *wsReader) Await() error { return rd.peek() }
+func (rd *wsReader) Release()     { rd.dropBuffer() }
 
 // resume is the goroutine of a parked connection that became readable.
 func (rd *wsReader) resume() {

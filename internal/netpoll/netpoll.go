@@ -6,14 +6,15 @@
 // largest cost of a session. A Poller watches the connections whose reader
 // has waited for data longer than its interval, and parks them: the reader
 // returns, the connection is registered for readability with the operating
-// system's readiness API (epoll), and the Conn's resume function runs on a
-// new goroutine when the connection becomes readable, hangs up or is closed.
+// system's readiness API (epoll), and its Reader's Resume runs on a new
+// goroutine when the connection becomes readable, hangs up or is closed.
 // A new connection may also start parked (Conn.Park), with no reader yet.
 //
 // The reader must wait for data outside any parser it cannot interrupt:
 // the Poller ends a wait by setting a read deadline in the past, which the
-// reader sees as a timeout. Conn.Wait does that dance; the caller passes
-// the wait itself (a Peek on the bufio.Reader that its parser reads from).
+// reader sees as a timeout. Conn.Wait does that dance; the wait itself is
+// the Reader's Await (a Peek on the bufio.Reader that its parser reads
+// from).
 //
 // A TLS connection (RegisterTLS) keeps data of its own that readiness does
 // not reveal: records read from the socket but not yet returned. It is
@@ -154,24 +155,43 @@ func (p *Poller) Close() {
 	<-p.done
 }
 
-// Register watches nc, whose reader calls Wait before each read that may
-// block. resume is what the reader runs on: it is started on a new
-// goroutine when a parked connection becomes readable or closes. Register
-// returns nil (readers then block as usual) when p is nil or closed, or
-// when nc is not a TCP or Unix socket.
-func (p *Poller) Register(nc net.Conn, resume func()) *Conn {
-	return p.register(nc, nc, resume)
+// Reader is the owner of a registered connection: what reads it. A
+// Reader is an interface rather than three functions so that registering
+// binds no method value: an idle session keeps its connection's
+// registration for as long as it lives.
+type Reader interface {
+	// Resume is what the reader runs on: the poller starts it on a new
+	// goroutine when a parked connection becomes readable, hangs up or is
+	// closed.
+	Resume()
+	// Await blocks until the connection has data to read, or fails (a
+	// read deadline passing among the causes), and returns the error: a
+	// Peek of one byte on the bufio.Reader the reader's parser reads
+	// from. Wait and ParkTLS call it on the reader's goroutine.
+	Await() error
+	// Release runs on the reader's goroutine just before the connection
+	// is armed to park (Wait, ParkTLS, Park(true)): the reader may drop
+	// its buffers there. If parking then fails, the reader must restore
+	// them.
+	Release()
+}
+
+// Register watches nc, whose reader r calls Wait before each read that may
+// block. Register returns nil (readers then block as usual) when p is nil
+// or closed, or when nc is not a TCP or Unix socket.
+func (p *Poller) Register(nc net.Conn, r Reader) *Conn {
+	return p.register(nc, nc, r)
 }
 
 // RegisterTLS is Register for a TLS connection over a TCP or Unix socket,
 // whose reader reads through tc. Such a connection parks only once a wait
 // has timed out (see the package comment): Conn.Park declines it.
-func (p *Poller) RegisterTLS(tc *tls.Conn, resume func()) *Conn {
-	return p.register(tc, tc.NetConn(), resume)
+func (p *Poller) RegisterTLS(tc *tls.Conn, r Reader) *Conn {
+	return p.register(tc, tc.NetConn(), r)
 }
 
 // register watches nc, a connection over the socket sock.
-func (p *Poller) register(nc, sock net.Conn, resume func()) *Conn {
+func (p *Poller) register(nc, sock net.Conn, r Reader) *Conn {
 	if p == nil {
 		return nil
 	}
@@ -184,7 +204,7 @@ func (p *Poller) register(nc, sock net.Conn, resume func()) *Conn {
 	if err != nil {
 		return nil
 	}
-	c := &Conn{p: p, nc: nc, raw: raw, resume: resume, wrapped: nc != sock}
+	c := &Conn{p: p, nc: nc, raw: raw, r: r, wrapped: nc != sock}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -260,11 +280,11 @@ func (p *Poller) sweep() {
 
 // Conn is one registered connection.
 type Conn struct {
-	p      *Poller
-	id     uint64
-	nc     net.Conn
-	raw    syscall.RawConn // the socket's, under TLS too
-	resume func()
+	p   *Poller
+	id  uint64
+	nc  net.Conn
+	raw syscall.RawConn // the socket's, under TLS too
+	r   Reader
 
 	state    atomic.Uint64 // wait count << 2 | reader state
 	waits    uint64        // the reader's own count; only the reader uses it
@@ -289,30 +309,29 @@ type Conn struct {
 
 	mu     sync.Mutex
 	added  bool // registered with the system poller (re-armed since)
-	parked bool // the reader returned; resume is due
+	parked bool // the reader returned; Resume is due
 	closed bool
 }
 
 // Wait is called by the reader, when its buffer is empty, to wait for
-// data: it calls wait, which blocks until the connection is readable or
-// its read deadline passes. It reports whether the connection was parked,
-// in which case the reader must return at once and touch nothing: resume
-// may already be running. Otherwise the reader goes on reading (and sees
-// any error wait met again).
+// data: it calls the Reader's Await, which blocks until the connection is
+// readable or its read deadline passes. It reports whether the connection
+// was parked, in which case the reader must return at once and touch
+// nothing: Resume may already be running. Otherwise the reader goes on
+// reading (and sees any error Await met again).
 //
 // A reader resumed by the poller waits for the data that woke it as
 // usual; if the connection had been parked for an interval or more, its
 // next Wait parks at once, without waiting.
 //
-// beforePark runs, on the reader's goroutine, just before the connection is
-// armed: the reader may drop its buffers there. If parking then fails,
-// Wait returns false and the reader must restore them.
-func (c *Conn) Wait(wait func() error, beforePark func()) bool {
+// The Reader's Release runs before the connection parks. If parking then
+// fails, Wait returns false and the reader must restore what it dropped.
+func (c *Conn) Wait() bool {
 	switch c.resumed {
 	case 1:
 		c.resumed = 2
 	case 2:
-		if c.quick && c.wrapped && !c.drained(wait) {
+		if c.quick && c.wrapped && !c.drained() {
 			// TLS had a record: the reader goes on with it, and its next
 			// Wait tries again.
 			return false
@@ -321,13 +340,13 @@ func (c *Conn) Wait(wait func() error, beforePark func()) bool {
 		if c.quick {
 			c.mu.Lock()
 			defer c.mu.Unlock()
-			return c.park(beforePark)
+			return c.park(true)
 		}
 	}
 	c.waits++
 	v := c.waits<<2 | stateWaiting
 	c.state.Store(v)
-	err := wait()
+	err := c.r.Await()
 	if c.state.CompareAndSwap(v, c.waits<<2|stateRunning) {
 		return false
 	}
@@ -340,25 +359,25 @@ func (c *Conn) Wait(wait func() error, beforePark func()) bool {
 		return false
 	}
 	c.settled()
-	return c.park(beforePark)
+	return c.park(true)
 }
 
 // drained tells whether a TLS connection holds nothing that readiness would
 // not reveal: it waits with a deadline in the past, so that the wait returns
 // buffered data at once, and times out only if a read had to go to the
-// socket. Otherwise the reader goes on and reads what wait found. Called by
-// the reader; the sweeper does not move the deadline meanwhile, as the
-// reader is not waiting.
-func (c *Conn) drained(wait func() error) bool {
-	return errors.Is(c.probe(wait), os.ErrDeadlineExceeded)
+// socket. Otherwise the reader goes on and reads what the wait found.
+// Called by the reader; the sweeper does not move the deadline meanwhile,
+// as the reader is not waiting.
+func (c *Conn) drained() bool {
+	return errors.Is(c.probe(), os.ErrDeadlineExceeded)
 }
 
-// probe runs wait with a read deadline in the past and returns its error:
-// os.ErrDeadlineExceeded when it found nothing buffered and had to go to
-// the socket (see drained).
-func (c *Conn) probe(wait func() error) error {
+// probe runs the Reader's Await with a read deadline in the past and
+// returns its error: os.ErrDeadlineExceeded when it found nothing buffered
+// and had to go to the socket (see drained).
+func (c *Conn) probe() error {
 	_ = c.nc.SetReadDeadline(pastDeadline)
-	err := wait()
+	err := c.r.Await()
 	_ = c.nc.SetReadDeadline(time.Time{})
 	return err
 }
@@ -373,48 +392,51 @@ func (c *Conn) settled() {
 
 // Park parks the connection at once. Its owner calls it instead of
 // starting a reader, or its reader instead of Wait, when nothing is
-// buffered (just after Register, say). If it reports false, the owner
-// starts the reader after all, or the reader goes on. A TLS connection is
-// never parked this way: what it buffers is not known without a read.
-func (c *Conn) Park(beforePark func()) bool {
+// buffered (just after Register, say). With release, the Reader's Release
+// runs first. If it reports false, the owner starts the reader after all,
+// or the reader goes on. A TLS connection is never parked this way: what
+// it buffers is not known without a read.
+func (c *Conn) Park(release bool) bool {
 	if c.wrapped {
 		return false
 	}
 	c.settled()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.park(beforePark)
+	return c.park(release)
 }
 
 // ParkTLS is Park for a TLS connection (RegisterTLS), whose owner is not
-// reading it (a held long-poll's): it runs wait with a deadline in the past
-// and parks at once only if wait timed out, so that nothing whole waits
-// inside crypto/tls. Otherwise it returns wait's error: nil when data has
-// come (wait has buffered it), or why the connection cannot be read. It
-// returns net.ErrClosed when the connection is closed or cannot be armed.
-func (c *Conn) ParkTLS(wait func() error, beforePark func()) (parked bool, err error) {
+// reading it (a held long-poll's): it runs the Reader's Await with a
+// deadline in the past and parks at once, after Release, only if Await
+// timed out, so that nothing whole waits inside crypto/tls. Otherwise it
+// returns Await's error: nil when data has come (Await has buffered it), or
+// why the connection cannot be read. It returns net.ErrClosed when the
+// connection is closed or cannot be armed.
+func (c *Conn) ParkTLS() (parked bool, err error) {
 	c.settled()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return false, net.ErrClosed
 	}
-	if err := c.probe(wait); !errors.Is(err, os.ErrDeadlineExceeded) {
+	if err := c.probe(); !errors.Is(err, os.ErrDeadlineExceeded) {
 		return false, err
 	}
-	if !c.park(beforePark) {
+	if !c.park(true) {
 		return false, net.ErrClosed
 	}
 	return true, nil
 }
 
-// park arms the connection and marks it parked. Called with c.mu.
-func (c *Conn) park(beforePark func()) bool {
+// park arms the connection and marks it parked, after the Reader's
+// Release with release. Called with c.mu.
+func (c *Conn) park(release bool) bool {
 	if c.closed {
 		return false
 	}
-	if beforePark != nil {
-		beforePark()
+	if release {
+		c.r.Release()
 	}
 	if err := c.arm(); err != nil {
 		return false
@@ -459,7 +481,7 @@ func (c *Conn) unpark(final bool) {
 	c.mu.Unlock()
 	if resume {
 		c.p.parked.Add(-1)
-		go c.resume()
+		go c.r.Resume()
 	}
 }
 
@@ -478,7 +500,7 @@ func (c *Conn) Close() error {
 	err := c.nc.Close()
 	if resume {
 		c.p.parked.Add(-1)
-		go c.resume()
+		go c.r.Resume()
 	}
 	return err
 }

@@ -28,13 +28,43 @@ type lineReader struct {
 	br      *bufio.Reader
 	lines   chan string
 	done    chan error
-	dropped bool // the buffer was dropped by beforePark
+	dropped bool // the buffer was dropped by Release
+}
+
+func (r *lineReader) Resume()      { r.run() }
+func (r *lineReader) Await() error { _, err := r.br.Peek(1); return err }
+func (r *lineReader) Release()     { r.dropped = true }
+
+// funcs is a Reader made of functions; nil ones do nothing.
+type funcs struct {
+	resume  func()
+	await   func() error
+	release func()
+}
+
+func (f funcs) Resume() {
+	if f.resume != nil {
+		f.resume()
+	}
+}
+
+func (f funcs) Await() error {
+	if f.await != nil {
+		return f.await()
+	}
+	return nil
+}
+
+func (f funcs) Release() {
+	if f.release != nil {
+		f.release()
+	}
 }
 
 func (r *lineReader) run() {
 	for {
 		if r.br.Buffered() == 0 {
-			if r.c.Wait(func() error { _, err := r.br.Peek(1); return err }, func() { r.dropped = true }) {
+			if r.c.Wait() {
 				return
 			}
 		}
@@ -81,7 +111,7 @@ func pairSize(t *testing.T, p *Poller, size, lines int) (*lineReader, net.Conn) 
 	t.Helper()
 	server, client := tcpPair(t)
 	r := &lineReader{br: bufio.NewReaderSize(server, size), lines: make(chan string, lines), done: make(chan error, 1)}
-	r.c = p.Register(server, r.run)
+	r.c = p.Register(server, r)
 	if r.c == nil {
 		t.Fatal("Register returned nil for a TCP connection")
 	}
@@ -157,7 +187,7 @@ func TestParkAndResume(t *testing.T) {
 		t.Fatalf("Running() = %d with the only connection parked", n)
 	}
 	if !r.dropped {
-		t.Error("beforePark was not called")
+		t.Error("Release was not called")
 	}
 	for i, line := range []string{"b\n", "c\n"} {
 		write(t, client, line)
@@ -246,7 +276,7 @@ func TestPollerCloseResumesParked(t *testing.T) {
 	if n := p.Parks(); n != 1 {
 		t.Fatalf("Parks() = %d, want 1: nothing parks after Close", n)
 	}
-	if c := p.Register(r.c.nc, func() {}); c != nil {
+	if c := p.Register(r.c.nc, funcs{}); c != nil {
 		t.Fatal("Register after Close returned a Conn")
 	}
 	client.Close()
@@ -293,11 +323,11 @@ func TestRegisterOnlyPlainSockets(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if c := p.Register(a, func() {}); c != nil {
+	if c := p.Register(a, funcs{}); c != nil {
 		t.Fatal("Register accepted a net.Pipe")
 	}
 	var none *Poller
-	if c := none.Register(a, func() {}); c != nil || none.Parked() != 0 || none.Parks() != 0 {
+	if c := none.Register(a, funcs{}); c != nil || none.Parked() != 0 || none.Parks() != 0 {
 		t.Fatal("a nil Poller registered a connection")
 	}
 	none.Close()
@@ -342,8 +372,8 @@ func TestParkWithoutReader(t *testing.T) {
 	defer p.Close()
 	server, client := tcpPair(t)
 	r := &lineReader{br: bufio.NewReader(server), lines: make(chan string, 1), done: make(chan error, 1)}
-	r.c = p.Register(server, r.run)
-	if !r.c.Park(nil) {
+	r.c = p.Register(server, r)
+	if !r.c.Park(false) {
 		t.Fatal("Park failed")
 	}
 	if p.Parked() != 1 {
@@ -355,7 +385,7 @@ func TestParkWithoutReader(t *testing.T) {
 	if err := expectEnd(t, r); err != io.EOF {
 		t.Fatalf("reader ended with %v, want EOF", err)
 	}
-	if r.c.Park(nil) {
+	if r.c.Park(false) {
 		t.Fatal("Park succeeded on an unregistered connection")
 	}
 }
@@ -368,8 +398,8 @@ func TestRegisterAgainAfterUnregister(t *testing.T) {
 	defer p.Close()
 	server, client := tcpPair(t)
 	resumed := make(chan struct{}, 1)
-	first := p.Register(server, func() { resumed <- struct{}{} })
-	if !first.Park(nil) {
+	first := p.Register(server, funcs{resume: func() { resumed <- struct{}{} }})
+	if !first.Park(false) {
 		t.Fatal("Park failed")
 	}
 	write(t, client, "x")
@@ -380,8 +410,8 @@ func TestRegisterAgainAfterUnregister(t *testing.T) {
 	}
 
 	r := &lineReader{br: bufio.NewReader(server), lines: make(chan string, 1), done: make(chan error, 1)}
-	r.c = p.Register(server, r.run)
-	if !r.c.Park(nil) {
+	r.c = p.Register(server, r)
+	if !r.c.Park(false) {
 		t.Fatal("Park failed on the second registration")
 	}
 	write(t, client, "second\n")
@@ -397,7 +427,7 @@ func TestPeek(t *testing.T) {
 	p := New(interval)
 	defer p.Close()
 	server, client := tcpPair(t)
-	c := p.Register(server, func() {})
+	c := p.Register(server, funcs{})
 	defer c.Unregister()
 	if data, err := c.Peek(); data || err != nil {
 		t.Fatalf("Peek on a quiet connection: %v, %v", data, err)
@@ -430,13 +460,13 @@ func BenchmarkParkedRoundTrip(b *testing.B) {
 		if _, err := server.Read(buf); err != nil {
 			return
 		}
-		if !c.Park(nil) {
+		if !c.Park(false) {
 			return
 		}
 		got <- struct{}{}
 	}
-	c = p.Register(server, resume)
-	if !c.Park(nil) {
+	c = p.Register(server, funcs{resume: resume})
+	if !c.Park(false) {
 		b.Fatal("Park failed")
 	}
 	roundTrips(b, client, got)

@@ -95,7 +95,7 @@ func tlsPair(t *testing.T, p *Poller) (*lineReader, *tls.Conn, *heldConn) {
 	t.Helper()
 	server, client, held := tlsConns(t)
 	r := &lineReader{br: bufio.NewReaderSize(server, 4096), lines: make(chan string, 16), done: make(chan error, 1)}
-	r.c = p.RegisterTLS(server, r.run)
+	r.c = p.RegisterTLS(server, r)
 	if r.c == nil {
 		t.Fatal("RegisterTLS returned nil for TLS over TCP")
 	}
@@ -109,7 +109,7 @@ func TestTLSParkAndResume(t *testing.T) {
 	p := New(interval)
 	defer p.Close()
 	r, client, _ := tlsPair(t, p)
-	if p.Register(r.c.nc, func() {}) != nil {
+	if p.Register(r.c.nc, funcs{}) != nil {
 		t.Fatal("Register accepted a *tls.Conn")
 	}
 	for i, line := range []string{"a\n", "b\n", "c\n"} {
@@ -118,9 +118,9 @@ func TestTLSParkAndResume(t *testing.T) {
 		waitFor(t, "the idle connection to be parked", func() bool { return p.Parked() == 1 && p.Parks() >= uint64(i+1) })
 	}
 	if !r.dropped {
-		t.Error("beforePark was not called")
+		t.Error("Release was not called")
 	}
-	if r.c.Park(nil) {
+	if r.c.Park(false) {
 		t.Fatal("Park parked a TLS connection at once")
 	}
 	client.Close()
@@ -167,9 +167,11 @@ func TestParkTLS(t *testing.T) {
 	defer p.Close()
 	server, client, held := tlsConns(t)
 	resumed := make(chan struct{}, 1)
-	c := p.RegisterTLS(server, func() { resumed <- struct{}{} })
 	br := bufio.NewReader(server)
-	wait := func() error { _, err := br.Peek(1); return err }
+	c := p.RegisterTLS(server, funcs{
+		resume: func() { resumed <- struct{}{} },
+		await:  func() error { _, err := br.Peek(1); return err },
+	})
 
 	held.hold = true
 	write(t, client, "one\n")
@@ -181,13 +183,13 @@ func TestParkTLS(t *testing.T) {
 		t.Fatalf("read %q, %v", line, err)
 	}
 	// "two" is inside crypto/tls now, not in the socket.
-	if parked, err := c.ParkTLS(wait, nil); parked || err != nil {
+	if parked, err := c.ParkTLS(); parked || err != nil {
 		t.Fatalf("ParkTLS with a record buffered = %v, %v; want false, nil", parked, err)
 	}
 	if line, err := br.ReadString('\n'); err != nil || line != "two\n" {
 		t.Fatalf("read %q, %v", line, err)
 	}
-	if parked, err := c.ParkTLS(wait, nil); !parked || err != nil {
+	if parked, err := c.ParkTLS(); !parked || err != nil {
 		t.Fatalf("ParkTLS with nothing buffered = %v, %v; want true, nil", parked, err)
 	}
 	write(t, client, "three\n")
