@@ -377,7 +377,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	// stops the rest at once (and Shutdown reports it).
 	ib := reply.New(s.system)
 	s.system.Root.RequestWithCustomSender(s.supervisor, &supervisor.Shutdown{Grace: s.cfg.closeTimeout, Final: s.cfg.shutdownMessage}, ib.PID())
-	_, waitErr := ib.Wait(ctx, 0, nil)
+	_, waitErr := ib.Wait(ctx, 0)
 	ib.Release()
 	// Stopping the supervisor stops what is left of its sessions.
 	stopErr := s.system.Root.StopFuture(s.supervisor).Wait()

@@ -10,8 +10,9 @@ import (
 // actor may send them to a session's PID (engineio.Server.PID) with
 // ctx.Send, or with ctx.Request to get the reply named in each doc comment.
 // A request to a session that has stopped gets *actor.DeadLetterResponse
-// from protoactor; one that reaches a session that is closing gets
-// *SessionClosed.
+// from protoactor; one that reaches a session that is closing, or its
+// mailbox once the actor has stopped, gets *SessionClosed (a Poll: a
+// *Failure). Every request gets an answer.
 
 // SendText returns a Send of a text message.
 func SendText(text string) *Send { return &Send{Packet: protocol.TextMessage(text)} }

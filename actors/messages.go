@@ -219,6 +219,10 @@ type Failure struct {
 	Poll    uint64 // the ID of the Poll answered, if a Poll
 }
 
+// RequestID returns the poll's ID, which its answers carry (see
+// reply.Request).
+func (m *Poll) RequestID() uint64 { return m.ID }
+
 // ReplyID returns the ID of the Poll answered (see reply.Routed).
 func (m *PollResult) ReplyID() uint64 { return m.Poll }
 

@@ -80,9 +80,9 @@ type Info struct {
 	closed        atomic.Bool // the session has closed; with local.mu, done is then closed too
 	queuedPackets atomic.Int64
 	queuedBytes   atomic.Int64
-	// done is made by the first call of Done, under local.mu: most
-	// WebSocket sessions never need it, and a channel costs an idle
-	// session 96 bytes.
+	// done is made by the first call of Done, under local.mu: the server
+	// itself never calls it, and a channel costs an idle session 96
+	// bytes.
 	done  chan struct{}
 	local localQueue // the application's Send and Close (see Info.Send)
 }
@@ -143,9 +143,10 @@ func (i *Info) Query() url.Values {
 	return q
 }
 
-// Done is closed when the session has closed. A message sent to the session
-// before that is handled (a request gets its reply); one sent after may be
-// dropped unanswered, so whoever waits for a reply also waits on Done.
+// Done is closed when the session has closed, once it has answered what it
+// owes. Nothing needs it to wait for a reply: every request to a session
+// is answered (see the session's stop guard). It is for code that wants to
+// learn of the end of a session it does not subscribe to.
 func (i *Info) Done() <-chan struct{} {
 	q := &i.local
 	q.mu.Lock()
@@ -304,35 +305,73 @@ func (s *session) useRunner(r *mailbox.Runner) {
 	}
 }
 
-// stopGuard answers the requests that reach a session's mailbox once it is
-// stopping: protoactor would drop them unanswered. It runs on the sender's
-// goroutine as the message is posted. A request posted just as the session
-// starts to stop may be answered twice (here and by the session); never
-// not at all.
+// stopGuard answers the requests that a session cannot: protoactor drops
+// the messages an actor gets once it has stopped. A request posted once the
+// session is stopping is answered as it is posted, on the sender's
+// goroutine; one that the mailbox hands to the stopped actor (queued
+// behind the stop, or posted as it came) is answered as it is dropped. A
+// request posted just as the session starts to stop may be answered twice
+// (here and by the session, or here twice); never not at all. With the
+// actor system's dead letters for a session that is gone, this is why
+// whoever waits for a session's answer needs nothing else to wait on.
 type stopGuard struct {
 	info     *Info
 	root     atomic.Pointer[actor.RootContext]
-	stopping atomic.Bool
+	stopping atomic.Bool // the session is closing (closeNow) or stopping
+	stopped  atomic.Bool // the actor is stopping or stopped: it handles no more messages
 }
 
 func (g *stopGuard) MailboxStarted() {}
 func (g *stopGuard) MessagePosted(m any) {
-	if !g.stopping.Load() {
-		return
-	}
-	if env, ok := m.(*actor.MessageEnvelope); ok && env.Sender != nil {
-		if root := g.root.Load(); root != nil {
-			root.Send(env.Sender, &SessionClosed{SID: g.info.SID})
-		}
+	if g.stopping.Load() {
+		g.answer(m)
 	}
 }
-func (g *stopGuard) MessageReceived(any) {}
-func (g *stopGuard) MailboxEmpty()       {}
+
+// MessageReceived runs after the mailbox has handed m to the actor.
+func (g *stopGuard) MessageReceived(m any) {
+	if g.stopped.Load() {
+		g.answer(m)
+	}
+}
+func (g *stopGuard) MailboxEmpty() {}
+
+// answer tells the sender of m, if it is a request, that the session is
+// closed: a poll as the session does once closed, so that its answer is
+// routed (reply.Routed), any other request with *SessionClosed.
+func (g *stopGuard) answer(m any) {
+	env, ok := m.(*actor.MessageEnvelope)
+	if !ok || env.Sender == nil {
+		return
+	}
+	if root := g.root.Load(); root != nil {
+		answerClosed(root, env.Sender, g.info.SID, env.Message)
+	}
+}
+
+// answerClosed tells sender, which asked msg of the session sid, that the
+// session has closed.
+func answerClosed(root *actor.RootContext, sender *actor.PID, sid string, msg any) {
+	if poll, ok := msg.(*Poll); ok {
+		root.Send(sender, pollFailure(unknownSID(), poll))
+		return
+	}
+	root.Send(sender, &SessionClosed{SID: sid})
+}
 
 func (s *session) stopping(ctx actor.Context) {
 	if g := s.links.guard; g != nil {
 		g.root.Store(ctx.ActorSystem().Root)
 		g.stopping.Store(true)
+	}
+}
+
+// stopped tells the guard that the actor handles no more messages: it
+// runs in *actor.Stopping, after which protoactor stops the actor within
+// the same system message.
+func (s *session) stopped() {
+	if g := s.links.guard; g != nil {
+		g.stopped.Store(true)
 	}
 }
 
@@ -413,8 +452,8 @@ func (s *session) Receive(ctx actor.Context) {
 		s.publishQueue()
 	}
 	if s.phase == phaseClosed {
-		// Only now: the replies to this message have been sent, and a
-		// waiter that sees Done finds them.
+		// Only now: the replies to this message have been sent, and
+		// whoever sees Done finds them sent.
 		s.markDone()
 	}
 }
@@ -641,6 +680,11 @@ func (s *session) catchPanic(ctx actor.Context) {
 	if r := recover(); r != nil {
 		s.failure = r
 		s.cfg.Logger.Error("engineio: session panic", "sid", s.info.SID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		// The supervisor stops the session: a request it was handling
+		// gets its answer now (perhaps a second one).
+		if sender := ctx.Sender(); sender != nil {
+			answerClosed(ctx.ActorSystem().Root, sender, s.info.SID, ctx.Message())
+		}
 		panic(r)
 	}
 }
@@ -1117,8 +1161,8 @@ func (s *session) finishClosing(ctx actor.Context) {
 
 // closeNow ends the session at once. Once the current message is handled,
 // Done is closed; a poison pill stops the actor behind the messages already
-// queued: those are answered from the closed state, and whoever sends later
-// sees Done closed. cleanUp then releases what the session holds.
+// queued: those are answered from the closed state, and those sent later
+// by the stop guard. cleanUp then releases what the session holds.
 func (s *session) closeNow(ctx actor.Context, reason Reason) {
 	if s.phase == phaseClosed {
 		return
@@ -1137,8 +1181,7 @@ func (s *session) markDone() { s.info.markClosed() }
 // cleanUp runs in *actor.Stopping, whatever stopped the session: a close,
 // a panic (the supervisor's Stop directive) or a server shutdown.
 // release answers every request the session still owes and lets go of its
-// timers and transports. It runs before Done is closed, so that a waiter
-// woken by Done finds its answer.
+// timers and transports. It runs before Done is closed.
 func (s *session) release(ctx actor.Context, reason Reason) {
 	for k := range s.timers {
 		s.disarm(timerKind(k))
@@ -1180,6 +1223,7 @@ func (s *session) cleanUp(ctx actor.Context) {
 	}
 	s.phase = phaseClosed
 	s.stopping(ctx)
+	s.stopped()
 	s.closeLocal()
 	s.release(ctx, reason)
 	s.markDone()

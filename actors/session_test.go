@@ -531,11 +531,15 @@ func TestSessionPanicIsStoppedNotRestarted(t *testing.T) {
 	poll := h.request(badPID, &actors.Poll{})
 	// The session's own code fails: arming the upgrade timer panics.
 	h.clock.panics = true
-	h.sys.Root.Send(badPID, &actors.WebSocketOpened{Conn: h.probe().pid})
+	asking := h.request(badPID, &actors.WebSocketOpened{Conn: h.probe().pid})
 	h.clock.panics = false
 	h.expectDisconnect(bad, actors.ReasonInternalError)
 	if got := payload(t, poll.take()); got != "1" {
 		t.Fatalf("parked poll of the failed session got %q", got)
+	}
+	// The message that failed, sent as a request, is answered.
+	if got := asking.take(); len(got) != 1 || !isType[*actors.SessionClosed](got[0]) {
+		t.Fatalf("the request that failed got %v, want *actors.SessionClosed", got)
 	}
 	// Stopped, not restarted: the PID is gone.
 	if got := h.request(badPID, &actors.Poll{}).take(); len(got) != 1 || !isType[*actor.DeadLetterResponse](got[0]) {
@@ -734,4 +738,50 @@ func TestLocalSendsKeepOrderWithClose(t *testing.T) {
 	// stopped actor (the race detector and the harness's dispatcher run
 	// this path; there is nothing left to observe).
 	info.Send(h.sys.Root, protocol.TextMessage("after"))
+}
+
+// Requests queued behind a stop are answered: the actor drops them once
+// stopped, and the stop guard answers them as they are dropped (a poll
+// routed, as the closed session would answer it).
+func TestRequestsQueuedBehindStopAnswered(t *testing.T) {
+	h := newHarness(t)
+	_, pid, _ := h.open(actors.TransportPolling)
+	entered, release := make(chan struct{}), make(chan struct{})
+	h.app.mu.Lock()
+	h.app.onMessage = func(*actors.Info, protocol.Packet) {
+		close(entered)
+		<-release
+	}
+	h.app.mu.Unlock()
+	posting := h.request(pid, &actors.PostBegin{})
+	if got := posting.take(); len(got) != 1 {
+		t.Fatalf("PostBegin: %v", got)
+	} else if _, ok := got[0].(*actors.PostReady); !ok {
+		t.Fatalf("PostBegin: %#v", got[0])
+	}
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		h.sys.Root.RequestWithCustomSender(pid, &actors.Post{Payload: []byte("4hi")}, posting.pid)
+	}()
+	<-entered // the session is busy with the message: what follows queues
+	poll := h.request(pid, &actors.Poll{ID: 9})
+	post := h.request(pid, &actors.PostBegin{})
+	h.sys.Root.Stop(pid)
+	close(release)
+	<-handled
+	got := poll.take()
+	if len(got) != 1 {
+		t.Fatalf("the queued poll got %v; want one answer", got)
+	}
+	if f, ok := got[0].(*actors.Failure); !ok || f.Poll != 9 || f.Code != protocol.CodeUnknownSID {
+		t.Errorf("the queued poll got %#v; want an unknown-sid failure for poll 9", got[0])
+	}
+	got = post.take()
+	if len(got) != 1 {
+		t.Fatalf("the queued PostBegin got %v; want one answer", got)
+	}
+	if _, ok := got[0].(*actors.SessionClosed); !ok {
+		t.Errorf("the queued PostBegin got %#v; want *actors.SessionClosed", got[0])
+	}
 }

@@ -105,7 +105,10 @@ func (e *RequestError) Error() string {
 }
 
 // Session is how the HTTP layer reaches a session: its actor, and whether
-// it has closed (requests sent after that may go unanswered).
+// it has closed. A request sent to the actor is always answered: by the
+// session, by the session as it is dropped once the actor has stopped, or
+// by the actor system (*actor.DeadLetterResponse) once it is gone; so
+// waiting for the answer needs nothing but the request's own inbox.
 type Session struct {
 	PID   *actor.PID
 	State SessionState
@@ -113,10 +116,7 @@ type Session struct {
 
 // SessionState tells whether a session has closed.
 type SessionState interface {
-	// Done returns a channel closed when the session has closed.
-	Done() <-chan struct{}
-	// Closed reports whether the session has closed. Unlike Done, it
-	// need not make a channel: a session that nobody waits on has none.
+	// Closed reports whether the session has closed.
 	Closed() bool
 }
 
@@ -423,8 +423,7 @@ func (h *Handler) poll(req *request, sess Session) {
 	if holdable && PollHoldAfter > 0 && (timeout <= 0 || PollHoldAfter < timeout) {
 		wait = PollHoldAfter
 	}
-	done := sess.State.Done()
-	answer, err := ib.Wait(ctx, wait, done)
+	answer, err := ib.Wait(ctx, wait)
 	if _, quiet := answer.(*actors.PollWaiting); quiet || (wait != timeout && errors.Is(err, reply.ErrTimeout)) {
 		// The poll is likely to wait for the next ping: it is held
 		// without this goroutine (see hold).
@@ -435,10 +434,10 @@ func (h *Handler) poll(req *request, sess Session) {
 			ib = nil // the held poll puts it back
 			return
 		}
-		answer, err = ib.Wait(ctx, timeout, done)
+		answer, err = ib.Wait(ctx, timeout)
 		if _, late := answer.(*actors.PollWaiting); late {
 			// It came after the wait above had timed out.
-			answer, err = ib.Wait(ctx, timeout, done)
+			answer, err = ib.Wait(ctx, timeout)
 		}
 	}
 	if err != nil {
@@ -471,8 +470,7 @@ func (h *Handler) post(req *request, sess Session) {
 	ib, reusable := h.inboxes.Get(), false
 	defer func() { h.inboxes.Put(ib, reusable) }()
 	ib.Ask(h.sys.Root, pid, &actors.PostBegin{Lending: mailbox.Lending{Runner: ib.Runner()}})
-	done := sess.State.Done()
-	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout, done)
+	answer, err := ib.Wait(r.Context(), h.cfg.ReplyTimeout)
 	if err != nil {
 		h.sys.Root.RequestWithCustomSender(pid, &actors.PostAborted{Reason: actors.ReasonTransportError}, ib.PID())
 		h.replyFailed(req, err)
@@ -512,7 +510,7 @@ func (h *Handler) post(req *request, sess Session) {
 		binary = false
 	}
 	ib.Ask(h.sys.Root, pid, &actors.Post{Payload: body, Binary: binary, Lending: mailbox.Lending{Runner: ib.Runner()}})
-	answer, err = ib.Wait(r.Context(), h.cfg.ReplyTimeout, done)
+	answer, err = ib.Wait(r.Context(), h.cfg.ReplyTimeout)
 	if err != nil {
 		h.replyFailed(req, err)
 		return
@@ -555,7 +553,7 @@ func (h *Handler) open(ctx context.Context, open *supervisor.Open) (any, error) 
 	ib := h.inboxes.Get()
 	open.Runner = ib.Runner()
 	ib.Ask(h.sys.Root, h.supervisor, open)
-	answer, err := ib.Wait(ctx, h.cfg.ReplyTimeout, nil)
+	answer, err := ib.Wait(ctx, h.cfg.ReplyTimeout)
 	// A handshake is answered once, by the supervisor or the new session.
 	h.inboxes.Put(ib, err == nil)
 	return answer, err
@@ -573,8 +571,6 @@ func (h *Handler) Close() {
 
 func (h *Handler) replyFailed(req *request, err error) {
 	switch {
-	case errors.Is(err, reply.ErrGone):
-		h.fail(req, http.StatusBadRequest, protocol.CodeUnknownSID)
 	case errors.Is(err, reply.ErrTimeout):
 		h.cfg.Logger.Warn("engineio: request timed out", "path", req.r.URL.Path, "query", req.r.URL.RawQuery)
 		h.writeError(req.w, req.r, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)

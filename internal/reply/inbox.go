@@ -18,13 +18,8 @@ import (
 	"github.com/eioactor/engineio/internal/mailbox"
 )
 
-// Errors returned by Wait.
-var (
-	// ErrTimeout: no reply came in time.
-	ErrTimeout = errors.New("engineio: no reply in time")
-	// ErrGone: the addressee ended without replying.
-	ErrGone = errors.New("engineio: addressee gone")
-)
+// ErrTimeout is returned by Wait when no reply came in time.
+var ErrTimeout = errors.New("engineio: no reply in time")
 
 // Inbox is one reply target: registered under a PID of its own (New), or
 // reached through a Router under an ID (Router.Get).
@@ -85,9 +80,8 @@ func (ib *Inbox) Release() {
 }
 
 // Wait returns the next reply, or the context's error, or ErrTimeout after
-// timeout (no limit when timeout <= 0), or ErrGone once gone is closed with
-// no reply there (a nil gone never closes).
-func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration, gone <-chan struct{}) (any, error) {
+// timeout (no limit when timeout <= 0).
+func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration) (any, error) {
 	// Ask often ran the addressee, which answered at once: the reply is
 	// here, and no timer is armed for it.
 	select {
@@ -112,14 +106,6 @@ func (ib *Inbox) Wait(ctx context.Context, timeout time.Duration, gone <-chan st
 		return nil, ctx.Err()
 	case <-expired:
 		return nil, ErrTimeout
-	case <-gone:
-		// A reply sent before the addressee ended is already queued.
-		select {
-		case m := <-ib.ch:
-			return m, nil
-		default:
-			return nil, ErrGone
-		}
 	}
 }
 

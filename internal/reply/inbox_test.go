@@ -29,21 +29,16 @@ func TestInboxWait(t *testing.T) {
 	ib := New(sys)
 	defer ib.Release()
 	sys.Root.Send(ib.PID(), "hello")
-	got, err := ib.Wait(context.Background(), time.Second, nil)
+	got, err := ib.Wait(context.Background(), time.Second)
 	if err != nil || got != "hello" {
 		t.Fatalf("Wait = %v, %v; want hello", got, err)
 	}
-	if _, err := ib.Wait(context.Background(), 10*time.Millisecond, nil); !errors.Is(err, ErrTimeout) {
+	if _, err := ib.Wait(context.Background(), 10*time.Millisecond); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("Wait without a reply = %v; want ErrTimeout", err)
-	}
-	gone := make(chan struct{})
-	close(gone)
-	if _, err := ib.Wait(context.Background(), 0, gone); !errors.Is(err, ErrGone) {
-		t.Fatalf("Wait after gone = %v; want ErrGone", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := ib.Wait(ctx, 0, nil); !errors.Is(err, context.Canceled) {
+	if _, err := ib.Wait(ctx, 0); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait with a cancelled context = %v; want context.Canceled", err)
 	}
 	// A reply already there is returned without a timer, even when the
@@ -54,14 +49,14 @@ func TestInboxWait(t *testing.T) {
 	for deadline := time.Now().Add(time.Second); len(fresh.ch) == 0 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
-	if got, err := fresh.Wait(ctx, time.Second, nil); err != nil || got != "ready" {
+	if got, err := fresh.Wait(ctx, time.Second); err != nil || got != "ready" {
 		t.Fatalf("Wait with the reply there = %v, %v; want ready", got, err)
 	}
 	if fresh.timer != nil {
 		t.Fatal("Wait armed a timer for a reply that was there")
 	}
 	// The timer is reused: a timeout after replies still fires.
-	if _, err := ib.Wait(context.Background(), 10*time.Millisecond, nil); !errors.Is(err, ErrTimeout) {
+	if _, err := ib.Wait(context.Background(), 10*time.Millisecond); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("second timeout = %v; want ErrTimeout", err)
 	}
 }

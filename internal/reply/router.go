@@ -6,11 +6,18 @@ import (
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
 )
 
 // Routed is a reply that names the request it answers: the ID the request
 // carried (Inbox.ID).
 type Routed interface{ ReplyID() uint64 }
+
+// Request is a request sent through a router: it carries the ID of its
+// inbox (Inbox.ID). One that the actor system cannot deliver (its
+// addressee is gone) is answered with *actor.DeadLetterResponse under
+// that ID, as a registered inbox would be answered by the actor system.
+type Request interface{ RequestID() uint64 }
 
 // routerShards spreads a router's table over this many locks.
 const routerShards = 16
@@ -27,6 +34,7 @@ const routerShards = 16
 type Router struct {
 	sys    *actor.ActorSystem
 	pid    *actor.PID
+	sub    *eventstream.Subscription // of the dead letters sent from pid
 	next   atomic.Uint64
 	shards [routerShards]routerShard
 	idle   idleInboxes
@@ -54,7 +62,21 @@ func NewRouter(sys *actor.ActorSystem, max int) *Router {
 		r.shards[i].m = map[uint64]route{}
 	}
 	r.pid, _ = sys.ProcessRegistry.Add(r, "eio-replies-"+strconv.FormatUint(routerSeq.Add(1), 36))
+	r.sub = sys.EventStream.Subscribe(r.deadLetter)
 	return r
+}
+
+// deadLetter answers a Request sent through the router that the actor
+// system could not deliver. The actor system answers its sender too, with
+// a reply that names no request, which the router drops.
+func (r *Router) deadLetter(evt any) {
+	dl, ok := evt.(*actor.DeadLetterEvent)
+	if !ok || dl.Sender == nil || !dl.Sender.Equal(r.pid) {
+		return
+	}
+	if rq, ok := dl.Message.(Request); ok {
+		r.route(rq.RequestID(), &actor.DeadLetterResponse{Target: dl.PID})
+	}
 }
 
 // Get returns an inbox reached through the router under a new ID. Hand it
@@ -140,6 +162,7 @@ func (r *Router) remove(ib *Inbox) {
 
 // Close unregisters the router; replies that come later are dead letters.
 func (r *Router) Close() {
+	r.sys.EventStream.Unsubscribe(r.sub)
 	r.idle.close()
 	r.sys.ProcessRegistry.Remove(r.pid)
 }
@@ -147,11 +170,14 @@ func (r *Router) Close() {
 // SendUserMessage implements actor.Process.
 func (r *Router) SendUserMessage(_ *actor.PID, message any) {
 	m := actor.UnwrapEnvelopeMessage(message)
-	rt, ok := m.(Routed)
-	if !ok {
-		return
+	if rt, ok := m.(Routed); ok {
+		r.route(rt.ReplyID(), m)
 	}
-	id := rt.ReplyID()
+}
+
+// route hands m to the inbox or the callback of the request id, if it
+// still waits.
+func (r *Router) route(id uint64, m any) {
 	sh := r.shard(id)
 	sh.mu.Lock()
 	dst, ok := sh.m[id]

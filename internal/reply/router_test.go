@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
 )
 
 // routed is a reply naming the request it answers.
@@ -35,11 +37,11 @@ func TestRouterDelivers(t *testing.T) {
 		ib   *Inbox
 		want string
 	}{{a, "to a"}, {b, "to b"}} {
-		got, err := c.ib.Wait(context.Background(), time.Second, nil)
+		got, err := c.ib.Wait(context.Background(), time.Second)
 		if err != nil || got.(*routed).text != c.want {
 			t.Fatalf("Wait = %v, %v; want %q", got, err, c.want)
 		}
-		if got, err := c.ib.Wait(context.Background(), 10*time.Millisecond, nil); !errors.Is(err, ErrTimeout) {
+		if got, err := c.ib.Wait(context.Background(), 10*time.Millisecond); !errors.Is(err, ErrTimeout) {
 			t.Fatalf("a second Wait = %v, %v; want ErrTimeout", got, err)
 		}
 	}
@@ -81,7 +83,7 @@ func TestRouterDetach(t *testing.T) {
 	r.Drop(id)
 	sys.Root.Send(r.PID(), &routed{id: id, text: "dropped"})
 	sys.Root.Send(r.PID(), &routed{id: next.ID(), text: "current"})
-	if m, err := next.Wait(context.Background(), time.Second, nil); err != nil || m.(*routed).text != "current" {
+	if m, err := next.Wait(context.Background(), time.Second); err != nil || m.(*routed).text != "current" {
 		t.Fatalf("the next request's Wait = %v, %v; want current", m, err)
 	}
 	if len(got) != 0 {
@@ -143,7 +145,7 @@ func TestRouterDropsLateReplies(t *testing.T) {
 	}
 	sys.Root.Send(r.pid, &routed{id: old, text: "late"})
 	sys.Root.Send(r.pid, &routed{id: b.ID(), text: "current"})
-	got, err := b.Wait(context.Background(), time.Second, nil)
+	got, err := b.Wait(context.Background(), time.Second)
 	if err != nil || got.(*routed).text != "current" {
 		t.Fatalf("Wait = %v, %v; want the current reply", got, err)
 	}
@@ -157,5 +159,52 @@ func TestRouterDropsLateReplies(t *testing.T) {
 	r.Put(b, true)
 	if c := r.Get(); c == b {
 		t.Fatal("an inbox with an unread reply was reused")
+	}
+}
+
+// request is a request sent through a router.
+type request struct{ id uint64 }
+
+func (r *request) RequestID() uint64 { return r.id }
+
+// A request sent through the router to an addressee that is gone is
+// answered under its ID with the actor system's dead letter response, on
+// an inbox or a detached callback; other dead letters from the router, and
+// those of other senders, reach no request. After Close the router hears
+// of none.
+func TestRouterAnswersDeadLetters(t *testing.T) {
+	sys := newSystem(t)
+	r := NewRouter(sys, 4)
+	gone := actor.NewPID(sys.Address(), "no-such-actor")
+	a, b := r.Get(), r.Get()
+	sys.Root.RequestWithCustomSender(gone, "no ID", r.pid)
+	sys.Root.RequestWithCustomSender(gone, &request{id: b.ID()}, actor.NewPID(sys.Address(), "someone-else"))
+	sys.Root.RequestWithCustomSender(gone, &request{id: a.ID()}, r.pid)
+	got, err := a.Wait(context.Background(), time.Second)
+	if dl, ok := got.(*actor.DeadLetterResponse); err != nil || !ok || !dl.Target.Equal(gone) {
+		t.Fatalf("Wait = %#v, %v; want *actor.DeadLetterResponse for %v", got, err, gone)
+	}
+	if got, err := b.Wait(context.Background(), 10*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("another sender's dead letter reached the router's request: %v, %v", got, err)
+	}
+
+	detached := make(chan any, 1)
+	id := r.Detach(b, func(m any) { detached <- m })
+	sys.Root.RequestWithCustomSender(gone, &request{id: id}, r.pid)
+	select {
+	case m := <-detached:
+		if _, ok := m.(*actor.DeadLetterResponse); !ok {
+			t.Fatalf("detached request got %#v", m)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the detached request got no answer")
+	}
+	r.Drop(id)
+
+	c := r.Get()
+	r.Close()
+	sys.Root.RequestWithCustomSender(gone, &request{id: c.ID()}, r.pid)
+	if got, err := c.Wait(context.Background(), 10*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("a closed router answered a dead letter: %v, %v", got, err)
 	}
 }
