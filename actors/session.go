@@ -368,12 +368,19 @@ func (s *session) stopping(ctx actor.Context) {
 
 // stopped tells the guard that the actor handles no more messages: it
 // runs in *actor.Stopping, after which protoactor stops the actor within
-// the same system message.
+// the same system message. The mailbox is resumed: a session stopped after
+// a panic has it suspended, and what is queued must reach the guard.
 func (s *session) stopped() {
 	if g := s.links.guard; g != nil {
 		g.stopped.Store(true)
 	}
+	if s.links.mbox != nil {
+		s.links.mbox.PostSystemMessage(resumeMailbox)
+	}
 }
+
+// resumeMailbox is the system message that lifts a mailbox's suspension.
+var resumeMailbox = &actor.ResumeMailbox{}
 
 type phase uint8
 

@@ -785,3 +785,44 @@ func TestRequestsQueuedBehindStopAnswered(t *testing.T) {
 		t.Errorf("the queued PostBegin got %#v; want *actors.SessionClosed", got[0])
 	}
 }
+
+// A request queued behind a message whose handling panics is answered: the
+// failure suspends the mailbox and the supervisor stops the session, whose
+// mailbox then runs on, so that the stop guard answers what is queued.
+func TestRequestQueuedBehindPanicAnswered(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportPolling)
+	entered, release := make(chan struct{}), make(chan struct{})
+	h.app.mu.Lock()
+	h.app.onMessage = func(*actors.Info, protocol.Packet) {
+		close(entered)
+		<-release
+	}
+	h.app.mu.Unlock()
+	posting := h.request(pid, &actors.PostBegin{})
+	if got := posting.take(); len(got) != 1 || !isType[*actors.PostReady](got[0]) {
+		t.Fatalf("PostBegin: %v", got)
+	}
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		h.sys.Root.RequestWithCustomSender(pid, &actors.Post{Payload: []byte("4hi")}, posting.pid)
+	}()
+	<-entered
+	// Queued: a message whose handling panics (arming the upgrade timer),
+	// then a poll.
+	h.clock.panics = true
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: h.probe().pid})
+	poll := h.request(pid, &actors.Poll{ID: 5})
+	close(release)
+	<-handled
+	h.clock.panics = false
+	h.expectDisconnect(sid, actors.ReasonInternalError)
+	got := poll.take()
+	if len(got) != 1 {
+		t.Fatalf("the poll queued behind the panic got %v; want one answer", got)
+	}
+	if f, ok := got[0].(*actors.Failure); !ok || f.Poll != 5 || f.Code != protocol.CodeUnknownSID {
+		t.Errorf("the poll queued behind the panic got %#v; want an unknown-sid failure for poll 5", got[0])
+	}
+}

@@ -106,9 +106,9 @@ func (e *RequestError) Error() string {
 
 // Session is how the HTTP layer reaches a session: its actor, and whether
 // it has closed. A request sent to the actor is always answered: by the
-// session, by the session as it is dropped once the actor has stopped, or
-// by the actor system (*actor.DeadLetterResponse) once it is gone; so
-// waiting for the answer needs nothing but the request's own inbox.
+// session, by its mailbox's stop guard once the actor is stopping, or by
+// the actor system (*actor.DeadLetterResponse) once it is gone; so waiting
+// for the answer needs nothing but the request's own inbox.
 type Session struct {
 	PID   *actor.PID
 	State SessionState
