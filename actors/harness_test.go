@@ -316,6 +316,36 @@ func (h *harness) post(pid *actor.PID, body string) any {
 	return got[0]
 }
 
+// holdBusy keeps the polling session pid inside a message, its client's
+// "4hi" posted on another goroutine, until release: what is sent to it
+// meanwhile queues. release lets the message end and returns once that
+// goroutine has run the mailbox dry (the harness's dispatcher runs it
+// there).
+func (h *harness) holdBusy(pid *actor.PID) (release func()) {
+	h.t.Helper()
+	entered, free := make(chan struct{}), make(chan struct{})
+	h.app.mu.Lock()
+	h.app.onMessage = func(*actors.Info, protocol.Packet) {
+		close(entered)
+		<-free
+	}
+	h.app.mu.Unlock()
+	posting := h.request(pid, &actors.PostBegin{})
+	if got := posting.take(); len(got) != 1 || !isType[*actors.PostReady](got[0]) {
+		h.t.Fatalf("PostBegin: %v", got)
+	}
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		h.sys.Root.RequestWithCustomSender(pid, &actors.Post{Payload: []byte("4hi")}, posting.pid)
+	}()
+	<-entered
+	return func() {
+		close(free)
+		<-handled
+	}
+}
+
 func (h *harness) send(pid *actor.PID, text string) {
 	h.sys.Root.Send(pid, &actors.Send{Packet: protocol.TextMessage(text)})
 }

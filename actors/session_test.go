@@ -746,30 +746,11 @@ func TestLocalSendsKeepOrderWithClose(t *testing.T) {
 func TestRequestsQueuedBehindStopAnswered(t *testing.T) {
 	h := newHarness(t)
 	_, pid, _ := h.open(actors.TransportPolling)
-	entered, release := make(chan struct{}), make(chan struct{})
-	h.app.mu.Lock()
-	h.app.onMessage = func(*actors.Info, protocol.Packet) {
-		close(entered)
-		<-release
-	}
-	h.app.mu.Unlock()
-	posting := h.request(pid, &actors.PostBegin{})
-	if got := posting.take(); len(got) != 1 {
-		t.Fatalf("PostBegin: %v", got)
-	} else if _, ok := got[0].(*actors.PostReady); !ok {
-		t.Fatalf("PostBegin: %#v", got[0])
-	}
-	handled := make(chan struct{})
-	go func() {
-		defer close(handled)
-		h.sys.Root.RequestWithCustomSender(pid, &actors.Post{Payload: []byte("4hi")}, posting.pid)
-	}()
-	<-entered // the session is busy with the message: what follows queues
+	release := h.holdBusy(pid)
 	poll := h.request(pid, &actors.Poll{ID: 9})
 	post := h.request(pid, &actors.PostBegin{})
 	h.sys.Root.Stop(pid)
-	close(release)
-	<-handled
+	release()
 	got := poll.take()
 	if len(got) != 1 {
 		t.Fatalf("the queued poll got %v; want one answer", got)
@@ -792,30 +773,13 @@ func TestRequestsQueuedBehindStopAnswered(t *testing.T) {
 func TestRequestQueuedBehindPanicAnswered(t *testing.T) {
 	h := newHarness(t)
 	sid, pid, _ := h.open(actors.TransportPolling)
-	entered, release := make(chan struct{}), make(chan struct{})
-	h.app.mu.Lock()
-	h.app.onMessage = func(*actors.Info, protocol.Packet) {
-		close(entered)
-		<-release
-	}
-	h.app.mu.Unlock()
-	posting := h.request(pid, &actors.PostBegin{})
-	if got := posting.take(); len(got) != 1 || !isType[*actors.PostReady](got[0]) {
-		t.Fatalf("PostBegin: %v", got)
-	}
-	handled := make(chan struct{})
-	go func() {
-		defer close(handled)
-		h.sys.Root.RequestWithCustomSender(pid, &actors.Post{Payload: []byte("4hi")}, posting.pid)
-	}()
-	<-entered
+	release := h.holdBusy(pid)
 	// Queued: a message whose handling panics (arming the upgrade timer),
 	// then a poll.
 	h.clock.panics = true
 	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: h.probe().pid})
 	poll := h.request(pid, &actors.Poll{ID: 5})
-	close(release)
-	<-handled
+	release()
 	h.clock.panics = false
 	h.expectDisconnect(sid, actors.ReasonInternalError)
 	got := poll.take()
