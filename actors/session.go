@@ -1080,8 +1080,14 @@ func (s *session) flush(ctx actor.Context) {
 		ctx.Send(s.parked, &PollResult{Payload: payload, Binary: binary, Poll: s.parkedID})
 		s.lastPoll, s.lastPollID, s.parked = s.parked, s.parkedID, nil
 		s.busy = carriesMessage(s.outbox)
-		clear(s.outbox)
-		s.outbox = s.outbox[:0]
+		if s.busy {
+			clear(s.outbox)
+			s.outbox = s.outbox[:0]
+		} else {
+			// Only a heartbeat: a quiet session keeps no array until its
+			// next one.
+			s.outbox = nil
+		}
 	default:
 		return
 	}
