@@ -267,7 +267,7 @@ func (kc *keptConn) hold(hp *heldPoll) {
 	kc.mu.Unlock()
 	if kc.tls == nil {
 		if !kc.idle.Park(false) {
-			go kc.resume() // closed: the poll is abandoned
+			go kc.Resume() // closed: the poll is abandoned
 		}
 		return
 	}
@@ -276,7 +276,7 @@ func (kc *keptConn) hold(hp *heldPoll) {
 	case err == nil:
 		kc.early(hp) // the next request has begun to come
 	default:
-		go kc.resume() // the poll is abandoned
+		go kc.Resume() // the poll is abandoned
 	}
 }
 
@@ -329,8 +329,9 @@ func (kc *keptConn) early(hp *heldPoll) {
 	}
 }
 
-// resume runs when the parked connection becomes readable or closes.
-func (kc *keptConn) resume() {
+// Resume runs when the parked connection becomes readable or closes
+// (netpoll.Reader).
+func (kc *keptConn) Resume() {
 	kc.mu.Lock()
 	hp := kc.held
 	kc.mu.Unlock()
@@ -694,18 +695,18 @@ func (kc *keptConn) takeReader() {
 	kc.limitHeader()
 }
 
-// peekRequest waits until a byte of the next request is buffered, the
-// connection fails or its read deadline passes (the poller's kick).
-func (kc *keptConn) peekRequest() error {
+// Await waits until a byte of the next request is buffered, the
+// connection fails or its read deadline passes (the poller's kick). With
+// Resume and Release it makes the connection its poller registration's
+// netpoll.Reader.
+func (kc *keptConn) Await() error {
 	_, err := kc.br.Peek(1)
 	return err
 }
 
-// Resume, Await and Release make the connection its poller registration's
-// netpoll.Reader: resume, peekRequest and dropReader.
-func (kc *keptConn) Resume()      { kc.resume() }
-func (kc *keptConn) Await() error { return kc.peekRequest() }
-func (kc *keptConn) Release()     { kc.dropReader() }
+// Release gives the request reader back as the connection parks
+// (netpoll.Reader).
+func (kc *keptConn) Release() { kc.dropReader() }
 
 // dropReader gives the request reader back to the pool.
 func (kc *keptConn) dropReader() {

@@ -52,7 +52,7 @@ func TestReadBufferGrowsForLargeMessagesAndShrinksWhenParked(t *testing.T) {
 	}
 
 	rd.grow = true
-	rd.dropBuffer()
+	rd.Release()
 	if br.Size() != 0 || rd.grow {
 		t.Fatalf("parked: buffer size %d, grow %v; want none and no growth pending", br.Size(), rd.grow)
 	}

@@ -205,7 +205,7 @@ type wsReader struct {
 }
 
 // run reads frames until the connection fails, or until it is parked: the
-// poller then runs resume on a new goroutine when data comes.
+// poller then runs Resume on a new goroutine when data comes.
 func (rd *wsReader) run() {
 	for {
 		if rd.grow && rd.br.Buffered() == 0 {
@@ -247,21 +247,17 @@ func (rd *wsReader) run() {
 // stopWriter stops the writer (see run).
 func (rd *wsReader) stopWriter() { rd.root.Stop(rd.writer) }
 
-// Resume, Await and Release make the reader its poller registration's
-// netpoll.Reader: resume, peek and dropBuffer.
-func (rd *wsReader) Resume()      { rd.resume() }
-func (rd *wsReader) Await() error { return rd.peek() }
-func (rd *wsReader) Release()     { rd.dropBuffer() }
-
-// resume is the goroutine of a parked connection that became readable.
-func (rd *wsReader) resume() {
+// Resume is the goroutine of a parked connection that became readable.
+// With Await and Release it makes the reader its poller registration's
+// netpoll.Reader.
+func (rd *wsReader) Resume() {
 	rd.keepBuffer()
 	rd.run()
 }
 
-// peek waits until a byte can be read, the read deadline passes or the
+// Await waits until a byte can be read, the read deadline passes or the
 // connection fails; the byte stays buffered for gorilla.
-func (rd *wsReader) peek() error {
+func (rd *wsReader) Await() error {
 	_, err := rd.br.Peek(1)
 	return err
 }
@@ -285,9 +281,9 @@ func putReadBuffer(b *bufio.Reader) {
 	}
 }
 
-// dropBuffer lets the read buffer go while the connection is parked: it
-// is empty, and gorilla reads it only on the reader's goroutine.
-func (rd *wsReader) dropBuffer() {
+// Release lets the read buffer go while the connection is parked: it is
+// empty, and gorilla reads it only on the reader's goroutine.
+func (rd *wsReader) Release() {
 	shell := rd.shell
 	if shell == nil {
 		shell = new(bufio.Reader)
@@ -314,8 +310,8 @@ func (rd *wsReader) growBuffer() {
 	putReadBuffer(big)
 }
 
-// keepBuffer gives the reader a buffer again after dropBuffer. The
-// bufio.Reader that brings it is kept, empty, for the next dropBuffer.
+// keepBuffer gives the reader a buffer again after Release. The
+// bufio.Reader that brings it is kept, empty, for the next Release.
 func (rd *wsReader) keepBuffer() {
 	if rd.br.Size() != 0 {
 		return
