@@ -30,11 +30,13 @@
 #   FIXED_RATE=75                                ws-fixed (msgs/s per client, WS_CLIENTS clients)
 #   SIZES="64 1024 16384 65536" SIZES_BINARY=1   sizes (WebSocket echo, WS_CLIENTS clients)
 #   IDLE_SCALE="1000 10000" IDLE_MAX= IDLE_HOLD=30s   idle-scale (IDLE_MAX adds one more count)
-#   IDLE_POLL_SESSIONS=10000                     idle-polling (held for IDLE_HOLD)
-#   TLS_SESSIONS=10000   wss-idle, https-idle-polling: idle WebSocket and
-#             polling (GET pending) sessions over TLS, held for IDLE_HOLD; a
-#             self-signed certificate made with openssl; base must be b8fcc18
-#             or later, which serves TLS
+#   IDLE_POLL_SESSIONS=9000   idle-polling and https-idle-polling (held for
+#             IDLE_HOLD); a client with a GET pending sends its pong beside
+#             its next GET, as engine.io-client does, and may keep two
+#             connections: 9,000 fit in 20,000 file descriptors
+#   TLS_SESSIONS=10000   wss-idle: idle WebSocket sessions over TLS, held for
+#             IDLE_HOLD; the TLS scenarios use a self-signed certificate made
+#             with openssl; base must be b8fcc18 or later, which serves TLS
 #   PING_INTERVAL=25000 PING_TIMEOUT=20000   (ms, given to every server)
 #   PORT=38471        port the servers listen on (127.0.0.1)
 #   SERVER_CPU=0 LOAD_CPU=1   CPUs for taskset
@@ -69,7 +71,7 @@ SIZES_BINARY=${SIZES_BINARY:-1}
 IDLE_SCALE=${IDLE_SCALE:-"1000 10000"}
 IDLE_MAX=${IDLE_MAX:-}
 IDLE_HOLD=${IDLE_HOLD:-30s}
-IDLE_POLL_SESSIONS=${IDLE_POLL_SESSIONS:-10000}
+IDLE_POLL_SESSIONS=${IDLE_POLL_SESSIONS:-9000}
 QUIET=${QUIET:-0.5}
 QUIET_WAIT=${QUIET_WAIT:-20}
 PING_INTERVAL=${PING_INTERVAL:-25000}
@@ -148,18 +150,35 @@ mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
 
-# Idle sessions need a file descriptor each, on both sides (each process
-# has its own limit). Raise the soft limit as far as needed, or to the hard
-# limit; raising the hard limit needs CAP_SYS_RESOURCE.
+# Sessions a run keeps open at once.
+scenario_sessions() {
+	case $1 in
+	idle) echo "$IDLE_SESSIONS" ;;
+	idle-polling* | https-idle-polling) echo "$IDLE_POLL_SESSIONS" ;;
+	idle-[0-9]*) echo "${1#idle-}" ;;
+	wss-idle) echo "$TLS_SESSIONS" ;;
+	rate) echo "$RATE_CLIENTS" ;;
+	*) echo 0 ;;
+	esac
+}
+
+# Connections a run keeps open at once (for the file descriptor check): a
+# polling client with a GET pending may keep a second one for its POSTs.
+scenario_connections() {
+	local n
+	n=$(scenario_sessions "$1")
+	case $1 in
+	idle-polling | https-idle-polling) echo $((2 * n)) ;;
+	*) echo "$n" ;;
+	esac
+}
+
+# Idle sessions need a file descriptor per connection, on both sides (each
+# process has its own limit). Raise the soft limit as far as needed, or to
+# the hard limit; raising the hard limit needs CAP_SYS_RESOURCE.
 MOST=$IDLE_SESSIONS
 for r in "${RUNS[@]}"; do
-	case $r in
-	idle-polling*) n=$IDLE_POLL_SESSIONS ;;
-	idle-[0-9]*) n=${r#idle-} ;;
-	wss-idle | https-idle-polling) n=$TLS_SESSIONS ;;
-	rate) n=$RATE_CLIENTS ;;
-	*) n=0 ;;
-	esac
+	n=$(scenario_connections "$r")
 	((n > MOST)) && MOST=$n
 done
 WANT_FDS=$((MOST + 1024 > 65536 ? MOST + 1024 : 65536))
@@ -294,7 +313,7 @@ scenario_args() {
 	idle-polling-state) echo "-transport polling -idle -idle-get=false -clients $IDLE_POLL_SESSIONS -duration $IDLE_HOLD $(local_ips "$IDLE_POLL_SESSIONS")" ;;
 	idle-[0-9]*) echo "-transport websocket -idle -clients ${1#idle-} -duration $IDLE_HOLD $(local_ips "${1#idle-}")" ;;
 	wss-idle) echo "-transport websocket -idle -insecure -clients $TLS_SESSIONS -duration $IDLE_HOLD $(local_ips "$TLS_SESSIONS")" ;;
-	https-idle-polling) echo "-transport polling -idle -insecure -clients $TLS_SESSIONS -duration $IDLE_HOLD $(local_ips "$TLS_SESSIONS")" ;;
+	https-idle-polling) echo "-transport polling -idle -insecure -clients $IDLE_POLL_SESSIONS -duration $IDLE_HOLD $(local_ips "$IDLE_POLL_SESSIONS")" ;;
 	esac
 }
 
@@ -311,17 +330,7 @@ server_tls_flags() {
 	esac
 }
 
-# Sessions a run keeps open at once (for the file descriptor check).
-scenario_sessions() {
-	case $1 in
-	idle) echo "$IDLE_SESSIONS" ;;
-	idle-polling*) echo "$IDLE_POLL_SESSIONS" ;;
-	idle-[0-9]*) echo "${1#idle-}" ;;
-	wss-idle | https-idle-polling) echo "$TLS_SESSIONS" ;;
-	rate) echo "$RATE_CLIENTS" ;;
-	*) echo 0 ;;
-	esac
-}
+
 
 # An upper bound of the seconds a run takes, for eioload's timeout.
 scenario_limit() {
@@ -363,7 +372,7 @@ run_one() { # scenario server round
 	local tag="$scenario.$server.$round"
 	local limit
 	limit=$(scenario_limit "$scenario")
-	local need=$(($(scenario_sessions "$scenario") + 256))
+	local need=$(($(scenario_connections "$scenario") + 256))
 	if ((need > FD_LIMIT)); then
 		local note="$scenario / $server / round $round not run: it needs about $need file descriptors per process, the limit is $FD_LIMIT (ulimit -Hn; raising it needs CAP_SYS_RESOURCE); bench/spread.sh holds as many in several processes"
 		log "$note"

@@ -382,9 +382,11 @@ func run(cfg *config) *result {
 	if len(live) > 0 {
 		warnAboutPings(cfg, live[0])
 	}
-	if pd, ok := d.(*pollDialer); ok && cfg.mode == "idle" && !cfg.idleGet {
+	if _, ok := d.(*pollDialer); ok && cfg.mode == "idle" && !cfg.idleGet {
 		// Only the sessions stay: no connection, no pending request.
-		pd.transport.CloseIdleConnections()
+		for _, s := range live {
+			s.(*pollSession).dropConnections()
+		}
 	}
 
 	stats := make([]clientStats, len(sessions))

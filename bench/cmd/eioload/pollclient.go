@@ -16,21 +16,39 @@ import (
 )
 
 type pollDialer struct {
-	base      string // http://host/engine.io/?EIO=4&transport=polling
+	base    string // http://host/engine.io/?EIO=4&transport=polling
+	cfg     *config
+	idleGet bool // -idle-get
+	// shared, when set, carries every session's requests over one pool of
+	// keep-alive connections (-connect-only, -upgrade: handshakes, not TCP
+	// connects, are measured). Otherwise each session has a pool of its
+	// own, as each browser has: its pong then goes on a connection of its
+	// own, not on one that another client left idle.
+	shared *pollClients
+}
+
+// pollClients are the HTTP clients of one pool of connections.
+type pollClients struct {
 	transport *http.Transport
-	idleGet   bool         // -idle-get
 	client    *http.Client // with a whole-request timeout: handshakes, POSTs, echo GETs
 	holding   *http.Client // without one: idle GETs that the server holds until its next ping
-	timeout   time.Duration
 }
 
 func newPollDialer(cfg *config) *pollDialer {
 	u := *cfg.url
 	u.RawQuery = "EIO=4&transport=polling"
-	conns := max(2*cfg.clients, 2*cfg.concurrency)
-	transport := &http.Transport{
-		DialContext:           dialFunc(cfg),
-		TLSClientConfig:       tlsConfig(cfg),
+	d := &pollDialer{base: u.String(), cfg: cfg, idleGet: cfg.idleGet}
+	if cfg.mode == "connect-only" || cfg.mode == "upgrade" {
+		d.shared = d.clients(max(2*cfg.clients, 2*cfg.concurrency))
+	}
+	return d
+}
+
+// clients makes a pool of at most conns connections.
+func (d *pollDialer) clients(conns int) *pollClients {
+	t := &http.Transport{
+		DialContext:           dialFunc(d.cfg),
+		TLSClientConfig:       tlsConfig(d.cfg),
 		MaxConnsPerHost:       conns,
 		MaxIdleConnsPerHost:   conns,
 		MaxIdleConns:          conns,
@@ -42,20 +60,21 @@ func newPollDialer(cfg *config) *pollDialer {
 		DisableCompression: true,
 		ForceAttemptHTTP2:  false,
 	}
-	return &pollDialer{
-		base:      u.String(),
-		transport: transport,
-		idleGet:   cfg.idleGet,
-		client:    &http.Client{Transport: transport, Timeout: cfg.timeout},
-		holding:   &http.Client{Transport: transport},
-		timeout:   cfg.timeout,
+	return &pollClients{
+		transport: t,
+		client:    &http.Client{Transport: t, Timeout: d.cfg.timeout},
+		holding:   &http.Client{Transport: t},
 	}
 }
 
 func (d *pollDialer) dial(ctx context.Context) (session, error) {
-	p := &pollSession{d: d}
-	body, err := p.get(ctx, d.client, d.base)
+	p := &pollSession{d: d, pollClients: d.shared}
+	if p.pollClients == nil {
+		p.pollClients = d.clients(2) // a GET and a POST at a time
+	}
+	body, err := p.get(ctx, p.client, d.base)
 	if err != nil {
+		p.dropConnections()
 		return nil, withKind(errConnect, fmt.Errorf("polling handshake: %w", err))
 	}
 	first := body
@@ -64,6 +83,7 @@ func (d *pollDialer) dial(ctx context.Context) (session, error) {
 	}
 	p.open, err = parseOpen(first)
 	if err != nil {
+		p.dropConnections()
 		return nil, withKind(errConnect, err)
 	}
 	p.url = d.base + "&sid=" + url.QueryEscape(p.open.SID)
@@ -72,13 +92,15 @@ func (d *pollDialer) dial(ctx context.Context) (session, error) {
 
 // pollSession is used by one goroutine only.
 type pollSession struct {
-	d    *pollDialer
+	d *pollDialer
+	*pollClients
 	open openPacket
 	url  string // base + sid
 
 	out     []byte       // POST body
 	in      bytes.Buffer // last GET body
 	postIn  bytes.Buffer // last POST response body
+	pong    chan error   // the answer to the pong sent aside by hold, while it is out
 	decoded []byte       // last binary message, decoded
 }
 
@@ -108,7 +130,7 @@ func (p *pollSession) post(body []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	resp, err := p.d.client.Do(req)
+	resp, err := p.client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -129,8 +151,10 @@ func (p *pollSession) post(body []byte) error {
 var pongPayload = []byte{packetPong}
 
 // receive reads one GET payload, answers a ping in it, and returns the
-// message it carried, if any.
-func (p *pollSession) receive(ctx context.Context, c *http.Client, st *clientStats) (msg []byte, binary, got bool, err error) {
+// message it carried, if any. With pongAside the pong's POST goes out
+// beside the next GET, as engine.io-client sends them, on a connection of
+// its own; otherwise receive returns once it is answered.
+func (p *pollSession) receive(ctx context.Context, c *http.Client, st *clientStats, pongAside bool) (msg []byte, binary, got bool, err error) {
 	payload, err := p.get(ctx, c, p.url)
 	if err != nil {
 		return nil, false, false, err
@@ -170,11 +194,30 @@ func (p *pollSession) receive(ctx context.Context, c *http.Client, st *clientSta
 	}
 	if pinged {
 		st.pings++
-		if err := p.post(pongPayload); err != nil {
+		if err := p.awaitPong(); err != nil {
+			return nil, false, false, err
+		}
+		if pongAside {
+			p.pong = make(chan error, 1)
+			go func() { p.pong <- p.post(pongPayload) }()
+		} else if err := p.post(pongPayload); err != nil {
 			return nil, false, false, fmt.Errorf("answering ping: %w", err)
 		}
 	}
 	return msg, binary, got, nil
+}
+
+// awaitPong waits for the answer to the pong sent aside, if one is out.
+func (p *pollSession) awaitPong() error {
+	if p.pong == nil {
+		return nil
+	}
+	err := <-p.pong
+	p.pong = nil
+	if err != nil {
+		return fmt.Errorf("answering ping: %w", err)
+	}
+	return nil
 }
 
 func (p *pollSession) echo(data []byte, binary bool, st *clientStats) ([]byte, bool, error) {
@@ -183,7 +226,7 @@ func (p *pollSession) echo(data []byte, binary bool, st *clientStats) ([]byte, b
 		return nil, false, err
 	}
 	for {
-		msg, bin, got, err := p.receive(context.Background(), p.d.client, st)
+		msg, bin, got, err := p.receive(context.Background(), p.client, st, false)
 		if err != nil || got {
 			return msg, bin, err
 		}
@@ -201,10 +244,10 @@ func (p *pollSession) hold(until time.Time, st *clientStats) error {
 	ctx, cancel := context.WithDeadline(context.Background(), until)
 	defer cancel()
 	for {
-		msg, _, got, err := p.receive(ctx, p.d.holding, st)
+		msg, _, got, err := p.receive(ctx, p.holding, st, true)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return p.awaitPong()
 			}
 			return err
 		}
@@ -221,8 +264,16 @@ func (p *pollSession) close() {
 		return
 	}
 	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	if resp, err := p.d.client.Do(req); err == nil {
+	if resp, err := p.client.Do(req); err == nil {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+	p.dropConnections()
+}
+
+// dropConnections closes the idle connections of a session's own pool.
+func (p *pollSession) dropConnections() {
+	if p.pollClients != p.d.shared {
+		p.transport.CloseIdleConnections()
 	}
 }

@@ -107,7 +107,7 @@ func upgradeOne(cfg *config, pd *pollDialer, wd *wsDialer, id int, st *upgradeSt
 	}
 	pending := make(chan polled, 1)
 	go func() {
-		payload, err := p.get(ctx, pd.client, p.url)
+		payload, err := p.get(ctx, p.client, p.url)
 		pending <- polled{bytes.Clone(payload), err}
 	}()
 
