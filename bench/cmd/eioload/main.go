@@ -382,11 +382,9 @@ func run(cfg *config) *result {
 	if len(live) > 0 {
 		warnAboutPings(cfg, live[0])
 	}
-	if _, ok := d.(*pollDialer); ok && cfg.mode == "idle" && !cfg.idleGet {
+	if pd, ok := d.(*pollDialer); ok && cfg.mode == "idle" && !cfg.idleGet {
 		// Only the sessions stay: no connection, no pending request.
-		for _, s := range live {
-			s.(*pollSession).dropConnections()
-		}
+		pd.shared.transport.CloseIdleConnections()
 	}
 
 	stats := make([]clientStats, len(sessions))

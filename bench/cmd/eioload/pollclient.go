@@ -20,10 +20,12 @@ type pollDialer struct {
 	cfg     *config
 	idleGet bool // -idle-get
 	// shared, when set, carries every session's requests over one pool of
-	// keep-alive connections (-connect-only, -upgrade: handshakes, not TCP
-	// connects, are measured). Otherwise each session has a pool of its
-	// own, as each browser has: its pong then goes on a connection of its
-	// own, not on one that another client left idle.
+	// keep-alive connections: with -connect-only and -upgrade, which
+	// measure handshakes, not TCP connects, and with -idle-get=false,
+	// which measures the sessions alone, not what connections leave
+	// behind. Otherwise each session has a pool of its own, as each
+	// browser has: its pong then goes on a connection of its own, not on
+	// one that another client left idle.
 	shared *pollClients
 }
 
@@ -38,7 +40,7 @@ func newPollDialer(cfg *config) *pollDialer {
 	u := *cfg.url
 	u.RawQuery = "EIO=4&transport=polling"
 	d := &pollDialer{base: u.String(), cfg: cfg, idleGet: cfg.idleGet}
-	if cfg.mode == "connect-only" || cfg.mode == "upgrade" {
+	if cfg.mode == "connect-only" || cfg.mode == "upgrade" || (cfg.mode == "idle" && !cfg.idleGet) {
 		d.shared = d.clients(max(2*cfg.clients, 2*cfg.concurrency))
 	}
 	return d
