@@ -92,7 +92,8 @@ func (d *pollDialer) dial(ctx context.Context) (session, error) {
 	return p, nil
 }
 
-// pollSession is used by one goroutine only.
+// pollSession is used by one goroutine, but for the pong that hold sends
+// aside (post, on a goroutine of its own, which awaitPong waits for).
 type pollSession struct {
 	d *pollDialer
 	*pollClients

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eioactor/engineio"
+)
+
+// An idle polling client sends each pong beside its next long-poll, as
+// engine.io-client does, so it keeps two connections of its own: one whose
+// poll waits and one that carries the pong.
+func TestIdlePollingClientPongsBesideItsPoll(t *testing.T) {
+	var conns atomic.Int32
+	srv, err := engineio.NewServer(
+		engineio.WithPingInterval(100*time.Millisecond),
+		engineio.WithPingTimeout(time.Second),
+		engineio.WithHTTPServer(&http.Server{ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() {
+		if err := srv.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve returned %v", err)
+		}
+	}()
+
+	u, _ := url.Parse("http://" + ln.Addr().String() + "/engine.io/")
+	d := newPollDialer(&config{url: u, transport: "polling", mode: "idle", clients: 1, timeout: 5 * time.Second, idleGet: true})
+	s, err := d.dial(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st clientStats
+	if err := s.hold(time.Now().Add(time.Second), &st); err != nil {
+		t.Fatal(err)
+	}
+	n := conns.Load() // the close packet may need a new one: the last poll's is cancelled
+	s.close()
+	if st.pings < 5 {
+		t.Errorf("%d pings answered in 1 s at a 100 ms interval; want at least 5", st.pings)
+	}
+	if n != 2 {
+		t.Errorf("the client opened %d connections; want 2, for its polls and its pongs", n)
+	}
+}
