@@ -62,9 +62,23 @@ type heldPoll struct {
 	// What the response needs of the request.
 	header http.Header // set so far: CORS, the Headers hook; nil if none
 	jsonp  string
-	accept string // the coding negotiated from Accept-Encoding (a constant)
 
-	state atomic.Int32
+	state  atomic.Int32
+	accept uint8 // the coding negotiated from Accept-Encoding: its index in codings
+}
+
+// codings are the codings negotiateEncoding picks. A held poll keeps the
+// index of its own: a byte beside its state instead of a string, which
+// puts it in the 128-byte size class.
+var codings = [...]string{"", "gzip", "deflate"}
+
+func codingIndex(enc string) uint8 {
+	for i, c := range codings {
+		if c == enc {
+			return uint8(i)
+		}
+	}
+	return 0
 }
 
 // hold takes the connection of req, a holdable request (see holdable),
@@ -107,9 +121,9 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 	// negotiate to themselves again when the answer is written. The
 	// header's own value would keep the request's memory as long as the
 	// poll is held.
-	var accept string
+	var accept uint8
 	if h.cfg.Compression.Enabled {
-		accept = negotiateEncoding(req.r.Header.Get("Accept-Encoding"))
+		accept = codingIndex(negotiateEncoding(req.r.Header.Get("Accept-Encoding")))
 	}
 	hp := &heldPoll{h: h, sess: sess.PID, id: ib.ID(), conn: conn, kc: kc, header: header, jsonp: req.jsonp, accept: accept}
 	h.held.Add(1)
@@ -230,7 +244,7 @@ func (hp *heldPoll) respond(msg any) {
 	hp.stopTimer()
 	hp.h.polls.Drop(hp.id)
 	rw := newBufferedResponse(hp.header)
-	hp.h.writeReply(&request{w: rw, jsonp: hp.jsonp, accept: hp.accept}, msg)
+	hp.h.writeReply(&request{w: rw, jsonp: hp.jsonp, accept: codings[hp.accept]}, msg)
 	hp.finish(rw)
 }
 

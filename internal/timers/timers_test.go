@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // probe records when each of its timers fired.
@@ -28,7 +29,7 @@ func checkHeap(t *testing.T) {
 	process.mu.Lock()
 	defer process.mu.Unlock()
 	for i, e := range process.entries {
-		if e.idx != i {
+		if int(e.idx) != i {
 			t.Errorf("entry at %d says it is at %d", i, e.idx)
 		}
 		if i > 0 && process.entries[(i-1)/2].when > e.when {
@@ -88,5 +89,13 @@ func TestHeap(t *testing.T) {
 	defer process.mu.Unlock()
 	if len(process.entries) != 0 {
 		t.Errorf("%d entries left in the heap", len(process.entries))
+	}
+}
+
+// A Timer lives inside every session's heartbeat entry, kept connection and
+// held poll: 32 bytes keep the heartbeat entry in the 64-byte size class.
+func TestTimerSize(t *testing.T) {
+	if n := unsafe.Sizeof(Timer{}); n != 32 {
+		t.Errorf("a Timer takes %d bytes; want 32", n)
 	}
 }
