@@ -310,7 +310,12 @@ func TestManyConnections(t *testing.T) {
 		}
 	}
 	p.mu.Lock()
-	left := len(p.conns)
+	left := 0
+	for _, c := range p.conns.slots {
+		if c != nil {
+			left++
+		}
+	}
 	p.mu.Unlock()
 	if left != 0 {
 		t.Fatalf("%d connections still registered after all ended", left)
@@ -603,5 +608,35 @@ func TestRandomTraffic(t *testing.T) {
 	}
 	if p.Parks() == 0 {
 		t.Error("no connection parked: the test did not cover parking")
+	}
+}
+
+// An event for a connection that is gone finds nobody, though the next
+// connection registered has its slot.
+func TestConnTableForgetsStaleIDs(t *testing.T) {
+	var tab connTable
+	a, b := &Conn{}, &Conn{}
+	tab.add(a)
+	if tab.get(a.id) != a {
+		t.Fatal("a registered connection is not found by its id")
+	}
+	if !tab.remove(a) || tab.remove(a) {
+		t.Fatal("remove should report true once, then false")
+	}
+	tab.add(b)
+	if uint32(b.id) != uint32(a.id) {
+		t.Fatalf("the freed slot %d was not reused (got %d)", uint32(a.id), uint32(b.id))
+	}
+	if c := tab.get(a.id); c != nil {
+		t.Fatal("the id of a connection gone finds its slot's next tenant")
+	}
+	if tab.get(b.id) != b {
+		t.Fatal("the slot's new tenant is not found by its id")
+	}
+	if tab.remove(a) {
+		t.Fatal("removing a connection gone empties its slot's next tenant")
+	}
+	if len(tab.slots) != 1 {
+		t.Fatalf("%d slots for one connection at a time; want 1", len(tab.slots))
 	}
 }
