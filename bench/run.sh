@@ -330,8 +330,6 @@ server_tls_flags() {
 	esac
 }
 
-
-
 # An upper bound of the seconds a run takes, for eioload's timeout.
 scenario_limit() {
 	local n secs
