@@ -55,8 +55,7 @@ import (
 // for good, or accepted by the server's own listener.
 type keptConn struct {
 	h      *Handler
-	conn   net.Conn
-	tls    *tls.Conn // conn, when it is TLS
+	conn   net.Conn // a *tls.Conn over TLS (see isTLS)
 	idle   *netpoll.Conn
 	ctx    context.Context // of its requests: the first one's, without its end
 	srv    *http.Server    // limits and timeouts
@@ -70,17 +69,25 @@ type keptConn struct {
 	// it of the others until it let them go).
 	connState func(net.Conn, http.ConnState)
 
-	// Only the goroutine that serves the connection uses these.
-	br    *bufio.Reader // the request reader, while there is something to read or wait for
-	fresh bool          // no request read yet: the first waits within the header timeout
+	// Only the goroutine that serves the connection uses br and fresh.
+	br *bufio.Reader // the request reader, while there is something to read or wait for
 
 	mu        sync.Mutex
-	stateDone bool      // StateClosed or StateHijacked was reported
-	held      *heldPoll // the poll held on it, if any
-	pending   bool      // it woke up while held: serve it after the answer
-	serving   bool      // a request is being read or served
-	woken     bool      // readable since it parked: await waits for the data
+	stateDone bool // StateClosed or StateHijacked was reported
+	pending   bool // it woke up while held: serve it after the answer
+	serving   bool // a request is being read or served
+	woken     bool // readable since it parked: await waits for the data
+	// fresh is beside the fields mu guards only to keep a kept connection
+	// in the 176-byte size class.
+	fresh     bool      // no request read yet: the first waits within the header timeout
+	held      *heldPoll // the poll held on it, if any; with mu
 	idleTimer timers.Timer
+}
+
+// isTLS reports whether the connection is TLS, and returns it as such.
+func (kc *keptConn) isTLS() (*tls.Conn, bool) {
+	c, ok := kc.conn.(*tls.Conn)
+	return c, ok
 }
 
 // keep makes conn, taken from net/http for a held poll of r, a kept
@@ -149,7 +156,6 @@ func (kc *keptConn) serveNew() {
 // cannot be parked, or the handler is closed.
 func (h *Handler) newKept(ctx context.Context, conn net.Conn, srv *http.Server, remote string) *keptConn {
 	kc := &keptConn{h: h, conn: conn, ctx: ctx, srv: srv, remote: remote}
-	kc.tls, _ = conn.(*tls.Conn)
 	kc.lim.r = conn
 	if h.cfg.Fallback != nil {
 		kc.handoff = handoffFrom(ctx)
@@ -265,7 +271,7 @@ func (kc *keptConn) hold(hp *heldPoll) {
 	kc.mu.Lock()
 	kc.held, kc.pending, kc.serving = hp, false, false
 	kc.mu.Unlock()
-	if kc.tls == nil {
+	if _, isTLS := kc.isTLS(); !isTLS {
 		if !kc.idle.Park(false) {
 			go kc.Resume() // closed: the poll is abandoned
 		}
@@ -344,7 +350,7 @@ func (kc *keptConn) Resume() {
 	// its next request early is served after the answer. The socket tells
 	// which, unless crypto/tls is in between: a TLS connection is read.
 	var err error
-	if kc.tls != nil {
+	if _, isTLS := kc.isTLS(); isTLS {
 		var parked bool
 		if parked, err = kc.readTLS(); parked {
 			return
@@ -782,8 +788,8 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 		}
 	}
 	req.RemoteAddr = kc.remote
-	if kc.tls != nil {
-		state := kc.tls.ConnectionState()
+	if tc, isTLS := kc.isTLS(); isTLS {
+		state := tc.ConnectionState()
 		req.TLS = &state
 	}
 	if kc.h.requestContext.Load() {

@@ -11,7 +11,7 @@ func TestIdlePollingStructSizes(t *testing.T) {
 	if n := unsafe.Sizeof(heldPoll{}); n > 128 {
 		t.Errorf("a held poll takes %d bytes; want at most 128", n)
 	}
-	if n := unsafe.Sizeof(keptConn{}); n > 192 {
-		t.Errorf("a kept connection takes %d bytes; want at most 192", n)
+	if n := unsafe.Sizeof(keptConn{}); n > 176 {
+		t.Errorf("a kept connection takes %d bytes; want at most 176", n)
 	}
 }
