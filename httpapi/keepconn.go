@@ -55,7 +55,7 @@ import (
 // for good, or accepted by the server's own listener.
 type keptConn struct {
 	h      *Handler
-	conn   net.Conn // a *tls.Conn over TLS (see isTLS)
+	conn   net.Conn // a *tls.Conn over TLS (see tlsConn)
 	idle   *netpoll.Conn
 	ctx    context.Context // of its requests: the first one's, without its end
 	srv    *http.Server    // limits and timeouts
@@ -84,8 +84,8 @@ type keptConn struct {
 	idleTimer timers.Timer
 }
 
-// isTLS reports whether the connection is TLS, and returns it as such.
-func (kc *keptConn) isTLS() (*tls.Conn, bool) {
+// tlsConn returns the connection as TLS, and whether it is.
+func (kc *keptConn) tlsConn() (*tls.Conn, bool) {
 	c, ok := kc.conn.(*tls.Conn)
 	return c, ok
 }
@@ -271,7 +271,7 @@ func (kc *keptConn) hold(hp *heldPoll) {
 	kc.mu.Lock()
 	kc.held, kc.pending, kc.serving = hp, false, false
 	kc.mu.Unlock()
-	if _, isTLS := kc.isTLS(); !isTLS {
+	if _, isTLS := kc.tlsConn(); !isTLS {
 		if !kc.idle.Park(false) {
 			go kc.Resume() // closed: the poll is abandoned
 		}
@@ -350,7 +350,7 @@ func (kc *keptConn) Resume() {
 	// its next request early is served after the answer. The socket tells
 	// which, unless crypto/tls is in between: a TLS connection is read.
 	var err error
-	if _, isTLS := kc.isTLS(); isTLS {
+	if _, isTLS := kc.tlsConn(); isTLS {
 		var parked bool
 		if parked, err = kc.readTLS(); parked {
 			return
@@ -788,7 +788,7 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 		}
 	}
 	req.RemoteAddr = kc.remote
-	if tc, isTLS := kc.isTLS(); isTLS {
+	if tc, isTLS := kc.tlsConn(); isTLS {
 		state := tc.ConnectionState()
 		req.TLS = &state
 	}
