@@ -120,6 +120,19 @@ func NewInfo(sid string, rev protocol.Revision, transport Transport, header http
 				info.header = append(info.header, k, v)
 			}
 		}
+		// One copy of them all: a header read by the server's own request
+		// reader shares the memory of the whole request head.
+		size := 0
+		for _, s := range info.header {
+			size += len(s)
+		}
+		var b strings.Builder
+		b.Grow(size)
+		for i, s := range info.header {
+			off := b.Len()
+			b.WriteString(s)
+			info.header[i] = b.String()[off:]
+		}
 	}
 	info.transport.Store(uint32(transport))
 	return info

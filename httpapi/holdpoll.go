@@ -117,6 +117,12 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 	if len(header) == 0 {
 		header = nil // the answer makes its own: an empty map costs a held poll 48 bytes
 	}
+	// The values set from the request (CORS's origin, say) and the JSONP
+	// index share the memory of the request's whole header when the
+	// connection's reader read it (readSimpleRequest): a held poll keeps
+	// copies of them instead.
+	packValues(header)
+	jsonp := strings.Clone(req.jsonp)
 	// The coding is negotiated now: "gzip", "deflate" or "", which
 	// negotiate to themselves again when the answer is written. The
 	// header's own value would keep the request's memory as long as the
@@ -125,7 +131,7 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 	if h.cfg.Compression.Enabled {
 		accept = codingIndex(negotiateEncoding(req.r.Header.Get("Accept-Encoding")))
 	}
-	hp := &heldPoll{h: h, sess: sess.PID, id: ib.ID(), conn: conn, kc: kc, header: header, jsonp: req.jsonp, accept: accept}
+	hp := &heldPoll{h: h, sess: sess.PID, id: ib.ID(), conn: conn, kc: kc, header: header, jsonp: jsonp, accept: accept}
 	h.held.Add(1)
 	if timeout > 0 {
 		hp.timer.Start(timeout, hp)
@@ -423,4 +429,23 @@ func appendFieldValue(p []byte, v string) []byte {
 		p = append(p, c)
 	}
 	return p
+}
+
+// packValues copies the values of h into one string of their own.
+func packValues(h http.Header) {
+	n := 0
+	for _, vs := range h {
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, vs := range h {
+		for i, v := range vs {
+			off := b.Len()
+			b.WriteString(v)
+			vs[i] = b.String()[off:]
+		}
+	}
 }

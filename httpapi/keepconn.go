@@ -745,31 +745,17 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 		return nil, net.ErrClosed
 	}
 	kc.limitHeader()
-	hdrTimeout := headerTimeout(kc.srv)
-	var start time.Time
-	if hdrTimeout > 0 || kc.srv.ReadTimeout > 0 {
-		start = time.Now()
-	}
-	if hdrTimeout > 0 {
-		_ = kc.conn.SetReadDeadline(start.Add(hdrTimeout))
-	}
-	req, err := http.ReadRequest(br)
-	if err != nil {
-		if kc.lim.n <= 0 {
-			return nil, errHeaderTooLarge
-		}
-		var ne net.Error
-		if err == io.EOF || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) {
+	req, simple := readSimpleRequest(br)
+	if !simple {
+		var err error
+		if req, err = kc.readNetHTTP(br); err != nil {
 			return nil, err
 		}
-		return nil, errBadRequest
+	} else if d := kc.srv.ReadTimeout; d > 0 {
+		// The header was there whole: no read, so no header timeout.
+		_ = kc.conn.SetReadDeadline(time.Now().Add(d))
 	}
 	kc.lim.n = math.MaxInt64 // the body: the handler bounds it
-	if d := kc.srv.ReadTimeout; d > 0 {
-		_ = kc.conn.SetReadDeadline(start.Add(d))
-	} else if hdrTimeout > 0 {
-		_ = kc.conn.SetReadDeadline(time.Time{})
-	}
 	// What net/http checks of a request besides parsing it.
 	hosts := req.Header["Host"]
 	if req.ProtoMajor != 1 || len(hosts) > 1 || (req.ProtoAtLeast(1, 1) && len(hosts) == 0 && req.Host == "") || !validHost(req.Host) {
@@ -794,6 +780,36 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 	}
 	if kc.h.requestContext.Load() {
 		return req.WithContext(kc.requestContext()), nil
+	}
+	return req, nil
+}
+
+// readNetHTTP reads a request with http.ReadRequest, within the server's
+// ReadHeaderTimeout, and leaves the read deadline at its ReadTimeout.
+func (kc *keptConn) readNetHTTP(br *bufio.Reader) (*http.Request, error) {
+	hdrTimeout := headerTimeout(kc.srv)
+	var start time.Time
+	if hdrTimeout > 0 || kc.srv.ReadTimeout > 0 {
+		start = time.Now()
+	}
+	if hdrTimeout > 0 {
+		_ = kc.conn.SetReadDeadline(start.Add(hdrTimeout))
+	}
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		if kc.lim.n <= 0 {
+			return nil, errHeaderTooLarge
+		}
+		var ne net.Error
+		if err == io.EOF || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) {
+			return nil, err
+		}
+		return nil, errBadRequest
+	}
+	if d := kc.srv.ReadTimeout; d > 0 {
+		_ = kc.conn.SetReadDeadline(start.Add(d))
+	} else if hdrTimeout > 0 {
+		_ = kc.conn.SetReadDeadline(time.Time{})
 	}
 	return req, nil
 }
