@@ -453,6 +453,7 @@ const maxDrain = 256 << 10
 // it waits for the next one (await); it holds a request reader only while
 // there is something to read.
 func (kc *keptConn) serve() {
+	again := false // a request was served on this goroutine
 	for {
 		if (kc.br == nil || kc.br.Buffered() == 0) && kc.await() {
 			return // parked
@@ -474,6 +475,14 @@ func (kc *keptConn) serve() {
 		}
 		kc.fresh = false
 		w := &keptResponse{bufferedResponse: bufferedResponse{header: http.Header{}, head: req.Method == http.MethodHead}, kc: kc}
+		if again {
+			// A busy connection's POSTs run its session on this
+			// goroutine, deep below, and the collector halves the stack
+			// of a goroutine that waited shallow for its request: it
+			// grows back here, where a copy is cheap, rather than there.
+			stack.Grow()
+		}
+		again = true
 		served := kc.handle(w, req)
 		if w.hijacked {
 			return // held again, or a WebSocket now: see keptResponse
