@@ -36,7 +36,10 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 	}
 	head := string(buf[:end+2]) // every line with its CRLF
 
-	line, rest, _ := strings.Cut(head, "\r\n")
+	line, rest, ok := cutLine(head)
+	if !ok {
+		return nil, false
+	}
 	method, line, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(line, " ")
 	if !ok1 || !ok2 {
@@ -61,45 +64,58 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 	}
 	req.URL = &url.URL{Path: path, RawQuery: query}
 
-	lines := strings.Count(rest, "\r\n")
+	lines := strings.Count(rest, "\n")
 	if lines > maxSimpleHeaders {
 		return nil, false
 	}
 	h := make(http.Header, lines)
 	strs := make([]string, lines)
+	var hosts, conns, lengths int
+	var conn, length string
 	for rest != "" {
 		var kv string
-		kv, rest, _ = strings.Cut(rest, "\r\n")
-		k, v, ok := strings.Cut(kv, ":")
-		if !ok || !simpleHeaderKey(k) {
-			return nil, false // a continued line among them
-		}
-		v = trimSpace(v)
-		if !simpleHeaderValue(v) {
+		if kv, rest, ok = cutLine(rest); !ok {
 			return nil, false
 		}
-		key := textproto.CanonicalMIMEHeaderKey(k)
+		i := strings.IndexByte(kv, ':')
+		if i < 0 {
+			return nil, false // a continued line among them
+		}
+		key, ok := headerName(kv[:i])
+		v := trimSpace(kv[i+1:])
+		if !ok || !simpleHeaderValue(v) {
+			return nil, false
+		}
+		switch key {
+		case "Transfer-Encoding", "Trailer", "Pragma":
+			return nil, false
+		case "Host":
+			// Not in the header, as ReadRequest leaves it.
+			hosts++
+			req.Host = v
+			continue
+		case "Connection":
+			conns++
+			conn = v
+		case "Content-Length":
+			lengths++
+			length = v
+		}
 		if vv := h[key]; vv != nil {
 			h[key] = append(vv, v)
 			continue
 		}
-		h[key], strs = strs[:1:1], strs[1:]
-		h[key][0] = v
+		vv := strs[:1:1]
+		strs = strs[1:]
+		vv[0] = v
+		h[key] = vv
 	}
 	req.Header = h
-
-	for _, name := range []string{"Transfer-Encoding", "Trailer", "Pragma"} {
-		if _, ok := h[name]; ok {
-			return nil, false
-		}
-	}
-	if len(h["Host"]) > 1 || len(h["Connection"]) > 1 || len(h["Content-Length"]) > 1 {
+	if hosts > 1 || conns > 1 || lengths > 1 {
 		return nil, false
 	}
-	req.Host = h.Get("Host")
-	delete(h, "Host") // as ReadRequest does
-	switch conn := h.Get("Connection"); {
-	case conn == "":
+	switch {
+	case conns == 0:
 		req.Close = req.ProtoMinor == 0
 	case strings.EqualFold(conn, "close"):
 		req.Close = true
@@ -109,8 +125,8 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 	}
 
 	req.Body = http.NoBody
-	if cl, ok := h["Content-Length"]; ok {
-		n, ok := contentLength(cl[0])
+	if lengths > 0 {
+		n, ok := contentLength(length)
 		if !ok {
 			return nil, false
 		}
@@ -123,6 +139,16 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 	return req, true
 }
 
+// cutLine cuts s around its first CRLF; ok is false if a lone LF comes
+// first.
+func cutLine(s string) (line, rest string, ok bool) {
+	i := strings.IndexByte(s, '\n')
+	if i < 1 || s[i-1] != '\r' {
+		return "", "", false
+	}
+	return s[:i-1], s[i+1:], true
+}
+
 var crlfcrlf = []byte("\r\n\r\n")
 
 // simplePath reports whether p is an absolute path that url.URL keeps as
@@ -132,16 +158,25 @@ func simplePath(p string) bool {
 		return false
 	}
 	for i := 0; i < len(p); i++ {
-		if !isPathByte(p[i]) {
+		if !pathBytes[p[i]] {
 			return false
 		}
 	}
 	return true
 }
 
-func isPathByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		strings.IndexByte("-_.~$&+,/:;=@", c) >= 0
+// pathBytes and tokenBytes are the bytes a simple path and a header
+// name (a token, RFC 9110) may have.
+var pathBytes, tokenBytes = byteSet("-_.~$&+,/:;=@"), byteSet("!#$%&'*+-.^_`|~")
+
+// byteSet is the set of the ASCII letters and digits and of the bytes of
+// extra.
+func byteSet(extra string) (set [256]bool) {
+	for c := 0; c < 256; c++ {
+		set[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte(extra, byte(c)) >= 0
+	}
+	return set
 }
 
 // simpleQuery reports whether q has only visible ASCII and no '#'.
@@ -154,19 +189,27 @@ func simpleQuery(q string) bool {
 	return true
 }
 
-// simpleHeaderKey reports whether k is a non-empty token (RFC 9110).
-func simpleHeaderKey(k string) bool {
+// headerName returns k in canonical form (textproto.CanonicalMIMEHeaderKey),
+// or false if it is not a token (RFC 9110), as a header name must be.
+func headerName(k string) (string, bool) {
 	if k == "" {
-		return false
+		return "", false
 	}
+	upper, canonical := true, true
 	for i := 0; i < len(k); i++ {
 		c := k[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
+		if !tokenBytes[c] {
+			return "", false
 		}
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			canonical = false
+		}
+		upper = c == '-'
 	}
-	return true
+	if canonical {
+		return k, true
+	}
+	return textproto.CanonicalMIMEHeaderKey(k), true
 }
 
 // trimSpace trims the spaces and tabs around a header value.
