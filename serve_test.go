@@ -207,6 +207,50 @@ func TestServeTimeouts(t *testing.T) {
 	expectServeEnded(t, done)
 }
 
+// Beside an application's routes, a kept connection that checks each
+// request's path within ReadHeaderTimeout still waits IdleTimeout for the
+// next request once one was served.
+func TestServeIdleBesideApp(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	// The connection waits on its goroutine, as one does for up to a
+	// second by default, not parked at once.
+	idle := netpoll.IdleAfter
+	netpoll.IdleAfter = time.Hour
+	defer func() { netpoll.IdleAfter = idle }()
+	app := http.NewServeMux()
+	app.HandleFunc("GET /hello", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello") })
+	srv, err := NewServer(WithCloseTimeout(50*time.Millisecond), WithHTTPServer(&http.Server{Handler: app, ReadHeaderTimeout: 50 * time.Millisecond, IdleTimeout: 5 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := newReader(c)
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(300 * time.Millisecond) // past ReadHeaderTimeout
+		}
+		_, _ = io.WriteString(c, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("handshake %d: %v, %v; want 200", i, resp, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || !strings.HasPrefix(string(body), "0{") {
+			t.Fatalf("handshake %d: body %q, %v; want an open packet", i, body, err)
+		}
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}
+
 // Connections the server cannot read itself, a TLS listener's, are served
 // by net/http with the same handler, until a poll is held on one: it is
 // kept from then on.

@@ -431,21 +431,29 @@ func appendFieldValue(p []byte, v string) []byte {
 	return p
 }
 
-// packValues copies the values of h into one string of their own.
+// packValues gives h values of its own: new slices, over one string.
+// The slices are new because a Headers hook may have set one it shares.
 func packValues(h http.Header) {
-	n := 0
+	n, count := 0, 0
 	for _, vs := range h {
+		count += len(vs)
 		for _, v := range vs {
 			n += len(v)
 		}
 	}
+	if count == 0 {
+		return
+	}
 	var b strings.Builder
 	b.Grow(n)
-	for _, vs := range h {
-		for i, v := range vs {
+	all := make([]string, 0, count)
+	for k, vs := range h {
+		start := len(all)
+		for _, v := range vs {
 			off := b.Len()
 			b.WriteString(v)
-			vs[i] = b.String()[off:]
+			all = append(all, b.String()[off:])
 		}
+		h[k] = all[start:len(all):len(all)]
 	}
 }

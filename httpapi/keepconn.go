@@ -763,6 +763,8 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 	} else if d := kc.srv.ReadTimeout; d > 0 {
 		// The header was there whole: no read, so no header timeout.
 		_ = kc.conn.SetReadDeadline(time.Now().Add(d))
+	} else if kc.handoff != nil && headerTimeout(kc.srv) > 0 {
+		_ = kc.conn.SetReadDeadline(time.Time{}) // forEngine's
 	}
 	kc.lim.n = math.MaxInt64 // the body: the handler bounds it
 	// What net/http checks of a request besides parsing it.

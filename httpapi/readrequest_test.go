@@ -213,3 +213,21 @@ func BenchmarkReadRequest(b *testing.B) {
 		}
 	})
 }
+
+// A held poll's header values are copied into new slices: a Headers hook
+// may have set a slice it shares with other responses.
+func TestPackValuesLeavesSharedSlices(t *testing.T) {
+	shared := []string{"a", "b"}
+	h := http.Header{"X-Shared": shared, "Origin-Echo": {"https://app.example.com"}}
+	packValues(h)
+	if &h["X-Shared"][0] == &shared[0] {
+		t.Fatal("packValues wrote into the shared slice")
+	}
+	want := http.Header{"X-Shared": {"a", "b"}, "Origin-Echo": {"https://app.example.com"}}
+	if !reflect.DeepEqual(h, want) {
+		t.Fatalf("packValues gave %v, want %v", h, want)
+	}
+	if shared[0] != "a" || shared[1] != "b" {
+		t.Fatalf("shared slice changed to %v", shared)
+	}
+}
