@@ -418,6 +418,9 @@ run_one() { # scenario server round
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr)"
+	# The model name can be as vague as "AMD EPYC": family, model and the
+	# widest vector extension tell two machines apart.
+	echo "cpu: family $(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), model $(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -m1 '^flags' /proc/cpuinfo | grep -qw avx512f && echo avx512f || echo 'no avx512f')"
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "go: $(go version | cut -d' ' -f3-)  node: $(node --version)  engine.io: $(node -p "require('./bench/reference/node_modules/engine.io/package.json').version" 2>/dev/null || echo '?')"
 	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), working tree: $(git status --porcelain 2>/dev/null | wc -l) files changed or new ($(git status --porcelain -- . ':!bench' 2>/dev/null | wc -l) outside bench/)"
