@@ -123,11 +123,7 @@ func TestServe(t *testing.T) {
 	// quiet for the poller's interval: only the server's own and the
 	// WebSocket's reader and writer remain.
 	for range 20 {
-		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		dialServed(t, base)
 	}
 	waitUntil(t, "the quiet connections to be kept", func() bool { return srv.handler.KeptConnections() == 21 })
 	waitUntil(t, "the quiet connections to wait parked", func() bool { return runtime.NumGoroutine() <= 20 })
@@ -224,11 +220,7 @@ func TestServeIdleBesideApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, done := serve(t, srv)
-	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialServed(t, base)
 	br := newReader(c)
 	for i := range 2 {
 		if i > 0 {
@@ -305,6 +297,18 @@ func TestServeTLS(t *testing.T) {
 
 func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
 
+// dialServed opens a connection to the server serve started at base; the
+// test's end closes it.
+func dialServed(t *testing.T, base string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 // Without IdleTimeout, ReadTimeout bounds the wait for the next request,
 // as in net/http.
 func TestServeReadTimeoutBoundsIdle(t *testing.T) {
@@ -314,11 +318,7 @@ func TestServeReadTimeoutBoundsIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, done := serve(t, srv)
-	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialServed(t, base)
 	_, _ = io.WriteString(c, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	br := newReader(c)
