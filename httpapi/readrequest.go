@@ -27,7 +27,10 @@ const maxSimpleHeaders = 64
 // It costs a few allocations (the header block as one string, the
 // Request, its URL, the header map and its values) where ReadRequest makes
 // one per header value besides, and it needs no read: a header that came
-// in one segment is parsed without a read deadline.
+// in one segment is parsed without a read deadline. Every string of the
+// Request shares the header block's memory: what is kept after the
+// request (a held poll's response header, a session's handshake header)
+// is copied, not to keep the whole block alive with it.
 func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 	buf, _ := br.Peek(br.Buffered())
 	end := bytes.Index(buf, crlfcrlf)
