@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/eioactor/engineio/internal/mailbox"
+	"github.com/eioactor/engineio/internal/pack"
 	"github.com/eioactor/engineio/metrics"
 	"github.com/eioactor/engineio/protocol"
 )
@@ -122,17 +123,7 @@ func NewInfo(sid string, rev protocol.Revision, transport Transport, header http
 		}
 		// One copy of them all: a header read by the server's own request
 		// reader shares the memory of the whole request head.
-		size := 0
-		for _, s := range info.header {
-			size += len(s)
-		}
-		var b strings.Builder
-		b.Grow(size)
-		for i, s := range info.header {
-			off := b.Len()
-			b.WriteString(s)
-			info.header[i] = b.String()[off:]
-		}
+		pack.Strings(info.header)
 	}
 	info.transport.Store(uint32(transport))
 	return info

@@ -14,6 +14,7 @@ import (
 
 	"github.com/eioactor/engineio/actors"
 	"github.com/eioactor/engineio/internal/netpoll"
+	"github.com/eioactor/engineio/internal/pack"
 	"github.com/eioactor/engineio/internal/reply"
 	"github.com/eioactor/engineio/internal/timers"
 	"github.com/eioactor/engineio/protocol"
@@ -434,26 +435,18 @@ func appendFieldValue(p []byte, v string) []byte {
 // packValues gives h values of its own: new slices, over one string.
 // The slices are new because a Headers hook may have set one it shares.
 func packValues(h http.Header) {
-	n, count := 0, 0
+	count := 0
 	for _, vs := range h {
 		count += len(vs)
-		for _, v := range vs {
-			n += len(v)
-		}
 	}
 	if count == 0 {
 		return
 	}
-	var b strings.Builder
-	b.Grow(n)
 	all := make([]string, 0, count)
 	for k, vs := range h {
 		start := len(all)
-		for _, v := range vs {
-			off := b.Len()
-			b.WriteString(v)
-			all = append(all, b.String()[off:])
-		}
+		all = append(all, vs...)
 		h[k] = all[start:len(all):len(all)]
 	}
+	pack.Strings(all)
 }

@@ -84,9 +84,9 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 		if i < 0 {
 			return nil, false // a continued line among them
 		}
-		key, ok := headerName(kv[:i])
+		key, valid := headerName(kv[:i])
 		v := trimSpace(kv[i+1:])
-		if !ok || !simpleHeaderValue(v) {
+		if !valid || !simpleHeaderValue(v) {
 			return nil, false
 		}
 		switch key {
@@ -135,7 +135,7 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 		}
 		req.ContentLength = n
 		if n > 0 {
-			req.Body = &contentBody{br: br, n: n}
+			req.Body = &contentBody{body: io.LimitedReader{R: br, N: n}}
 		}
 	}
 	_, _ = br.Discard(end + 4)
@@ -260,8 +260,7 @@ func contentLength(s string) (int64, bool) {
 // http.ErrBodyReadAfterClose after Close. Close does not read what is
 // left: the connection's loop drains a body, within a bound, or closes.
 type contentBody struct {
-	br     *bufio.Reader
-	n      int64 // bytes left
+	body   io.LimitedReader // the request reader, up to the body's end
 	closed bool
 }
 
@@ -269,16 +268,9 @@ func (b *contentBody) Read(p []byte) (int, error) {
 	if b.closed {
 		return 0, http.ErrBodyReadAfterClose
 	}
-	if b.n <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > b.n {
-		p = p[:b.n]
-	}
-	n, err := b.br.Read(p)
-	b.n -= int64(n)
+	n, err := b.body.Read(p)
 	switch {
-	case b.n == 0:
+	case b.body.N == 0:
 		err = io.EOF
 	case err == io.EOF:
 		err = io.ErrUnexpectedEOF
