@@ -24,6 +24,10 @@
 #             compare a change with it: SERVERS="ours base" BASE=HEAD
 #             (the table then compares ours with base instead of reference)
 #   BASE=HEAD         the revision of base
+#   POLL_HTTP=lean    polling's HTTP client in eioload: lean (its own, one
+#             connection per session) or nethttp (net/http's, which used
+#             more CPU per message than the fastest servers: runs before
+#             finding 40 used it)
 #   WS_CLIENTS=200 POLL_CLIENTS=50 CONNECTIONS=20000 CONNECT_CONCURRENCY=50 IDLE_SESSIONS=1000
 #   UPGRADES=500 UPGRADE_CONCURRENCY=10          upgrade
 #   RATE_CLIENTS=2000 RATE=1 RATE_DURATION=60s   rate (msgs/s per client)
@@ -56,6 +60,7 @@ SERVERS=${SERVERS:-"ours reference bare"}
 BASE=${BASE:-HEAD}
 WS_CLIENTS=${WS_CLIENTS:-200}
 POLL_CLIENTS=${POLL_CLIENTS:-50}
+POLL_HTTP=${POLL_HTTP:-lean}
 CONNECTIONS=${CONNECTIONS:-20000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-50}
 IDLE_SESSIONS=${IDLE_SESSIONS:-1000}
@@ -303,7 +308,7 @@ scenario_args() {
 	ws-text) echo "-transport websocket -clients $WS_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	ws-binary) echo "-transport websocket -clients $WS_CLIENTS -size 1024 -binary -duration $DURATION -warmup $WARMUP" ;;
 	ws-fixed) echo "-transport websocket -clients $WS_CLIENTS -rate $FIXED_RATE -size 64 -duration $DURATION -warmup $WARMUP" ;;
-	polling) echo "-transport polling -clients $POLL_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
+	polling) echo "-transport polling -http $POLL_HTTP -clients $POLL_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	connect) echo "-transport websocket -connect-only -clients $CONNECTIONS -concurrency $CONNECT_CONCURRENCY -warmup $WARMUP $(local_ips "$CONNECTIONS")" ;;
 	idle) echo "-transport websocket -idle -clients $IDLE_SESSIONS -duration $DURATION" ;;
 	upgrade) echo "-upgrade -clients $UPGRADES -concurrency $UPGRADE_CONCURRENCY -size 64 -warmup $WARMUP" ;;

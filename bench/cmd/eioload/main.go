@@ -66,6 +66,7 @@ type config struct {
 	firstIP     int  // the last byte of the first of them: 127.0.0.firstIP
 	idleGet     bool // -idle over polling: keep a GET pending during the hold
 	insecure    bool // https: accept any certificate (a self-signed test server's)
+	leanHTTP    bool // the polling echo over http:// uses httpConn, not net/http's client
 }
 
 // session is one connected Engine.IO client. Its methods are called by one
@@ -125,6 +126,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.firstIP, "local-ip-first", 2, "with -local-ips, the last byte of the first source address; load generators run side by side each take addresses of their own")
 	fs.BoolVar(&cfg.idleGet, "idle-get", true, "with -idle over polling: keep a long-poll GET pending during the hold, as a browser does; false: handshake, close the HTTP connections and stay silent until the end (the server holds only the session; pings go unanswered)")
 	fs.BoolVar(&cfg.insecure, "insecure", false, "with an https:// -url: accept the server's certificate without checking it (a self-signed test server's)")
+	httpClient := fs.String("http", "lean", "the polling echo's HTTP client over http://: lean (one connection per session, written and read by hand with the bytes net/http's client sends) or nethttp (net/http's client, as before it); the other modes and https use net/http's")
 	idle := fs.Bool("idle", false, "only connect and hold the sessions for -duration, answering pings")
 	connectOnly := fs.Bool("connect-only", false, "open and close -clients sessions, -concurrency at a time; report sessions per second")
 	upgrade := fs.Bool("upgrade", false, "open -clients polling sessions, -concurrency at a time, upgrade each to WebSocket and echo one message over it; report the upgrade time (-transport is ignored)")
@@ -149,6 +151,12 @@ func parseFlags(args []string) (*config, error) {
 		if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() || ip.To4() == nil {
 			return nil, fmt.Errorf("-local-ips needs a server on an IPv4 loopback address, got %q", u.Hostname())
 		}
+	}
+	switch *httpClient {
+	case "lean", "nethttp":
+		cfg.leanHTTP = *httpClient == "lean"
+	default:
+		return nil, fmt.Errorf("-http must be lean or nethttp, got %q", *httpClient)
 	}
 	switch {
 	case *idle && *connectOnly, *idle && *upgrade, *connectOnly && *upgrade:

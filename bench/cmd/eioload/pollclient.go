@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,9 @@ type pollDialer struct {
 	// browser has: its pong then goes on a connection of its own, not on
 	// one that another client left idle.
 	shared *pollClients
+	// lean: the polling echo's sessions talk through an httpConn each
+	// (-http lean), not net/http's client.
+	lean bool
 }
 
 // pollClients are the HTTP clients of one pool of connections.
@@ -40,6 +44,7 @@ func newPollDialer(cfg *config) *pollDialer {
 	u := *cfg.url
 	u.RawQuery = "EIO=4&transport=polling"
 	d := &pollDialer{base: u.String(), cfg: cfg, idleGet: cfg.idleGet}
+	d.lean = cfg.leanHTTP && cfg.mode == "echo" && u.Scheme == "http"
 	if cfg.mode == "connect-only" || cfg.mode == "upgrade" || (cfg.mode == "idle" && !cfg.idleGet) {
 		d.shared = d.clients(max(2*cfg.clients, 2*cfg.concurrency))
 	}
@@ -71,7 +76,10 @@ func (d *pollDialer) clients(conns int) *pollClients {
 
 func (d *pollDialer) dial(ctx context.Context) (session, error) {
 	p := &pollSession{d: d, pollClients: d.shared}
-	if p.pollClients == nil {
+	if d.lean {
+		// Its pollClients stay empty: get and post go through hc.
+		p.hc, p.hcPost, p.pollClients = newHTTPConn(d.cfg), newHTTPConn(d.cfg), &pollClients{}
+	} else if p.pollClients == nil {
 		p.pollClients = d.clients(2) // a GET and a POST at a time
 	}
 	body, err := p.get(ctx, p.client, d.base)
@@ -97,6 +105,10 @@ func (d *pollDialer) dial(ctx context.Context) (session, error) {
 type pollSession struct {
 	d *pollDialer
 	*pollClients
+	// With lean, in place of pollClients: the connections of the session's
+	// GETs and of its POSTs, two as engine.io-client keeps, whose POSTs go
+	// beside a pending GET.
+	hc, hcPost *httpConn
 	open openPacket
 	url  string // base + sid
 
@@ -108,6 +120,17 @@ type pollSession struct {
 }
 
 func (p *pollSession) get(ctx context.Context, c *http.Client, u string) ([]byte, error) {
+	if p.hc != nil {
+		p.in.Reset()
+		status, err := p.hc.do(http.MethodGet, p.target(u), nil, &p.in)
+		if err != nil {
+			return nil, err
+		}
+		if status != http.StatusOK {
+			return nil, withKind(errHTTPStatus, fmt.Errorf("GET: HTTP %d %s", status, clip(p.in.Bytes())))
+		}
+		return p.in.Bytes(), nil
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
@@ -128,27 +151,44 @@ func (p *pollSession) get(ctx context.Context, c *http.Client, u string) ([]byte
 }
 
 func (p *pollSession) post(body []byte) error {
-	req, err := http.NewRequest(http.MethodPost, p.url, bytes.NewReader(body))
+	status, err := p.postBody(body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	p.postIn.Reset()
-	if _, err := p.postIn.ReadFrom(resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return withKind(errHTTPStatus, fmt.Errorf("POST: HTTP %d %s", resp.StatusCode, clip(p.postIn.Bytes())))
+	if status != http.StatusOK {
+		return withKind(errHTTPStatus, fmt.Errorf("POST: HTTP %d %s", status, clip(p.postIn.Bytes())))
 	}
 	if !bytes.Equal(p.postIn.Bytes(), []byte("ok")) {
 		return protocolErrorf("POST answered %q, expected \"ok\"", clip(p.postIn.Bytes()))
 	}
 	return nil
+}
+
+// postBody sends a POST and reads its answer into postIn.
+func (p *pollSession) postBody(body []byte) (int, error) {
+	p.postIn.Reset()
+	if p.hc != nil {
+		return p.hcPost.do(http.MethodPost, p.target(p.url), body, &p.postIn)
+	}
+	req, err := http.NewRequest(http.MethodPost, p.url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if _, err := p.postIn.ReadFrom(resp.Body); err != nil {
+		return 0, err
+	}
+	return resp.StatusCode, nil
+}
+
+// target returns the request target (path and query) of the URL u.
+func (p *pollSession) target(u string) string {
+	return strings.TrimPrefix(u, p.d.cfg.url.Scheme+"://"+p.d.cfg.url.Host)
 }
 
 var pongPayload = []byte{packetPong}
@@ -262,6 +302,11 @@ func (p *pollSession) hold(until time.Time, st *clientStats) error {
 
 // close sends a close packet; the answer does not matter any more.
 func (p *pollSession) close() {
+	if p.hc != nil {
+		_, _ = p.postBody([]byte{packetClose})
+		p.dropConnections()
+		return
+	}
 	req, err := http.NewRequest(http.MethodPost, p.url, bytes.NewReader([]byte{packetClose}))
 	if err != nil {
 		return
@@ -276,6 +321,11 @@ func (p *pollSession) close() {
 
 // dropConnections closes the idle connections of a session's own pool.
 func (p *pollSession) dropConnections() {
+	if p.hc != nil {
+		p.hc.close()
+		p.hcPost.close()
+		return
+	}
 	if p.pollClients != p.d.shared {
 		p.transport.CloseIdleConnections()
 	}
