@@ -24,8 +24,8 @@
 #             compare a change with it: SERVERS="ours base" BASE=HEAD
 #             (the table then compares ours with base instead of reference)
 #   BASE=HEAD         the revision of base
-#   POLL_HTTP=lean    polling's HTTP client in eioload: lean (its own, one
-#             connection per session) or nethttp (net/http's, which used
+#   POLL_HTTP=lean    polling's HTTP client in eioload: lean (its own, two
+#             connections per session) or nethttp (net/http's, which used
 #             more CPU per message than the fastest servers: runs before
 #             finding 40 used it)
 #   WS_CLIENTS=200 POLL_CLIENTS=50 CONNECTIONS=20000 CONNECT_CONCURRENCY=50 IDLE_SESSIONS=1000
