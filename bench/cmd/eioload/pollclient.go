@@ -109,8 +109,8 @@ type pollSession struct {
 	// GETs and of its POSTs, two as engine.io-client keeps, whose POSTs go
 	// beside a pending GET.
 	hc, hcPost *httpConn
-	open openPacket
-	url  string // base + sid
+	open       openPacket
+	url        string // base + sid
 
 	out     []byte       // POST body
 	in      bytes.Buffer // last GET body
