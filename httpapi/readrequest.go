@@ -16,13 +16,14 @@ const maxSimpleHeaders = 64
 
 // readSimpleRequest reads the request at the head of br when its header is
 // buffered whole and has the plain form that browsers, Node and Go clients
-// send for a poll or a POST: a GET, POST or OPTIONS of an origin-form
-// target over HTTP/1.0 or 1.1, header lines of token names and visible
-// ASCII values, at most one Content-Length and Connection, and no
-// Transfer-Encoding, Trailer, Pragma or continued line. For anything else
-// it reports false having read nothing, and http.ReadRequest reads the
-// request: this is a shortcut that gives the same Request, never a second
-// opinion (FuzzReadSimpleRequest holds it to ReadRequest's result).
+// send for a poll, a POST or a WebSocket upgrade: a GET, POST or OPTIONS
+// of an origin-form target over HTTP/1.0 or 1.1, header lines of token
+// names and visible ASCII values, at most one Content-Length and
+// Connection, and no Transfer-Encoding, Trailer or continued line. For
+// anything else it reports false having read nothing, and http.ReadRequest
+// reads the request: this is a shortcut that gives the same Request, never
+// a second opinion (FuzzReadSimpleRequest holds it to ReadRequest's
+// result).
 //
 // It costs a few allocations (the header block as one string, the
 // Request, its URL, the header map and its values) where ReadRequest makes
@@ -90,7 +91,7 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 			return nil, false
 		}
 		switch key {
-		case "Transfer-Encoding", "Trailer", "Pragma":
+		case "Transfer-Encoding", "Trailer":
 			return nil, false
 		case "Host":
 			// Not in the header, as ReadRequest leaves it.
@@ -113,19 +114,19 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 		vv[0] = v
 		h[key] = vv
 	}
+	// As ReadRequest (net/http's fixPragmaCacheControl).
+	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h["Cache-Control"] == nil {
+		h["Cache-Control"] = []string{"no-cache"}
+	}
 	req.Header = h
 	if hosts > 1 || conns > 1 || lengths > 1 {
 		return nil, false
 	}
-	switch {
-	case conns == 0:
-		req.Close = req.ProtoMinor == 0
-	case strings.EqualFold(conn, "close"):
-		req.Close = true
-	case strings.EqualFold(conn, "keep-alive"):
-	default:
-		return nil, false
-	}
+	// As ReadRequest: an HTTP/1.1 connection closes after the request if
+	// its Connection lists close; an HTTP/1.0 one unless it lists
+	// keep-alive. (A WebSocket upgrade lists Upgrade.)
+	hasClose, hasKeepAlive := connectionTokens(conn)
+	req.Close = hasClose || req.ProtoMinor == 0 && !hasKeepAlive
 
 	req.Body = http.NoBody
 	if lengths > 0 {
@@ -140,6 +141,20 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 	}
 	_, _ = br.Discard(end + 4)
 	return req, true
+}
+
+// connectionTokens reports whether the Connection header value v lists
+// the tokens close and keep-alive (ASCII case aside), in a comma-separated
+// list whose elements may have spaces and tabs around them.
+func connectionTokens(v string) (hasClose, hasKeepAlive bool) {
+	for v != "" {
+		var t string
+		t, v, _ = strings.Cut(v, ",")
+		t = strings.Trim(t, " \t")
+		hasClose = hasClose || strings.EqualFold(t, "close")
+		hasKeepAlive = hasKeepAlive || strings.EqualFold(t, "keep-alive")
+	}
+	return hasClose, hasKeepAlive
 }
 
 // cutLine cuts s around its first CRLF; ok is false if a lone LF comes

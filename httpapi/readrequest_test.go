@@ -37,21 +37,39 @@ var clientRequests = map[string]string{
 		"Origin: https://b\r\nAccess-Control-Request-Method: POST\r\n" +
 		"Access-Control-Request-Headers: content-type\r\n\r\n",
 	"HTTP/1.0 keep-alive": "GET /engine.io/?EIO=3&transport=polling&j=0 HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
-	"no header at all":    "GET / HTTP/1.1\r\n\r\n",
-	"repeated header":     "GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n",
+	"engine.io-client 6 websocket": "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: St5OivZvM1sXRUsvGjWckg==\r\nConnection: Upgrade\r\n" +
+		"Upgrade: websocket\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" +
+		"Host: 127.0.0.1:39999\r\n\r\n",
+	"engine.io-client 3 websocket": "GET /engine.io/?EIO=3&transport=websocket HTTP/1.1\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: FaoYqCHpPPNJlwgCKlJdNg==\r\nConnection: Upgrade\r\n" +
+		"Upgrade: websocket\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" +
+		"Host: 127.0.0.1:39999\r\n\r\n",
+	"browser websocket, keep-alive and Upgrade": "GET /socket.io/?EIO=4&transport=websocket&sid=Zm9v HTTP/1.1\r\n" +
+		"Host: example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0\r\n" +
+		"Accept: */*\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n" +
+		"Sec-WebSocket-Version: 13\r\nOrigin: https://app.example.com\r\n" +
+		"Sec-WebSocket-Extensions: permessage-deflate\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+		"Connection: keep-alive, Upgrade\r\nCookie: io=Zm9v\r\nSec-Fetch-Dest: empty\r\n" +
+		"Sec-Fetch-Mode: websocket\r\nSec-Fetch-Site: same-site\r\nPragma: no-cache\r\n" +
+		"Cache-Control: no-cache\r\nUpgrade: websocket\r\n\r\n",
+	"HTTP/1.0, Connection without keep-alive": "GET /e/ HTTP/1.0\r\nConnection: Upgrade\r\n\r\n",
+	"Pragma, no Cache-Control":                "GET /e/ HTTP/1.1\r\nHost: a\r\nPragma: no-cache\r\n\r\n",
+	"Pragma of another value":                 "GET /e/ HTTP/1.1\r\nPragma: x\r\nPragma: no-cache\r\n\r\n",
+	"close among the tokens":                  "GET /e/ HTTP/1.1\r\nConnection: Upgrade,\tCLOSE \r\n\r\n",
+	"no header at all":                        "GET / HTTP/1.1\r\n\r\n",
+	"repeated header":                         "GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n",
 }
 
 // Requests the shortcut leaves to http.ReadRequest.
 var otherRequests = map[string]string{
 	"chunked body":       "POST /e/ HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
-	"pragma":             "GET /e/ HTTP/1.1\r\nHost: a\r\nPragma: no-cache\r\n\r\n",
 	"continued line":     "GET /e/ HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n 2\r\n\r\n",
 	"escaped path":       "GET /e%20x/ HTTP/1.1\r\nHost: a\r\n\r\n",
 	"bare LF":            "GET /e/ HTTP/1.1\nHost: a\n\n",
 	"absolute target":    "GET http://a/e/ HTTP/1.1\r\nHost: a\r\n\r\n",
 	"incomplete header":  "GET /e/ HTTP/1.1\r\nHost: a\r\n",
 	"two lengths":        "POST /e/ HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
-	"websocket upgrade":  "GET /e/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
 	"other method":       "PUT /e/ HTTP/1.1\r\nHost: a\r\n\r\n",
 	"HTTP/2 preface":     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
 	"empty query":        "GET /e/? HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -187,31 +205,33 @@ func FuzzReadSimpleRequest(f *testing.F) {
 }
 
 func BenchmarkReadRequest(b *testing.B) {
-	raw := clientRequests["engine.io-client 6 post"]
-	sr := strings.NewReader(raw)
-	br := bufio.NewReaderSize(sr, 4096)
-	next := func() *bufio.Reader {
-		sr.Reset(raw)
-		br.Reset(sr)
-		_, _ = br.Peek(len(raw))
-		return br
+	for _, name := range []string{"engine.io-client 6 post", "engine.io-client 6 websocket"} {
+		raw := clientRequests[name]
+		sr := strings.NewReader(raw)
+		br := bufio.NewReaderSize(sr, 4096)
+		next := func() *bufio.Reader {
+			sr.Reset(raw)
+			br.Reset(sr)
+			_, _ = br.Peek(len(raw))
+			return br
+		}
+		b.Run(name+"/readSimpleRequest", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := readSimpleRequest(next()); !ok {
+					b.Fatal("declined")
+				}
+			}
+		})
+		b.Run(name+"/http.ReadRequest", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := http.ReadRequest(next()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
-	b.Run("readSimpleRequest", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, ok := readSimpleRequest(next()); !ok {
-				b.Fatal("declined")
-			}
-		}
-	})
-	b.Run("http.ReadRequest", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := http.ReadRequest(next()); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }
 
 // A held poll's header values are copied into new slices: a Headers hook
