@@ -42,6 +42,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,7 @@ type config struct {
 	idleGet     bool // -idle over polling: keep a GET pending during the hold
 	insecure    bool // https: accept any certificate (a self-signed test server's)
 	leanHTTP    bool // the polling echo over http:// uses httpConn, not net/http's client
+	cpuProfile  string
 }
 
 // session is one connected Engine.IO client. Its methods are called by one
@@ -91,7 +93,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "eioload:", err)
 		os.Exit(2)
 	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "eioload: -cpuprofile:", err)
+			os.Exit(2)
+		}
+	}
 	res := run(cfg)
+	if cfg.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	summary := os.Stdout
 	if cfg.jsonOut {
 		summary = os.Stderr
@@ -126,6 +141,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.firstIP, "local-ip-first", 2, "with -local-ips, the last byte of the first source address; load generators run side by side each take addresses of their own")
 	fs.BoolVar(&cfg.idleGet, "idle-get", true, "with -idle over polling: keep a long-poll GET pending during the hold, as a browser does; false: handshake, close the HTTP connections and stay silent until the end (the server holds only the session; pings go unanswered)")
 	fs.BoolVar(&cfg.insecure, "insecure", false, "with an https:// -url: accept the server's certificate without checking it (a self-signed test server's)")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file: to see what it spends when it, not the server, is the bottleneck")
 	httpClient := fs.String("http", "lean", "the polling echo's HTTP client over http://: lean (one connection per session, written and read by hand with the bytes net/http's client sends) or nethttp (net/http's client, as before it); the other modes and https use net/http's")
 	idle := fs.Bool("idle", false, "only connect and hold the sessions for -duration, answering pings")
 	connectOnly := fs.Bool("connect-only", false, "open and close -clients sessions, -concurrency at a time; report sessions per second")
