@@ -142,7 +142,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&cfg.idleGet, "idle-get", true, "with -idle over polling: keep a long-poll GET pending during the hold, as a browser does; false: handshake, close the HTTP connections and stay silent until the end (the server holds only the session; pings go unanswered)")
 	fs.BoolVar(&cfg.insecure, "insecure", false, "with an https:// -url: accept the server's certificate without checking it (a self-signed test server's)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file: to see what it spends when it, not the server, is the bottleneck")
-	httpClient := fs.String("http", "lean", "the polling echo's HTTP client over http://: lean (one connection per session, written and read by hand with the bytes net/http's client sends) or nethttp (net/http's client, as before it); the other modes and https use net/http's")
+	httpClient := fs.String("http", "lean", "the polling echo's HTTP client over http://: lean (two connections per session, GETs on one and POSTs on the other, written and read by hand with the bytes net/http's client sends) or nethttp (net/http's client, as before it); the other modes and https use net/http's")
 	idle := fs.Bool("idle", false, "only connect and hold the sessions for -duration, answering pings")
 	connectOnly := fs.Bool("connect-only", false, "open and close -clients sessions, -concurrency at a time; report sessions per second")
 	upgrade := fs.Bool("upgrade", false, "open -clients polling sessions, -concurrency at a time, upgrade each to WebSocket and echo one message over it; report the upgrade time (-transport is ignored)")
