@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -216,20 +215,7 @@ func TestLeanPollingEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.OnMessage(func(s *engineio.Session, m engineio.Message) { _ = s.SendMessage(m) })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		if err := srv.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-		<-served
-	}()
-
-	u, _ := url.Parse("http://" + ln.Addr().String() + "/engine.io/")
+	u := serveEngine(t, srv)
 	d := newPollDialer(&config{url: u, transport: "polling", mode: "echo", clients: 1, timeout: 5 * time.Second, leanHTTP: true})
 	if !d.lean {
 		t.Fatal("the dialer does not use the lean client")

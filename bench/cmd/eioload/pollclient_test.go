@@ -13,6 +13,28 @@ import (
 	"github.com/eioactor/engineio"
 )
 
+// serveEngine serves srv on a loopback port until the test ends, and
+// returns its engine's URL.
+func serveEngine(t *testing.T, srv *engineio.Server) *url.URL {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		if err := srv.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve returned %v", err)
+		}
+	})
+	u, _ := url.Parse("http://" + ln.Addr().String() + "/engine.io/")
+	return u
+}
+
 // An idle polling client sends each pong beside its next long-poll, as
 // engine.io-client does, so it keeps two connections of its own: one whose
 // poll waits and one that carries the pong.
@@ -30,22 +52,7 @@ func TestIdlePollingClientPongsBesideItsPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		if err := srv.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("Serve returned %v", err)
-		}
-	}()
-
-	u, _ := url.Parse("http://" + ln.Addr().String() + "/engine.io/")
+	u := serveEngine(t, srv)
 	d := newPollDialer(&config{url: u, transport: "polling", mode: "idle", clients: 1, timeout: 5 * time.Second, idleGet: true})
 	s, err := d.dial(t.Context())
 	if err != nil {
