@@ -18,7 +18,7 @@
 #   SCENARIOS="ws-text ws-binary polling connect idle upgrade"  [--scenarios "..."]
 #             also: rate sizes idle-scale idle-polling wss-idle
 #             https-idle-polling (long, off by default), ws-fixed (ws-text at
-#             a fixed offered load)
+#             a fixed offered load), polling-fixed (polling at one)
 #   SERVERS="ours reference bare"        [--servers "..."]
 #             also: base, our server built from git revision BASE, to
 #             compare a change with it: SERVERS="ours base" BASE=HEAD
@@ -32,6 +32,7 @@
 #   UPGRADES=500 UPGRADE_CONCURRENCY=10          upgrade
 #   RATE_CLIENTS=2000 RATE=1 RATE_DURATION=60s   rate (msgs/s per client)
 #   FIXED_RATE=75                                ws-fixed (msgs/s per client, WS_CLIENTS clients)
+#   FIXED_POLL_RATE=200                          polling-fixed (msgs/s per client, POLL_CLIENTS clients)
 #   SIZES="64 1024 16384 65536" SIZES_BINARY=1   sizes (WebSocket echo, WS_CLIENTS clients)
 #   IDLE_SCALE="1000 10000" IDLE_MAX= IDLE_HOLD=30s   idle-scale (IDLE_MAX adds one more count)
 #   IDLE_POLL_SESSIONS=9000   idle-polling and https-idle-polling (held for
@@ -71,6 +72,7 @@ RATE_CLIENTS=${RATE_CLIENTS:-2000}
 RATE=${RATE:-1}
 RATE_DURATION=${RATE_DURATION:-60s}
 FIXED_RATE=${FIXED_RATE:-75}
+FIXED_POLL_RATE=${FIXED_POLL_RATE:-200}
 SIZES=${SIZES:-"64 1024 16384 65536"}
 SIZES_BINARY=${SIZES_BINARY:-1}
 IDLE_SCALE=${IDLE_SCALE:-"1000 10000"}
@@ -109,7 +111,7 @@ cd "$ROOT"
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 for s in $SCENARIOS; do
-	case $s in ws-text | ws-binary | ws-fixed | polling | connect | idle | upgrade | rate | sizes | idle-scale | idle-polling | wss-idle | https-idle-polling) ;;
+	case $s in ws-text | ws-binary | ws-fixed | polling | polling-fixed | connect | idle | upgrade | rate | sizes | idle-scale | idle-polling | wss-idle | https-idle-polling) ;;
 	*) die "unknown scenario '$s'" ;;
 	esac
 done
@@ -308,6 +310,7 @@ scenario_args() {
 	ws-text) echo "-transport websocket -clients $WS_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	ws-binary) echo "-transport websocket -clients $WS_CLIENTS -size 1024 -binary -duration $DURATION -warmup $WARMUP" ;;
 	ws-fixed) echo "-transport websocket -clients $WS_CLIENTS -rate $FIXED_RATE -size 64 -duration $DURATION -warmup $WARMUP" ;;
+	polling-fixed) echo "-transport polling -http $POLL_HTTP -clients $POLL_CLIENTS -rate $FIXED_POLL_RATE -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	polling) echo "-transport polling -http $POLL_HTTP -clients $POLL_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	connect) echo "-transport websocket -connect-only -clients $CONNECTIONS -concurrency $CONNECT_CONCURRENCY -warmup $WARMUP $(local_ips "$CONNECTIONS")" ;;
 	idle) echo "-transport websocket -idle -clients $IDLE_SESSIONS -duration $DURATION" ;;
@@ -430,7 +433,7 @@ run_one() { # scenario server round
 	echo "go: $(go version | cut -d' ' -f3-)  node: $(node --version)  engine.io: $(node -p "require('./bench/reference/node_modules/engine.io/package.json').version" 2>/dev/null || echo '?')"
 	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), working tree: $(git status --porcelain 2>/dev/null | wc -l) files changed or new ($(git status --porcelain -- . ':!bench' 2>/dev/null | wc -l) outside bench/)"
 	echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS=\"$SCENARIOS\" SERVERS=\"$SERVERS\" WS_CLIENTS=$WS_CLIENTS POLL_CLIENTS=$POLL_CLIENTS CONNECTIONS=$CONNECTIONS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY IDLE_SESSIONS=$IDLE_SESSIONS PING_INTERVAL=$PING_INTERVAL PING_TIMEOUT=$PING_TIMEOUT"
-	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS TLS_SESSIONS=$TLS_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
+	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE FIXED_POLL_RATE=$FIXED_POLL_RATE POLL_HTTP=$POLL_HTTP SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS TLS_SESSIONS=$TLS_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
 	echo "pinning: server on CPU $SERVER_CPU, eioload on CPU $LOAD_CPU (taskset); open files limit $FD_LIMIT"
 } >"$OUT/header.txt"
 cat "$OUT/header.txt" >&2
