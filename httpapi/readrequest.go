@@ -150,7 +150,7 @@ func connectionTokens(v string) (hasClose, hasKeepAlive bool) {
 	for v != "" {
 		var t string
 		t, v, _ = strings.Cut(v, ",")
-		t = strings.Trim(t, " \t")
+		t = trimSpace(t)
 		hasClose = hasClose || strings.EqualFold(t, "close")
 		hasKeepAlive = hasKeepAlive || strings.EqualFold(t, "keep-alive")
 	}

@@ -127,19 +127,19 @@ func (c *httpConn) readResponse(method string, out *bytes.Buffer) (status int, k
 			}
 			value = bytes.TrimSpace(value)
 			switch {
-			case asciiEqualFold(name, "content-length"):
+			case bytes.EqualFold(name, []byte("content-length")):
 				if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
 					return 0, false, fmt.Errorf("%w: Content-Length %q", errBadResponse, clip(value))
 				}
-			case asciiEqualFold(name, "transfer-encoding"):
-				chunked = asciiEqualFold(value, "chunked")
+			case bytes.EqualFold(name, []byte("transfer-encoding")):
+				chunked = bytes.EqualFold(value, []byte("chunked"))
 				if !chunked {
 					return 0, false, fmt.Errorf("%w: Transfer-Encoding %q", errBadResponse, clip(value))
 				}
-			case asciiEqualFold(name, "connection"):
-				if asciiEqualFold(value, "close") {
+			case bytes.EqualFold(name, []byte("connection")):
+				if bytes.EqualFold(value, []byte("close")) {
 					keep = false
-				} else if asciiEqualFold(value, "keep-alive") {
+				} else if bytes.EqualFold(value, []byte("keep-alive")) {
 					keep = true
 				}
 			}
@@ -220,22 +220,4 @@ func (c *httpConn) close() {
 		_ = c.nc.Close()
 		c.nc = nil
 	}
-}
-
-// asciiEqualFold reports whether b is s, ignoring ASCII case; s is lower
-// case.
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		ch := b[i]
-		if 'A' <= ch && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		if ch != s[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -31,6 +31,9 @@ type pollDialer struct {
 	// lean: the polling echo's sessions talk through an httpConn each
 	// (-http lean), not net/http's client.
 	lean bool
+	// origin is what precedes a request target in base and the sessions'
+	// URLs: scheme://host.
+	origin string
 }
 
 // pollClients are the HTTP clients of one pool of connections.
@@ -45,6 +48,7 @@ func newPollDialer(cfg *config) *pollDialer {
 	u.RawQuery = "EIO=4&transport=polling"
 	d := &pollDialer{base: u.String(), cfg: cfg, idleGet: cfg.idleGet}
 	d.lean = cfg.leanHTTP && cfg.mode == "echo" && u.Scheme == "http"
+	d.origin = u.Scheme + "://" + u.Host
 	if cfg.mode == "connect-only" || cfg.mode == "upgrade" || (cfg.mode == "idle" && !cfg.idleGet) {
 		d.shared = d.clients(max(2*cfg.clients, 2*cfg.concurrency))
 	}
@@ -188,7 +192,7 @@ func (p *pollSession) postBody(body []byte) (int, error) {
 
 // target returns the request target (path and query) of the URL u.
 func (p *pollSession) target(u string) string {
-	return strings.TrimPrefix(u, p.d.cfg.url.Scheme+"://"+p.d.cfg.url.Host)
+	return strings.TrimPrefix(u, p.d.origin)
 }
 
 var pongPayload = []byte{packetPong}
