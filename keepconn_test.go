@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -394,4 +395,83 @@ func TestKeptConnectionRequestBehindHeldPoll(t *testing.T) {
 		}
 		c.expectEOF()
 	})
+}
+
+// A kept connection builds the requests it reads in memory it reuses once
+// nothing refers to them (a poll's, a POST's). What outlives a request
+// stays as it came: the session's handshake header and query, and the
+// requests that a callback of the application saw and kept.
+func TestKeptConnectionReusesOnlyRequestsNothingKeeps(t *testing.T) {
+	for _, withCallback := range []bool{false, true} {
+		t.Run("callback="+strconv.FormatBool(withCallback), func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			type seen struct {
+				r                 *http.Request
+				method, query, id string
+			}
+			var (
+				mu   sync.Mutex
+				kept []seen
+			)
+			opts := []Option{WithCloseTimeout(50 * time.Millisecond)}
+			if withCallback {
+				opts = append(opts, WithHeaders(func(_ http.Header, r *http.Request) {
+					mu.Lock()
+					defer mu.Unlock()
+					kept = append(kept, seen{r, r.Method, r.URL.RawQuery, r.Header.Get("X-Id")})
+				}))
+			}
+			srv, err := NewServer(opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sessions := make(chan *Session, 1)
+			srv.OnConnect(func(s *Session) error { sessions <- s; return nil })
+			srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
+			base, done := serve(t, srv)
+
+			c := dialKeptAt(t, strings.TrimPrefix(base, "http://"), "")
+			c.send("GET /engine.io/?EIO=4&transport=polling&room=first HTTP/1.1\r\nHost: example.com\r\nX-Id: handshake\r\n\r\n")
+			resp, body := c.response()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("handshake answered %d %q", resp.StatusCode, body)
+			}
+			c.sid = openSID(t, body)
+			sess := <-sessions
+			withID := func(raw, id string) string {
+				return strings.Replace(raw, "\r\n", "\r\nX-Id: "+id+"\r\n", 1)
+			}
+			for i := range 20 {
+				id := strconv.Itoa(i)
+				c.send(withID(c.postRequest("4m"+id), "post "+id))
+				c.expect("ok")
+				c.send(withID(getRequest("/engine.io/?EIO=4&transport=polling&room=r"+id+"&sid="+c.sid), "poll "+id))
+				c.expect("4m" + id)
+				c.heldPoll(srv, "held "+id)
+			}
+
+			if got := sess.Header().Get("X-Id"); got != "handshake" {
+				t.Errorf("the session's handshake header has X-Id %q; want %q", got, "handshake")
+			}
+			if got := sess.Query().Get("room"); got != "first" {
+				t.Errorf("the session's handshake query has room %q; want %q", got, "first")
+			}
+			mu.Lock()
+			if withCallback && len(kept) < 61 {
+				t.Errorf("the Headers callback saw %d requests; want at least 61", len(kept))
+			}
+			for _, k := range kept {
+				if k.r.Method != k.method || k.r.URL.RawQuery != k.query || k.r.Header.Get("X-Id") != k.id {
+					t.Errorf("a request seen as %s %q (X-Id %q) is now %s %q (X-Id %q)",
+						k.method, k.query, k.id, k.r.Method, k.r.URL.RawQuery, k.r.Header.Get("X-Id"))
+				}
+			}
+			mu.Unlock()
+
+			if err := srv.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			expectServeEnded(t, done)
+		})
+	}
 }

@@ -193,13 +193,13 @@ type ConnectionError struct {
 // written, and must not keep the request. A long-poll that the server
 // answers later, without its request, is not seen.
 func (s *Server) OnConnectionError(f func(e ConnectionError)) {
-	s.onRefused.Store(handlerRef(f, f == nil))
-	if f == nil {
-		return
+	if f != nil {
+		// Requests that Serve reads itself then carry their connection's
+		// context too, as those that net/http reads do, and are not
+		// reused: before the handler can see one.
+		s.handler.KeepRequestContext()
 	}
-	// Requests that Serve reads itself then carry their connection's
-	// context too, as those that net/http reads do.
-	s.handler.KeepRequestContext()
+	s.onRefused.Store(handlerRef(f, f == nil))
 }
 
 // refused runs the OnConnectionError handler, if any.

@@ -87,7 +87,8 @@ type Config struct {
 	// handler) may read their context: a request read from a kept
 	// connection then carries the connection's (ConnContext's values,
 	// http.LocalAddrContextKey), at the cost of a copy of the request.
-	// Without it, such requests carry none.
+	// Without it, such requests carry none, and a poll's or a POST's is
+	// built in memory that the connection's next request reuses.
 	RequestContext bool
 }
 
@@ -148,8 +149,9 @@ type Handler struct {
 }
 
 // KeepRequestContext gives the requests read from kept connections their
-// connection's context from now on, as Config.RequestContext does: for a
-// callback that sees the requests and is set after the handler was made.
+// connection's context from now on, as Config.RequestContext does, and
+// stops their reuse: for a callback that sees the requests and is set after
+// the handler was made. Call it before the callback can run.
 func (h *Handler) KeepRequestContext() { h.requestContext.Store(true) }
 
 // idlePoller returns the handler's poller, starting it on first use; nil
@@ -315,10 +317,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveWebSocket(req, sess, nil)
 	case r.Method == http.MethodGet:
 		h.poll(req, sess)
+		requestDone(w)
 	case r.Method == http.MethodPost:
 		h.post(req, sess)
+		requestDone(w)
 	default:
 		h.fail(req, http.StatusBadRequest, protocol.CodeBadRequest)
+	}
+}
+
+// requestDone tells the kept connection that read the request of w, if
+// one did, that nothing refers to the request any more: the connection may
+// build its next request in the same memory (requestScratch). A poll and
+// a POST keep nothing of theirs: a held poll keeps copies of what its
+// answer needs, and a POST's body is read into a buffer of its own.
+func requestDone(w http.ResponseWriter) {
+	if kw, ok := w.(*keptResponse); ok {
+		kw.requestDone = true
 	}
 }
 

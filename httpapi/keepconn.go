@@ -466,7 +466,7 @@ func (kc *keptConn) serve() {
 			return
 		}
 		kc.active()
-		req, err := kc.readRequest(kc.br)
+		req, scratch, err := kc.readRequest(kc.br)
 		if err != nil {
 			kc.refuse(err)
 			kc.dropReader()
@@ -485,6 +485,7 @@ func (kc *keptConn) serve() {
 		again = true
 		served := kc.handle(w, req)
 		if w.hijacked {
+			kc.doneWith(w, scratch)
 			return // held again, or a WebSocket now: see keptResponse
 		}
 		keep := served && !req.Close && !strings.EqualFold(w.header.Get("Connection"), "close")
@@ -499,6 +500,7 @@ func (kc *keptConn) serve() {
 				keep = false
 			}
 		}
+		kc.doneWith(w, scratch)
 		if !keep {
 			kc.dropReader()
 			kc.close()
@@ -506,6 +508,20 @@ func (kc *keptConn) serve() {
 		}
 		kc.setState(http.StateIdle)
 	}
+}
+
+// doneWith puts back the scratch that the request of w was built in
+// (nil: none), if the handler said that nothing refers to the request
+// (requestDone) and no callback of the application could have seen it.
+func (kc *keptConn) doneWith(w *keptResponse, scratch *requestScratch) {
+	if scratch != nil && w.requestDone && !kc.h.requestContext.Load() {
+		putScratch(scratch)
+	}
+}
+
+func putScratch(s *requestScratch) {
+	s.reset()
+	requestScratches.Put(s)
 }
 
 // handoffKey is the context key of WithHandoff.
@@ -748,17 +764,21 @@ var errHeaderTooLarge = errors.New("engineio: request header too large")
 // errBadRequest is a request net/http would refuse with 400.
 var errBadRequest = errors.New("engineio: malformed request")
 
-// readRequest reads the next request, within the server's limits.
-func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
+// readRequest reads the next request, within the server's limits. scratch
+// is what readSimpleRequest built it in, for doneWith to put back; nil when
+// net/http read it, or when the application's callbacks may see it.
+func (kc *keptConn) readRequest(br *bufio.Reader) (req *http.Request, scratch *requestScratch, err error) {
 	if kc.h.isKeptClosed() {
-		return nil, net.ErrClosed
+		return nil, nil, net.ErrClosed
 	}
 	kc.limitHeader()
-	req, simple := readSimpleRequest(br)
+	scratch = requestScratches.Get().(*requestScratch)
+	req, simple := readSimpleRequest(br, scratch)
 	if !simple {
-		var err error
+		putScratch(scratch)
+		scratch = nil
 		if req, err = kc.readNetHTTP(br); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else if d := kc.srv.ReadTimeout; d > 0 {
 		// The header was there whole: no read, so no header timeout.
@@ -767,20 +787,36 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 		_ = kc.conn.SetReadDeadline(time.Time{}) // forEngine's
 	}
 	kc.lim.n = math.MaxInt64 // the body: the handler bounds it
-	// What net/http checks of a request besides parsing it.
+	if err := kc.admit(req); err != nil {
+		if scratch != nil {
+			putScratch(scratch)
+		}
+		return nil, nil, err
+	}
+	if kc.h.requestContext.Load() {
+		// The application's callbacks see the request: it is not reused.
+		return req.WithContext(kc.requestContext()), nil, nil
+	}
+	return req, scratch, nil
+}
+
+// admit checks what net/http checks of a request besides parsing it,
+// answers its Expect: 100-continue, and completes it with what the
+// connection knows.
+func (kc *keptConn) admit(req *http.Request) error {
 	hosts := req.Header["Host"]
 	if req.ProtoMajor != 1 || len(hosts) > 1 || (req.ProtoAtLeast(1, 1) && len(hosts) == 0 && req.Host == "") || !validHost(req.Host) {
-		return nil, errBadRequest
+		return errBadRequest
 	}
 	delete(req.Header, "Host")
 	if expect := req.Header.Get("Expect"); expect != "" {
 		if !strings.EqualFold(expect, "100-continue") || !req.ProtoAtLeast(1, 1) {
-			return nil, errBadRequest
+			return errBadRequest
 		}
 		req.Header.Del("Expect")
 		if req.ContentLength != 0 {
 			if _, err := io.WriteString(kc.conn, "HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
@@ -789,10 +825,7 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (*http.Request, error) {
 		state := tc.ConnectionState()
 		req.TLS = &state
 	}
-	if kc.h.requestContext.Load() {
-		return req.WithContext(kc.requestContext()), nil
-	}
-	return req, nil
+	return nil
 }
 
 // readNetHTTP reads a request with http.ReadRequest, within the server's
@@ -895,6 +928,8 @@ type keptResponse struct {
 	bufferedResponse
 	kc       *keptConn
 	hijacked bool
+	// requestDone: the handler keeps nothing of the request (requestDone).
+	requestDone bool
 }
 
 // release hands the connection to a poll that is held on it: the handler

@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // maxSimpleHeaders is the most header lines readSimpleRequest reads; a
@@ -25,14 +26,17 @@ const maxSimpleHeaders = 64
 // a second opinion (FuzzReadSimpleRequest holds it to ReadRequest's
 // result).
 //
-// It costs a few allocations (the header block as one string, the
-// Request, its URL, the header map and its values) where ReadRequest makes
-// one per header value besides, and it needs no read: a header that came
-// in one segment is parsed without a read deadline. Every string of the
-// Request shares the header block's memory: what is kept after the
-// request (a held poll's response header, a session's handshake header)
-// is copied, not to keep the whole block alive with it.
-func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
+// The Request, its URL, header map, header values and body are those of
+// s, which the caller may reuse for a later request once nothing refers to
+// this one (requestScratch). It allocates the header block as one string,
+// and the header map and values the first time s is used (or grown),
+// where ReadRequest allocates every part of the request and a string per
+// header value; and it needs no read: a header that came in one segment is
+// parsed without a read deadline. Every string of the Request shares the
+// header block's memory: what is kept after the request (a held poll's
+// response header, a session's handshake header) is copied, not to keep
+// the whole block alive with it.
+func readSimpleRequest(br *bufio.Reader, s *requestScratch) (*http.Request, bool) {
 	buf, _ := br.Peek(br.Buffered())
 	end := bytes.Index(buf, crlfcrlf)
 	if end < 0 {
@@ -54,11 +58,8 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 	default:
 		return nil, false
 	}
-	req := &http.Request{Method: method, RequestURI: target, Proto: proto, ProtoMajor: 1}
 	switch proto {
-	case "HTTP/1.1":
-		req.ProtoMinor = 1
-	case "HTTP/1.0":
+	case "HTTP/1.1", "HTTP/1.0":
 	default:
 		return nil, false
 	}
@@ -66,14 +67,29 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 	if !simplePath(path) || !simpleQuery(query) || hasQuery && query == "" {
 		return nil, false // ForceQuery and escapes: url.ParseRequestURI's
 	}
-	req.URL = &url.URL{Path: path, RawQuery: query}
-
 	lines := strings.Count(rest, "\n")
 	if lines > maxSimpleHeaders {
 		return nil, false
 	}
-	h := make(http.Header, lines)
-	strs := make([]string, lines)
+	// From here on the request is built in s, which its caller resets
+	// (requestScratch.reset) whether the shortcut takes the request or not.
+	req := &s.req
+	*req = http.Request{Method: method, RequestURI: target, Proto: proto, ProtoMajor: 1}
+	if proto == "HTTP/1.1" {
+		req.ProtoMinor = 1
+	}
+	s.url = url.URL{Path: path, RawQuery: query}
+	req.URL = &s.url
+
+	h := s.header
+	if h == nil {
+		h = make(http.Header, lines)
+		s.header = h
+	}
+	if cap(s.values) < lines {
+		s.values = make([]string, lines)
+	}
+	strs := s.values[:lines]
 	var hosts, conns, lengths int
 	var conn, length string
 	for rest != "" {
@@ -136,7 +152,8 @@ func readSimpleRequest(br *bufio.Reader) (*http.Request, bool) {
 		}
 		req.ContentLength = n
 		if n > 0 {
-			req.Body = &contentBody{body: io.LimitedReader{R: br, N: n}}
+			s.body = contentBody{body: io.LimitedReader{R: br, N: n}}
+			req.Body = &s.body
 		}
 	}
 	_, _ = br.Discard(end + 4)
@@ -267,6 +284,34 @@ func contentLength(s string) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+// requestScratch holds what readSimpleRequest builds a request in. A kept
+// connection takes one from requestScratches for each request and puts it
+// back, reset, when nothing can refer to the request any more: the engine
+// served it as a poll or a POST, which keep nothing of it, and no callback
+// of the application saw it (Config.RequestContext). Otherwise it goes
+// with its request. The header map and the values keep their room from
+// one request to the next, and none of it is the header block's, which
+// every request allocates anew: a string taken from a request stays
+// valid.
+type requestScratch struct {
+	req    http.Request
+	url    url.URL
+	header http.Header
+	values []string // the header's values, one per line at most
+	body   contentBody
+}
+
+var requestScratches = sync.Pool{New: func() any { return new(requestScratch) }}
+
+// reset forgets the request, keeping the header map's and the values' room.
+func (s *requestScratch) reset() {
+	s.req = http.Request{}
+	s.url = url.URL{}
+	clear(s.header)
+	clear(s.values)
+	s.body = contentBody{}
 }
 
 // contentBody is the body of a request with a Content-Length, read from
