@@ -475,3 +475,51 @@ func TestKeptConnectionReusesOnlyRequestsNothingKeeps(t *testing.T) {
 		})
 	}
 }
+
+// A held poll answers with the response header its request was given
+// (CORS's, here) while other kept connections read and answer requests,
+// whose responses may be built in the memory the poll's request left.
+func TestHeldPollKeepsItsHeaderWhileOthersAreServed(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithCloseTimeout(50*time.Millisecond), WithCORS("https://a.example", "https://b.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
+	base, done := serve(t, srv)
+	addr := strings.TrimPrefix(base, "http://")
+	fromOrigin := func(raw, origin string) string {
+		return strings.Replace(raw, "\r\n", "\r\nOrigin: "+origin+"\r\n", 1)
+	}
+	open := func(origin string) *keptClient {
+		c := dialKeptAt(t, addr, "")
+		c.send(fromOrigin(getRequest("/engine.io/?EIO=4&transport=polling"), origin))
+		_, body := c.response()
+		c.sid = openSID(t, body)
+		return c
+	}
+	a, b := open("https://a.example"), open("https://b.example")
+	for i := range 20 {
+		id := strconv.Itoa(i)
+		a.send(fromOrigin(a.pollRequest(), "https://a.example"))
+		waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
+		for range 3 {
+			b.send(fromOrigin(b.postRequest("4b"+id), "https://b.example"))
+			b.expect("ok")
+			b.send(fromOrigin(b.pollRequest(), "https://b.example"))
+			b.expect("4b" + id)
+		}
+		if err := srv.Send(a.sid, "a"+id); err != nil {
+			t.Fatal(err)
+		}
+		resp, body := a.response()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != http.StatusOK || body != "4a"+id || got != "https://a.example" {
+			t.Fatalf("held poll %d answered %d %q with Access-Control-Allow-Origin %q; want 200 %q with %q",
+				i, resp.StatusCode, body, got, "4a"+id, "https://a.example")
+		}
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}

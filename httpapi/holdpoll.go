@@ -114,15 +114,14 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 			kc = h.keep(req.r, conn)
 		}
 	}
-	header := req.w.Header()
-	if len(header) == 0 {
-		header = nil // the answer makes its own: an empty map costs a held poll 48 bytes
-	}
-	// The values set from the request (CORS's origin, say) and the JSONP
-	// index share the memory of the request's whole header when the
-	// connection's reader read it (readSimpleRequest): a held poll keeps
-	// copies of them instead.
-	packValues(header)
+	// The held poll keeps a copy of the response header set so far, nil if
+	// there is none (the answer makes its own: an empty map costs a held
+	// poll 48 bytes): a kept connection's next response reuses the map
+	// (requestScratch), and the values set from the request (CORS's
+	// origin, say), like the JSONP index, share the memory of the
+	// request's whole header when the connection's reader read it
+	// (readSimpleRequest).
+	header := packedHeader(req.w.Header())
 	jsonp := strings.Clone(req.jsonp)
 	// The coding is negotiated now: "gzip", "deflate" or "", which
 	// negotiate to themselves again when the answer is written. The
@@ -432,21 +431,24 @@ func appendFieldValue(p []byte, v string) []byte {
 	return p
 }
 
-// packValues gives h values of its own: new slices, over one string.
-// The slices are new because a Headers hook may have set one it shares.
-func packValues(h http.Header) {
+// packedHeader returns a copy of h whose values are new slices over one
+// string, or nil if h has no value. The slices are new because a Headers
+// hook may have set one it shares with other responses.
+func packedHeader(h http.Header) http.Header {
 	count := 0
 	for _, vs := range h {
 		count += len(vs)
 	}
 	if count == 0 {
-		return
+		return nil
 	}
 	all := make([]string, 0, count)
+	packed := make(http.Header, len(h))
 	for k, vs := range h {
 		start := len(all)
 		all = append(all, vs...)
-		h[k] = all[start:len(all):len(all)]
+		packed[k] = all[start:len(all):len(all)]
 	}
 	pack.Strings(all)
+	return packed
 }

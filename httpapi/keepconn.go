@@ -474,7 +474,12 @@ func (kc *keptConn) serve() {
 			return
 		}
 		kc.fresh = false
-		w := &keptResponse{bufferedResponse: bufferedResponse{header: http.Header{}, head: req.Method == http.MethodHead}, kc: kc}
+		var w *keptResponse
+		if scratch != nil {
+			w = scratch.response(kc)
+		} else {
+			w = &keptResponse{bufferedResponse: bufferedResponse{header: http.Header{}, head: req.Method == http.MethodHead}, kc: kc}
+		}
 		if again {
 			// A busy connection's POSTs run its session on this
 			// goroutine, deep below, and the collector halves the stack
@@ -510,9 +515,11 @@ func (kc *keptConn) serve() {
 	}
 }
 
-// doneWith puts back the scratch that the request of w was built in
-// (nil: none), if the handler said that nothing refers to the request
+// doneWith puts back the scratch that the request of w and w were built
+// in (nil: none), if the handler said that nothing refers to the request
 // (requestDone) and no callback of the application could have seen it.
+// Then w has been written, or handed its connection to a held poll, which
+// keeps a copy of its header.
 func (kc *keptConn) doneWith(w *keptResponse, scratch *requestScratch) {
 	if scratch != nil && w.requestDone && !kc.h.requestContext.Load() {
 		putScratch(scratch)

@@ -301,17 +301,40 @@ type requestScratch struct {
 	header http.Header
 	values []string // the header's values, one per line at most
 	body   contentBody
+	resp   keptResponse // the response, whose header map and body keep their room too
 }
 
 var requestScratches = sync.Pool{New: func() any { return new(requestScratch) }}
 
-// reset forgets the request, keeping the header map's and the values' room.
+// reset forgets the request and its response, keeping the room of their
+// header maps, of the request's values and of a response body up to
+// maxKeptBody.
 func (s *requestScratch) reset() {
 	s.req = http.Request{}
 	s.url = url.URL{}
 	clear(s.header)
 	clear(s.values)
 	s.body = contentBody{}
+	header, body := s.resp.header, s.resp.body[:0]
+	clear(header)
+	if cap(body) > maxKeptBody {
+		body = nil
+	}
+	s.resp = keptResponse{bufferedResponse: bufferedResponse{header: header, body: body}}
+}
+
+// maxKeptBody is the most room for a response body a requestScratch keeps.
+const maxKeptBody = 4 << 10
+
+// response returns the response of the request built in s, on kc.
+func (s *requestScratch) response(kc *keptConn) *keptResponse {
+	w := &s.resp
+	w.kc = kc
+	w.head = s.req.Method == http.MethodHead
+	if w.header == nil {
+		w.header = http.Header{}
+	}
+	return w
 }
 
 // contentBody is the body of a request with a Content-Length, read from

@@ -260,20 +260,28 @@ func BenchmarkReadRequest(b *testing.B) {
 	}
 }
 
-// A held poll's header values are copied into new slices: a Headers hook
-// may have set a slice it shares with other responses.
-func TestPackValuesLeavesSharedSlices(t *testing.T) {
+// A held poll keeps a copy of its response header, with values in new
+// slices: a Headers hook may have set a slice it shares with other
+// responses, and the kept connection's next response reuses the map.
+func TestPackedHeaderLeavesTheOriginal(t *testing.T) {
 	shared := []string{"a", "b"}
 	h := http.Header{"X-Shared": shared, "Origin-Echo": {"https://app.example.com"}}
-	packValues(h)
-	if &h["X-Shared"][0] == &shared[0] {
-		t.Fatal("packValues wrote into the shared slice")
-	}
+	packed := packedHeader(h)
 	want := http.Header{"X-Shared": {"a", "b"}, "Origin-Echo": {"https://app.example.com"}}
-	if !reflect.DeepEqual(h, want) {
-		t.Fatalf("packValues gave %v, want %v", h, want)
+	if !reflect.DeepEqual(packed, want) {
+		t.Fatalf("packedHeader gave %v, want %v", packed, want)
+	}
+	if &packed["X-Shared"][0] == &shared[0] {
+		t.Fatal("packedHeader kept the shared slice")
+	}
+	clear(h)
+	if !reflect.DeepEqual(packed, want) {
+		t.Fatalf("clearing the original changed the copy to %v", packed)
 	}
 	if shared[0] != "a" || shared[1] != "b" {
 		t.Fatalf("shared slice changed to %v", shared)
+	}
+	if got := packedHeader(http.Header{"X-Empty": nil}); got != nil {
+		t.Fatalf("packedHeader of a header without values gave %v, want nil", got)
 	}
 }
