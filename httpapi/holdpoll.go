@@ -319,6 +319,16 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// WriteString implements io.StringWriter: io.WriteString then copies no
+// string into a slice first.
+func (b *bufferedResponse) WriteString(s string) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	b.body = append(b.body, s...)
+	return len(s), nil
+}
+
 // WriteTo writes the whole response to w in one write. It adds
 // Content-Length, Date (unless set) and, unless keep, "Connection: close";
 // header values have their line breaks replaced by spaces, and fields with

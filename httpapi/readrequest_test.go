@@ -285,3 +285,50 @@ func TestPackedHeaderLeavesTheOriginal(t *testing.T) {
 		t.Fatalf("packedHeader of a header without values gave %v, want nil", got)
 	}
 }
+
+// drained reports whether what the handler left of a body was read to its
+// end, reading no further than the body: a body the handler read whole
+// costs no allocation; one it closed after reading it whole counts as
+// drained; one it left unread is read; one the connection cut short is not
+// drained.
+func TestDrained(t *testing.T) {
+	const head = "POST /e/ HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n"
+	for _, tc := range []struct {
+		name, raw string
+		read      int
+		close     bool
+		want      bool
+	}{
+		{"read whole", head + "4helloNEXT", 6, false, true},
+		{"read whole and closed", head + "4helloNEXT", 6, true, true},
+		{"read in part", head + "4helloNEXT", 2, false, true},
+		{"cut short", head + "4he", 0, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			br := filled(tc.raw)
+			req, ok := readSimpleRequest(br, new(requestScratch))
+			if !ok {
+				t.Fatal("declined")
+			}
+			if _, err := io.ReadFull(req.Body, make([]byte, tc.read)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.close {
+				_ = req.Body.Close()
+			}
+			if got := drained(req.Body); got != tc.want {
+				t.Fatalf("drained = %v, want %v", got, tc.want)
+			}
+			if tc.want {
+				if rest, _ := io.ReadAll(br); string(rest) != "NEXT" {
+					t.Fatalf("left %q after the body, want %q", rest, "NEXT")
+				}
+			}
+			if tc.read == 6 {
+				if n := testing.AllocsPerRun(10, func() { drained(req.Body) }); n != 0 {
+					t.Fatalf("drained of a body read whole allocates %v times", n)
+				}
+			}
+		})
+	}
+}
