@@ -515,11 +515,11 @@ func (kc *keptConn) serve() {
 	}
 }
 
-// doneWith puts back the scratch that the request of w and w were built
-// in (nil: none), if the handler said that nothing refers to the request
+// doneWith puts back the scratch that w and its request were built in
+// (nil: none), if the handler said that nothing refers to the request
 // (requestDone) and no callback of the application could have seen it.
-// Then w has been written, or handed its connection to a held poll, which
-// keeps a copy of its header.
+// By then w has been written, or has handed its connection to a held poll,
+// which keeps a copy of its header.
 func (kc *keptConn) doneWith(w *keptResponse, scratch *requestScratch) {
 	if scratch != nil && w.requestDone && !kc.h.requestContext.Load() {
 		putScratch(scratch)

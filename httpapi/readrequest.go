@@ -71,8 +71,8 @@ func readSimpleRequest(br *bufio.Reader, s *requestScratch) (*http.Request, bool
 	if lines > maxSimpleHeaders {
 		return nil, false
 	}
-	// From here on the request is built in s, which its caller resets
-	// (requestScratch.reset) whether the shortcut takes the request or not.
+	// From here on the request is built in s: a caller that declines or
+	// reuses it resets it first (requestScratch.reset).
 	req := &s.req
 	*req = http.Request{Method: method, RequestURI: target, Proto: proto, ProtoMajor: 1}
 	if proto == "HTTP/1.1" {
