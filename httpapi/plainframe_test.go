@@ -185,10 +185,19 @@ func TestReadPlainFrameCutShort(t *testing.T) {
 	}
 }
 
+// BenchmarkUnmask unmasks a 1 KB message.
+func BenchmarkUnmask(b *testing.B) {
+	buf := make([]byte, 1024)
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		unmask(0x12345678, buf)
+	}
+}
+
 // unmask undoes a client's mask at every length and alignment of the tail.
 func TestUnmask(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for n := range 40 {
+	for n := range 100 {
 		key := rng.Uint32()
 		plain := make([]byte, n)
 		for i := range plain {

@@ -481,6 +481,14 @@ func (rd *wsReader) readPlainFrame() (*actors.Frame, error) {
 // frame header, to a payload that starts at the payload's first byte.
 func unmask(key uint32, b []byte) {
 	k := uint64(key) | uint64(key)<<32
+	for len(b) >= 32 {
+		_ = b[31]
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k)
+		binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^k)
+		binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(b[16:])^k)
+		binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(b[24:])^k)
+		b = b[32:]
+	}
 	for len(b) >= 8 {
 		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k)
 		b = b[8:]
