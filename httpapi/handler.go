@@ -315,6 +315,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case req.transport == actors.TransportWebSocket:
 		h.serveWebSocket(req, sess, nil)
+		requestDone(w)
 	case r.Method == http.MethodGet:
 		h.poll(req, sess)
 		requestDone(w)
@@ -330,7 +331,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // one did, that nothing refers to the request any more: the connection may
 // build its next request in the same memory (requestScratch). A poll and
 // a POST keep nothing of theirs: a held poll keeps copies of what its
-// answer needs, and a POST's body is read into a buffer of its own.
+// answer needs, and a POST's body is read into a buffer of its own. Nor
+// does a handshake that its session answered, or a WebSocket upgrade, once
+// its reader and writer run: they read the connection, not the request.
 func requestDone(w http.ResponseWriter) {
 	if kw, ok := w.(*keptResponse); ok {
 		kw.requestDone = true
@@ -374,6 +377,10 @@ func (h *Handler) handshake(req *request) {
 		h.writeReply(req, answer)
 		return
 	}
+	// The supervisor has answered: the session's Info holds copies of what
+	// it took from the request (actors.NewInfo), and nothing else of the
+	// request is kept past this handler.
+	defer requestDone(req.w)
 	if req.transport == actors.TransportPolling {
 		h.handshakeHeaders(req.w.Header(), r, m.SID)
 		h.writePayload(req, m.Payload, false)
