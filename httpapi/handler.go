@@ -87,8 +87,8 @@ type Config struct {
 	// handler) may read their context: a request read from a kept
 	// connection then carries the connection's (ConnContext's values,
 	// http.LocalAddrContextKey), at the cost of a copy of the request.
-	// Without it, such requests carry none, and a poll's or a POST's is
-	// built in memory that the connection's next request reuses.
+	// Without it, such requests carry none, and the engine's are built in
+	// memory that the connection's next request reuses (see requestDone).
 	RequestContext bool
 }
 

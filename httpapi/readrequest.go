@@ -289,9 +289,9 @@ func contentLength(s string) (int64, bool) {
 // requestScratch holds what readSimpleRequest builds a request in. A kept
 // connection takes one from requestScratches for each request and puts it
 // back, reset, when nothing can refer to the request any more: the engine
-// served it as a poll or a POST, which keep nothing of it, and no callback
-// of the application saw it (Config.RequestContext). Otherwise it goes
-// with its request. The header map and the values keep their room from
+// served it and keeps nothing of it (requestDone: a poll, a POST, an
+// answered handshake, an upgrade), and no callback of the application saw
+// it (Config.RequestContext). Otherwise it goes with its request. The header map and the values keep their room from
 // one request to the next, and none of it is the header block's, which
 // every request allocates anew: a string taken from a request stays
 // valid.
