@@ -775,8 +775,8 @@ var errHeaderTooLarge = errors.New("engineio: request header too large")
 var errBadRequest = errors.New("engineio: malformed request")
 
 // readRequest reads the next request, within the server's limits. scratch
-// is what readSimpleRequest built it in, for doneWith to put back; nil when
-// net/http read it, or when the application's callbacks may see it.
+// is what readSimpleRequest built it in, for the response too and for
+// doneWith to put back; nil when net/http read it.
 func (kc *keptConn) readRequest(br *bufio.Reader) (req *http.Request, scratch *requestScratch, err error) {
 	if kc.h.isKeptClosed() {
 		return nil, nil, net.ErrClosed
@@ -804,8 +804,9 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (req *http.Request, scratch *r
 		return nil, nil, err
 	}
 	if kc.h.requestContext.Load() {
-		// The application's callbacks see the request: it is not reused.
-		return req.WithContext(kc.requestContext()), nil, nil
+		// The application's callbacks see the request: doneWith does not
+		// put its scratch back.
+		return req.WithContext(kc.requestContext()), scratch, nil
 	}
 	return req, scratch, nil
 }

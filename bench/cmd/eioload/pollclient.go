@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -306,20 +305,7 @@ func (p *pollSession) hold(until time.Time, st *clientStats) error {
 
 // close sends a close packet; the answer does not matter any more.
 func (p *pollSession) close() {
-	if p.hc != nil {
-		_, _ = p.postBody([]byte{packetClose})
-		p.dropConnections()
-		return
-	}
-	req, err := http.NewRequest(http.MethodPost, p.url, bytes.NewReader([]byte{packetClose}))
-	if err != nil {
-		return
-	}
-	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	if resp, err := p.client.Do(req); err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
+	_, _ = p.postBody([]byte{packetClose})
 	p.dropConnections()
 }
 
