@@ -29,6 +29,10 @@
 #             more CPU per message than the fastest servers: runs before
 #             finding 40 used it)
 #   WS_CLIENTS=200 POLL_CLIENTS=50 CONNECTIONS=20000 CONNECT_CONCURRENCY=50 IDLE_SESSIONS=1000
+#   WS_CLOSE=wait     how connect's sessions end: wait (for the server's close
+#             frame, as engine.io-client and browsers do) or drop (close the
+#             connection right after the client's close frame, as every run
+#             before finding 46 did)
 #   UPGRADES=500 UPGRADE_CONCURRENCY=10          upgrade
 #   RATE_CLIENTS=2000 RATE=1 RATE_DURATION=60s   rate (msgs/s per client)
 #   FIXED_RATE=75                                ws-fixed (msgs/s per client, WS_CLIENTS clients)
@@ -62,6 +66,7 @@ BASE=${BASE:-HEAD}
 WS_CLIENTS=${WS_CLIENTS:-200}
 POLL_CLIENTS=${POLL_CLIENTS:-50}
 POLL_HTTP=${POLL_HTTP:-lean}
+WS_CLOSE=${WS_CLOSE:-wait}
 CONNECTIONS=${CONNECTIONS:-20000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-50}
 IDLE_SESSIONS=${IDLE_SESSIONS:-1000}
@@ -115,6 +120,7 @@ for s in $SCENARIOS; do
 	*) die "unknown scenario '$s'" ;;
 	esac
 done
+[[ $WS_CLOSE == wait || $WS_CLOSE == drop ]] || die "WS_CLOSE must be wait or drop, got '$WS_CLOSE'"
 for s in $SERVERS; do
 	case $s in ours | reference | bare | base) ;; *) die "unknown server '$s'" ;; esac
 done
@@ -312,7 +318,7 @@ scenario_args() {
 	ws-fixed) echo "-transport websocket -clients $WS_CLIENTS -rate $FIXED_RATE -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	polling-fixed) echo "-transport polling -http $POLL_HTTP -clients $POLL_CLIENTS -rate $FIXED_POLL_RATE -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	polling) echo "-transport polling -http $POLL_HTTP -clients $POLL_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
-	connect) echo "-transport websocket -connect-only -clients $CONNECTIONS -concurrency $CONNECT_CONCURRENCY -warmup $WARMUP $(local_ips "$CONNECTIONS")" ;;
+	connect) echo "-transport websocket -connect-only -close $WS_CLOSE -clients $CONNECTIONS -concurrency $CONNECT_CONCURRENCY -warmup $WARMUP $(local_ips "$CONNECTIONS")" ;;
 	idle) echo "-transport websocket -idle -clients $IDLE_SESSIONS -duration $DURATION" ;;
 	upgrade) echo "-upgrade -clients $UPGRADES -concurrency $UPGRADE_CONCURRENCY -size 64 -warmup $WARMUP" ;;
 	rate) echo "-transport websocket -clients $RATE_CLIENTS -rate $RATE -size 64 -duration $RATE_DURATION -warmup $WARMUP $(local_ips "$RATE_CLIENTS")" ;;
@@ -433,7 +439,7 @@ run_one() { # scenario server round
 	echo "go: $(go version | cut -d' ' -f3-)  node: $(node --version)  engine.io: $(node -p "require('./bench/reference/node_modules/engine.io/package.json').version" 2>/dev/null || echo '?')"
 	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), working tree: $(git status --porcelain 2>/dev/null | wc -l) files changed or new ($(git status --porcelain -- . ':!bench' 2>/dev/null | wc -l) outside bench/)"
 	echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS=\"$SCENARIOS\" SERVERS=\"$SERVERS\" WS_CLIENTS=$WS_CLIENTS POLL_CLIENTS=$POLL_CLIENTS CONNECTIONS=$CONNECTIONS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY IDLE_SESSIONS=$IDLE_SESSIONS PING_INTERVAL=$PING_INTERVAL PING_TIMEOUT=$PING_TIMEOUT"
-	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE FIXED_POLL_RATE=$FIXED_POLL_RATE POLL_HTTP=$POLL_HTTP SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS TLS_SESSIONS=$TLS_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
+	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE FIXED_POLL_RATE=$FIXED_POLL_RATE POLL_HTTP=$POLL_HTTP WS_CLOSE=$WS_CLOSE SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS TLS_SESSIONS=$TLS_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
 	echo "pinning: server on CPU $SERVER_CPU, eioload on CPU $LOAD_CPU (taskset); open files limit $FD_LIMIT"
 } >"$OUT/header.txt"
 cat "$OUT/header.txt" >&2

@@ -13,7 +13,8 @@
 //	-idle          connect, then only answer the server's pings for -duration
 //	-connect-only  -clients sessions in all, -concurrency at a time: open,
 //	               wait for the open packet, close (over WebSocket with a
-//	               handshake of its own, lighter than gorilla's Dialer)
+//	               handshake of its own, lighter than gorilla's Dialer; the
+//	               close waits for the server's close frame unless -close drop)
 //	-upgrade       -clients sessions in all, -concurrency at a time: polling
 //	               handshake, a pending GET, then the upgrade to WebSocket
 //	               (2probe, 3probe, wait for the GET, 5) and one echo over
@@ -69,6 +70,7 @@ type config struct {
 	insecure    bool // https: accept any certificate (a self-signed test server's)
 	leanHTTP    bool // the polling echo over http:// uses httpConn, not net/http's client
 	cpuProfile  string
+	closeMode   string // "wait" for the server's close frame, or "drop" the connection after ours
 }
 
 // session is one connected Engine.IO client. Its methods are called by one
@@ -141,6 +143,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.firstIP, "local-ip-first", 2, "with -local-ips, the last byte of the first source address; load generators run side by side each take addresses of their own")
 	fs.BoolVar(&cfg.idleGet, "idle-get", true, "with -idle over polling: keep a long-poll GET pending during the hold, as a browser does; false: handshake, close the HTTP connections and stay silent until the end (the server holds only the session; pings go unanswered)")
 	fs.BoolVar(&cfg.insecure, "insecure", false, "with an https:// -url: accept the server's certificate without checking it (a self-signed test server's)")
+	fs.StringVar(&cfg.closeMode, "close", "wait", "with -connect-only: how a session ends: wait (send a close frame, wait for the server's, then close, as engine.io-client and browsers do) or drop (close right after sending it)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file: to see what it spends when it, not the server, is the bottleneck")
 	httpClient := fs.String("http", "lean", "the polling echo's HTTP client over http://: lean (two connections per session, GETs on one and POSTs on the other, written and read by hand with the bytes net/http's client sends) or nethttp (net/http's client, as before it); the other modes and https use net/http's")
 	idle := fs.Bool("idle", false, "only connect and hold the sessions for -duration, answering pings")
@@ -188,6 +191,8 @@ func parseFlags(args []string) (*config, error) {
 		cfg.mode = "echo"
 	}
 	switch {
+	case cfg.closeMode != "wait" && cfg.closeMode != "drop":
+		return nil, fmt.Errorf("-close must be wait or drop, got %q", cfg.closeMode)
 	case cfg.transport != "websocket" && cfg.transport != "polling":
 		return nil, fmt.Errorf("-transport must be websocket or polling, got %q", cfg.transport)
 	case cfg.clients < 1:

@@ -30,6 +30,8 @@ type rawDialer struct {
 	request string // the upgrade request, up to the key's value
 	dialTCP func(ctx context.Context, network, addr string) (net.Conn, error)
 	timeout time.Duration
+	// awaitClose: a session's close waits for the server's close frame.
+	awaitClose bool
 }
 
 func newRawDialer(cfg *config) *rawDialer {
@@ -41,8 +43,9 @@ func newRawDialer(cfg *config) *rawDialer {
 		addr: cfg.url.Host,
 		request: "GET " + path + "?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + cfg.url.Host +
 			"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ",
-		dialTCP: dialFunc(cfg),
-		timeout: cfg.timeout,
+		dialTCP:    dialFunc(cfg),
+		timeout:    cfg.timeout,
+		awaitClose: cfg.closeMode == "wait",
 	}
 }
 
@@ -63,7 +66,7 @@ func (d *rawDialer) dial(ctx context.Context) (session, error) {
 		conn.Close()
 		return nil, withKind(errConnect, err)
 	}
-	return &rawSession{conn: conn}, nil
+	return &rawSession{conn: conn, awaitClose: d.awaitClose}, nil
 }
 
 // handshake upgrades conn and reads the open packet.
@@ -172,7 +175,10 @@ func headerValue(head []byte, name string) ([]byte, bool) {
 }
 
 // rawSession is a session that rawDialer opened: it can only be closed.
-type rawSession struct{ conn net.Conn }
+type rawSession struct {
+	conn       net.Conn
+	awaitClose bool // wait for the server's close frame before closing
+}
 
 var errRawSession = errors.New("a -connect-only session sends nothing")
 
@@ -186,10 +192,66 @@ func (s *rawSession) hold(time.Time, *clientStats) error { return errRawSession 
 // key (RFC 6455 lets the key be any value; it only has to be there).
 var closeFrame = []byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8}
 
-// close sends a close frame and drops the connection without waiting for
-// the server's, as wsSession.close does.
+// close sends a close frame and waits for the server's before it closes
+// the connection, as engine.io-client does over the ws package and as a
+// browser does: the server answers the close and closes first, so no data
+// reaches a socket already closed. With -close drop it closes right after
+// its own frame, and the server's answer meets a closed socket (a reset).
 func (s *rawSession) close() {
-	_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = s.conn.Write(closeFrame)
+	_ = s.conn.SetDeadline(time.Now().Add(time.Second))
+	_, err := s.conn.Write(closeFrame)
+	if err == nil && s.awaitClose {
+		awaitCloseFrame(s.conn)
+	}
 	s.conn.Close()
+}
+
+// awaitCloseFrame reads frames from conn until a close frame, the end of
+// the stream or an error (the deadline's included).
+func awaitCloseFrame(conn net.Conn) {
+	var buf [256]byte
+	n := 0
+	for {
+		m, err := conn.Read(buf[n:])
+		n += m
+		// Skip the whole frames read so far; stop at a close frame.
+		i := 0
+		for {
+			size, ok := frameSize(buf[i:n])
+			if !ok {
+				break
+			}
+			if buf[i]&0x0f == 0x8 {
+				return
+			}
+			if size > n-i && size > len(buf) {
+				return // a frame that does not fit: not a connect-only session's
+			}
+			if size > n-i {
+				break
+			}
+			i += size
+		}
+		n = copy(buf[:], buf[i:n])
+		if err != nil {
+			return
+		}
+	}
+}
+
+// frameSize is the size of the (unmasked, server's) frame at the start of
+// b, header included, once its header is in b.
+func frameSize(b []byte) (int, bool) {
+	if len(b) < 2 {
+		return 0, false
+	}
+	switch l := int(b[1] & 0x7f); {
+	case l < 126:
+		return 2 + l, true
+	case l == 126 && len(b) >= 4:
+		return 4 + int(binary.BigEndian.Uint16(b[2:4])), true
+	case l == 127 && len(b) >= 10:
+		return 10 + int(binary.BigEndian.Uint64(b[2:10])&(1<<40-1)), true
+	}
+	return 0, false
 }

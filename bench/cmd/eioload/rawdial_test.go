@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,6 +109,63 @@ func rawUpgrade(t *testing.T, w http.ResponseWriter, acceptKey, frame string) {
 	for {
 		if _, err := conn.Read(b[:]); err != nil {
 			return
+		}
+	}
+}
+
+// A session that waits for the server's close frame returns only once it
+// has it, skipping the frames before it; one that drops the connection
+// returns without it.
+func TestRawSessionClose(t *testing.T) {
+	for _, wait := range []bool{true, false} {
+		client, server := net.Pipe()
+		var sent atomic.Bool
+		release := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer server.Close()
+			var b [8]byte
+			if _, err := io.ReadFull(server, b[:]); err != nil || !bytes.Equal(b[:], closeFrame) {
+				t.Errorf("the client's close frame: % x, %v", b, err)
+				return
+			}
+			if !wait {
+				<-release
+			}
+			// A ping of 130 bytes (a 16-bit length), then the close
+			// frame, its header split over two writes.
+			ping := append([]byte{0x89, 126, 0, 130}, make([]byte, 130)...)
+			_, _ = server.Write(append(ping, 0x88))
+			sent.Store(true)
+			_, _ = server.Write([]byte{0x02, 0x03, 0xe8})
+		}()
+		(&rawSession{conn: client, awaitClose: wait}).close()
+		if got := sent.Load(); got != wait {
+			t.Errorf("wait %v: the server had sent its close frame when close returned: %v", wait, got)
+		}
+		close(release)
+		<-done
+	}
+}
+
+func TestFrameSize(t *testing.T) {
+	for _, c := range []struct {
+		head []byte
+		size int
+		ok   bool
+	}{
+		{[]byte{0x88}, 0, false},
+		{[]byte{0x88, 0x02}, 4, true},
+		{[]byte{0x82, 125}, 127, true},
+		{[]byte{0x82, 126, 1}, 0, false},
+		{[]byte{0x82, 126, 1, 0}, 260, true},
+		{[]byte{0x82, 127, 0, 0, 0, 0, 0, 1, 0}, 0, false},
+		{[]byte{0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}, 65546, true},
+	} {
+		size, ok := frameSize(c.head)
+		if size != c.size || ok != c.ok {
+			t.Errorf("frameSize(% x) = %d, %v; want %d, %v", c.head, size, ok, c.size, c.ok)
 		}
 	}
 }
