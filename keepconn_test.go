@@ -2,12 +2,12 @@ package engineio
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -315,8 +315,8 @@ func testKeptConnectionUpgrades(t *testing.T, useTLS bool) {
 	if n := srv.handler.KeptConnections(); n != 1 {
 		t.Fatalf("%d kept connections; want 1", n)
 	}
-	u, _ := url.Parse("ws://example.com/engine.io/?EIO=4&transport=websocket&sid=" + c.sid)
-	ws, _, err := websocket.NewClient(c.conn, u, nil, 1024, 1024)
+	d := websocket.Dialer{NetDialContext: func(context.Context, string, string) (net.Conn, error) { return c.conn, nil }}
+	ws, _, err := d.Dial("ws://example.com/engine.io/?EIO=4&transport=websocket&sid="+c.sid, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
