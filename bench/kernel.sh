@@ -70,9 +70,14 @@ share() {
 	awk -v s="$2" '$NF == s && $1 ~ /%$/ { v = $1; sub(/%/, "", v); print v; found = 1; exit } END { if (!found) print 0 }' "$1"
 }
 
-{
-printf '| scenario | server | idle | kernel | user space | write, writev | read | accept4 | close | epoll_wait | epoll_ctl | setsockopt | softirq |\n'
-printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+# emit prints a line of the table and keeps it in OUT/table.md. (The loop
+# is not piped into tee: in a subshell, the servers it starts would escape
+# the exit trap.)
+emit() { printf '%s\n' "$1" | tee -a "$OUT/table.md"; }
+
+: >"$OUT/table.md"
+emit '| scenario | server | idle | kernel | user space | write, writev | read | accept4 | close | epoll_wait | epoll_ctl | setsockopt | softirq |'
+emit '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
 for scenario in $KERNEL_SCENARIOS; do
 	for server in $SERVERS; do
 		tag=$scenario.$server
@@ -110,8 +115,7 @@ for scenario in $KERNEL_SCENARIOS; do
 		for s in ksys_read __sys_accept4 __x64_sys_close do_epoll_wait do_epoll_ctl __sys_setsockopt handle_softirqs; do
 			row="$row | $(share "$OUT/$tag.children.txt" "$s")"
 		done
-		printf '%s |\n' "$row"
+		emit "$row |"
 	done
 done
-} | tee "$OUT/table.md"
 log "perf data and reports in $OUT"
