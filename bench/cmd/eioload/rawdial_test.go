@@ -169,3 +169,33 @@ func TestFrameSize(t *testing.T) {
 		}
 	}
 }
+
+// -close waits by default, takes drop, and refuses anything else.
+func TestCloseFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // "" for an error
+	}{
+		{nil, "wait"},
+		{[]string{"-close", "drop"}, "drop"},
+		{[]string{"-close", "wait"}, "wait"},
+		{[]string{"-close", "linger"}, ""},
+	} {
+		cfg, err := parseFlags(append([]string{"-connect-only"}, c.args...))
+		switch {
+		case c.want == "" && err == nil:
+			t.Errorf("%q: taken, want an error", c.args)
+		case c.want != "" && err != nil:
+			t.Errorf("%q: %v", c.args, err)
+		case c.want != "" && cfg.closeMode != c.want:
+			t.Errorf("%q: close mode %q, want %q", c.args, cfg.closeMode, c.want)
+		}
+	}
+	// The mode reaches the sessions the dialer opens.
+	for mode, want := range map[string]bool{"wait": true, "drop": false} {
+		d := newRawDialer(&config{url: mustURL(t, "http://127.0.0.1:1/engine.io/"), closeMode: mode})
+		if d.awaitClose != want {
+			t.Errorf("-close %s: awaitClose %v", mode, d.awaitClose)
+		}
+	}
+}
