@@ -349,12 +349,14 @@ func (c *Conn) Wait() bool {
 	v := c.waits<<2 | stateWaiting
 	c.state.Store(v)
 	err := c.r.Await()
+	//lint:ignore SA4016 stateRunning is 0; the name says which state is set
 	if c.state.CompareAndSwap(v, c.waits<<2|stateRunning) {
 		return false
 	}
 	// Kicked: the sweeper holds c.mu until the deadline is set.
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	//lint:ignore SA4016 stateRunning is 0; the name says which state is set
 	c.state.Store(c.waits<<2 | stateRunning)
 	_ = c.nc.SetReadDeadline(time.Time{})
 	if !errors.Is(err, os.ErrDeadlineExceeded) {

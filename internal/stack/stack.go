@@ -17,4 +17,6 @@ package stack
 // most of a handshake, or of an actor's start and stop. A larger frame
 // saved few more copies in a handshake, and a burst of connections holds
 // that much more stack at once.
+//
+//lint:ignore U1000 the frame size of grow_other.go; grow.s spells it out
 const growFrame = 4 << 10
