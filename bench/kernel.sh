@@ -6,6 +6,9 @@
 # the shares of the samples (%): idle, kernel, user space, and the share
 # under each system call and under softirq processing (on loopback,
 # a write delivers the segment to the peer's socket in the writer's softirq).
+# For the Go servers (ours, bare) it then splits their user space by what
+# it was doing (bench/cmd/perfsplit: the runtime's allocation and
+# collection, stack growth and scheduler, and each package).
 #
 #   bash bench/kernel.sh                                   # ws-text and connect
 #   KERNEL_SCENARIOS=ws-binary SERVERS=ours bash bench/kernel.sh
@@ -41,6 +44,7 @@ mkdir -p "$OUT"
 go build -o "$WORK/eioload" ./bench/cmd/eioload
 go build -o "$WORK/echo" ./examples/echo
 go build -o "$WORK/bare" ./bench/bare
+go build -o "$WORK/perfsplit" ./bench/cmd/perfsplit
 if [[ $SERVERS == *reference* ]]; then
 	command -v node >/dev/null || die "node is needed for the reference server"
 	[[ -d bench/reference/node_modules ]] || (cd bench/reference && npm ci --silent)
@@ -116,6 +120,20 @@ for scenario in $KERNEL_SCENARIOS; do
 			row="$row | $(share "$OUT/$tag.children.txt" "$s")"
 		done
 		emit "$row |"
+		case $server in
+		ours) dso=echo ;;
+		bare) dso=bare ;;
+		*) dso= ;;
+		esac
+		if [[ -n $dso ]]; then
+			perf script -i "$OUT/$tag.perf.data" -F comm,ip,sym,dso 2>/dev/null |
+				"$WORK/perfsplit" -dso "$dso" >"$OUT/$tag.user.md"
+		fi
 	done
+done
+for f in "$OUT"/*.user.md; do
+	[[ -e $f ]] || continue
+	printf '\n%s, user space:\n\n' "$(basename "$f" .user.md)"
+	cat "$f"
 done
 log "perf data and reports in $OUT"
