@@ -85,14 +85,13 @@ emit '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
 for scenario in $KERNEL_SCENARIOS; do
 	for server in $SERVERS; do
 		tag=$scenario.$server
+		port_open "$PORT" && die "something already listens on 127.0.0.1:$PORT; set PORT"
 		# shellcheck disable=SC2046
 		taskset -c "$SERVER_CPU" $(server_cmd "$server") >"$OUT/$tag.server.log" 2>&1 &
 		pid=$!
 		PIDS+=("$pid")
-		for _ in $(seq 100); do
-			(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-			sleep 0.1
-		done
+		for _ in $(seq 100); do port_open "$PORT" && break; sleep 0.1; done
+		port_open "$PORT" || die "$server did not listen on port $PORT within 10 s (log: $OUT/$tag.server.log)"
 		# shellcheck disable=SC2046
 		taskset -c "$LOAD_CPU" "$WORK/eioload" -url "http://127.0.0.1:$PORT/engine.io/" $(load_args "$scenario") \
 			-duration $((RECORD + 6))s -warmup 2s >"$OUT/$tag.eioload.txt" 2>&1 &

@@ -7,6 +7,7 @@
 #   bench_work eio-bench        # sets WORK, a new directory under /tmp
 #   cmd & PIDS+=($!)            # ended on exit
 #   forget_pid "$pid"           # after waiting for it
+#   port_open 3000              # something listens on 127.0.0.1:3000
 
 PIDS=()
 
@@ -36,3 +37,6 @@ forget_pid() {
 	for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
 	PIDS=("${keep[@]}")
 }
+
+# port_open reports whether something listens on 127.0.0.1:$1.
+port_open() { (: >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -69,7 +69,6 @@ log "building eioprof and eioload"
 go build -o "$WORK/eioprof" ./bench/cmd/eioprof
 go build -o "$WORK/eioload" ./bench/cmd/eioload
 
-port_open() { (: >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 SERVER_PID=
 # shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags
 start() { # memprofilerate logfile

@@ -87,7 +87,6 @@ if [[ " $SERVERS " == *" reference "* ]]; then
 	npm ci --prefix bench/reference --no-audit --no-fund --loglevel=error >&2
 fi
 
-port_open() { (: >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 server_cmd() { # name port
 	case $1 in

@@ -291,10 +291,10 @@ func contentLength(s string) (int64, bool) {
 // back, reset, when nothing can refer to the request any more: the engine
 // served it and keeps nothing of it (requestDone: a poll, a POST, an
 // answered handshake, an upgrade), and no callback of the application saw
-// it (Config.RequestContext). Otherwise it goes with its request. The header map and the values keep their room from
-// one request to the next, and none of it is the header block's, which
-// every request allocates anew: a string taken from a request stays
-// valid.
+// it (Config.RequestContext). Otherwise it goes with its request. The
+// header map and the values keep their room from one request to the
+// next, and none of it is the header block's, which every request
+// allocates anew: a string taken from a request stays valid.
 type requestScratch struct {
 	req    http.Request
 	url    url.URL

@@ -224,10 +224,10 @@ func awaitCloseFrame(conn net.Conn) {
 			if buf[i]&0x0f == 0x8 {
 				return
 			}
-			if size > n-i && size > len(buf) {
-				return // a frame that does not fit: not a connect-only session's
-			}
 			if size > n-i {
+				if size > len(buf) {
+					return // a frame that does not fit: not a connect-only session's
+				}
 				break
 			}
 			i += size

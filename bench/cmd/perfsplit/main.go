@@ -3,7 +3,10 @@
 // package of the function it was in (its leaf frame), and the runtime's
 // samples further to allocation and collection, stack growth, system call
 // entry and exit, maps and hashing, memmove, and the rest (the scheduler,
-// goroutines, the network poller, locks). bench/kernel.sh runs it on the
+// goroutines, the network poller, locks). A leaf tells what a sample did,
+// not why: "stack growth" also holds the stack walks of the collector's
+// stack scans, which use the same unwinder; a call graph (perf report -g)
+// tells them apart. bench/kernel.sh runs it on the
 // Go servers' samples.
 //
 //	perf script -i perf.data -F comm,ip,sym,dso | perfsplit -dso echo
