@@ -401,3 +401,42 @@ func TestWebSocketMixedFramesEcho(t *testing.T) {
 		t.Fatal("the ping was not answered")
 	}
 }
+
+// A session closed while its reader handles a client's message on
+// WebSocket (by the application's handler, or by the client's close
+// packet): the reader then holds the socket for reading
+// (netpoll.Conn.Serve), and the close of the connection that follows on
+// its goroutine must not wait for it. The reply, the close packet and the
+// close frame go out in order, and the server closes the TCP connection.
+func TestCloseWhileHandlingAMessageOnWebSocket(t *testing.T) {
+	t.Parallel()
+	const prompt = time.Second // the heartbeat is 25 s + 20 s
+	h := newHarness(t)
+	h.srv.OnMessage(func(s *engineio.Session, msg engineio.Message) {
+		if msg.Text() == "bye" {
+			_ = s.Send("goodbye")
+			_ = s.Close()
+		}
+	})
+	for i := range 20 {
+		sid, c, _ := h.wsHandshake(t)
+		reason := engineio.ReasonServerClose
+		if i%2 == 0 {
+			c.send(t, "4bye")
+			c.expectText(t, "4goodbye")
+			c.expectText(t, "1")
+			c.expectCloseFrame(t, prompt)
+		} else {
+			c.send(t, "1")
+			c.expectClosed(t, prompt)
+			reason = engineio.ReasonClientClose
+		}
+		nc := c.conn.NetConn()
+		_ = nc.SetReadDeadline(time.Now().Add(prompt))
+		if _, err := nc.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("the connection after the close frame read %v, want EOF: the server's close", err)
+		}
+		h.expectDisconnect(t, sid, reason, prompt)
+		h.expectGone(t, sid)
+	}
+}

@@ -79,6 +79,12 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		// new one when data comes.
 		if idle := h.register(nc, rd); idle != nil {
 			rd.idle, ww.closer = idle, idle
+			if rd.br.Buffered() == 0 {
+				// The reader handles its messages inside the poller's
+				// read of the socket (see serveFrames).
+				rd.serves, rd.serveFn = true, rd.serveFrames
+				rd.br.Reset(idle)
+			}
 		}
 	}
 	rd.writer = ww.start(h.sys, runner)
@@ -202,6 +208,11 @@ type wsReader struct {
 
 	shell *bufio.Reader // an empty bufio.Reader left by keepBuffer
 	grow  bool          // the last message did not fit in the buffer
+
+	// serves is set when br reads through idle, whose Serve the reader
+	// then waits in; serveFn is serveFrames, bound once.
+	serves  bool
+	serveFn func() bool
 }
 
 // run reads frames until the connection fails, or until it is parked: the
@@ -212,7 +223,11 @@ func (rd *wsReader) run() {
 			rd.growBuffer()
 		}
 		if rd.idle != nil && rd.br.Buffered() == 0 {
-			if rd.idle.Wait() {
+			if rd.serves {
+				if rd.idle.Serve(rd.serveFn) {
+					return
+				}
+			} else if rd.idle.Wait() {
 				return
 			}
 			rd.keepBuffer()
@@ -241,6 +256,39 @@ func (rd *wsReader) run() {
 			return
 		}
 		rd.runner.Send(rd.root, rd.session, f)
+	}
+}
+
+// serveFrames is the reader's step in netpoll.Conn.Serve: it hands the
+// session each whole plain frame (see readPlainFrame) that has come,
+// reading without blocking whenever the buffer is empty. It returns false
+// when the read would block, and true when the buffer begins with
+// anything else (a control frame, a fragment, a frame still on its way)
+// or the read failed: the reader takes that outside Serve, where it may
+// block, and meets the read's error again.
+func (rd *wsReader) serveFrames() bool {
+	rd.keepBuffer()
+	for {
+		if rd.br.Buffered() == 0 {
+			if rd.grow {
+				rd.growBuffer()
+			}
+			if _, err := rd.br.Peek(1); err != nil {
+				return err != netpoll.ErrWouldBlock
+			}
+			stack.Grow() // see run
+		}
+		h, ok := rd.plainHeader()
+		if !ok || rd.br.Buffered() < h.size+h.n {
+			return true
+		}
+		_, _ = rd.br.Discard(h.size)
+		f, data := rd.newFrame(h.n)
+		b, _ := rd.br.Peek(h.n)
+		copy(data, b)
+		_, _ = rd.br.Discard(h.n)
+		unmask(h.key, data)
+		rd.runner.Send(rd.root, rd.session, rd.frame(f, data, h.binary))
 	}
 }
 
@@ -305,9 +353,18 @@ func (rd *wsReader) growBuffer() {
 	big := bigReadBuffers.Get().(*bufio.Reader)
 	small := *rd.br
 	*rd.br = *big
-	rd.br.Reset(rd.nc)
+	rd.br.Reset(rd.source())
 	*big = small
 	putReadBuffer(big)
+}
+
+// source is what the read buffer reads from: the poller's view of the
+// connection when the reader serves (see serveFrames), or the connection.
+func (rd *wsReader) source() io.Reader {
+	if rd.serves {
+		return rd.idle
+	}
+	return rd.nc
 }
 
 // keepBuffer gives the reader a buffer again after Release. The
@@ -318,7 +375,7 @@ func (rd *wsReader) keepBuffer() {
 	}
 	donor := readBuffers.Get().(*bufio.Reader)
 	*rd.br = *donor
-	rd.br.Reset(rd.nc)
+	rd.br.Reset(rd.source())
 	*donor = bufio.Reader{}
 	rd.shell = donor
 }
@@ -439,42 +496,61 @@ func (rd *wsReader) readPlainFrame() (*actors.Frame, error) {
 			return nil, fmt.Errorf("websocket frame header: %w", err)
 		}
 	}
-	h, _ := rd.br.Peek(min(rd.br.Buffered(), plainHeader))
-	if len(h) < 2 || (h[0] != finBit|opText && h[0] != finBit|opBinary) || h[1]&maskBit == 0 {
+	h, ok := rd.plainHeader()
+	if !ok {
 		return nil, nil
 	}
-	isBinary := h[0] == finBit|opBinary
-	n, head := int(h[1]&^maskBit), 2
-	switch {
-	case n == len16:
-		if len(h) < 4 {
-			return nil, nil
-		}
-		n, head = int(binary.BigEndian.Uint16(h[2:])), 4
-	case n > len16:
-		return nil, nil
-	}
-	if len(h) < head+4 || n > maxPlainFrame || (rd.limit > 0 && int64(n) > rd.limit) {
-		return nil, nil
-	}
-	key := binary.LittleEndian.Uint32(h[head:])
-	_, _ = rd.br.Discard(head + 4) // h is not to be read from here on
-	var f *actors.Frame
-	var data []byte
-	if n <= inlineSize {
-		in := &inlineFrame{}
-		f, data = &in.Frame, in.buf[:n]
-	} else {
-		f, data = &actors.Frame{}, make([]byte, n)
-	}
+	_, _ = rd.br.Discard(h.size)
+	f, data := rd.newFrame(h.n)
 	if _, err := io.ReadFull(rd.br, data); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("websocket frame of %d bytes: %w", n, err)
+		return nil, fmt.Errorf("websocket frame of %d bytes: %w", h.n, err)
 	}
-	unmask(key, data)
-	return rd.frame(f, data, isBinary), nil
+	unmask(h.key, data)
+	return rd.frame(f, data, h.binary), nil
+}
+
+// plainFrameHeader is the header of a plain frame (see readPlainFrame).
+type plainFrameHeader struct {
+	size   int    // bytes, the masking key included
+	n      int    // the payload's length
+	key    uint32 // the masking key, read little-endian
+	binary bool
+}
+
+// plainHeader reads, without consuming it, the header of the buffer's
+// next frame if that is a plain one and has arrived whole.
+func (rd *wsReader) plainHeader() (plainFrameHeader, bool) {
+	h, _ := rd.br.Peek(min(rd.br.Buffered(), plainHeader))
+	if len(h) < 2 || (h[0] != finBit|opText && h[0] != finBit|opBinary) || h[1]&maskBit == 0 {
+		return plainFrameHeader{}, false
+	}
+	n, head := int(h[1]&^maskBit), 2
+	switch {
+	case n == len16:
+		if len(h) < 4 {
+			return plainFrameHeader{}, false
+		}
+		n, head = int(binary.BigEndian.Uint16(h[2:])), 4
+	case n > len16:
+		return plainFrameHeader{}, false
+	}
+	if len(h) < head+4 || n > maxPlainFrame || (rd.limit > 0 && int64(n) > rd.limit) {
+		return plainFrameHeader{}, false
+	}
+	return plainFrameHeader{size: head + 4, n: n, key: binary.LittleEndian.Uint32(h[head:]), binary: h[0] == finBit|opBinary}, true
+}
+
+// newFrame allocates a frame and the buffer of a message of n bytes: for a
+// small one, the frame's own array.
+func (rd *wsReader) newFrame(n int) (*actors.Frame, []byte) {
+	if n <= inlineSize {
+		in := &inlineFrame{}
+		return &in.Frame, in.buf[:n]
+	}
+	return &actors.Frame{}, make([]byte, n)
 }
 
 // unmask applies a client's masking key, as read little-endian from the

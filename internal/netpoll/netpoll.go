@@ -25,6 +25,16 @@
 // Conn.ParkTLS), which Go's poller times out before it reads the socket.
 // Conn.Park declines it.
 //
+// A reader that can handle what it reads without blocking may wait in
+// Conn.Serve instead of Wait. Its buffer then reads through the Conn
+// (Conn.Read), and its handling runs inside one read of the socket
+// (syscall.RawConn.Read), which keeps the runtime's record of readiness
+// between messages: after a read that returned less than it asked for,
+// which emptied the socket, it waits for the runtime's poller rather than
+// read again to find nothing, as each of Go's own reads must (each starts
+// by forgetting the readiness the poller recorded). That saves a system
+// call per message.
+//
 // On systems without epoll, and for connections that are neither sockets
 // nor TLS over one, New or Register return nil and readers simply block,
 // as without this package.
@@ -33,6 +43,7 @@ package netpoll
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -309,10 +320,24 @@ type Conn struct {
 	// so that a conversation does not pay a park for every message.
 	quick bool
 
-	mu     sync.Mutex
-	added  bool // registered with the system poller (re-armed since)
-	parked bool // the reader returned; Resume is due
-	closed bool
+	// Serve's loop, used by the reader only.
+	serveFn func(uintptr) bool // serve, bound once
+	step    func() bool        // the reader's, during Serve
+	fd      int                // the socket, during Serve
+	inServe bool               // Read reads fd without blocking
+	emptied bool               // the last read of fd returned less than asked
+	waitV   uint64             // the state of Serve's wait in progress; 0 if none
+	parkNow bool               // Serve left to park (a resumed reader's quick park)
+
+	// closing is set once Close is deferred to the end of Serve.
+	closing atomic.Bool
+
+	mu       sync.Mutex
+	added    bool // registered with the system poller (re-armed since)
+	parked   bool // the reader returned; Resume is due
+	closed   bool
+	serving  bool // the reader is in Serve: the socket is held for reading
+	closeDue bool // Close came during Serve; Serve closes the socket
 }
 
 // Wait is called by the reader, when its buffer is empty, to wait for
@@ -353,7 +378,159 @@ func (c *Conn) Wait() bool {
 	if c.state.CompareAndSwap(v, c.waits<<2|stateRunning) {
 		return false
 	}
-	// Kicked: the sweeper holds c.mu until the deadline is set.
+	return c.kicked(err)
+}
+
+// ErrWouldBlock is Read's error inside Serve when reading would wait.
+var ErrWouldBlock = errors.New("netpoll: no data yet")
+
+// Read reads the connection. Inside Serve (from its step) it never blocks:
+// it returns ErrWouldBlock when the socket has no data, or when its last
+// read returned less than it asked for, and so emptied it; the wait that
+// follows is Serve's. Otherwise it is the connection's own Read.
+func (c *Conn) Read(p []byte) (int, error) {
+	if !c.inServe {
+		return c.nc.Read(p)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.closing.Load() {
+		return 0, net.ErrClosed
+	}
+	if c.emptied {
+		c.emptied = false
+		return 0, ErrWouldBlock
+	}
+	n, err := readSocket(c.fd, p)
+	switch {
+	case err == syscall.EAGAIN:
+		return 0, ErrWouldBlock
+	case err != nil:
+		return 0, &net.OpError{Op: "read", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+	case n == 0:
+		return 0, io.EOF
+	}
+	c.emptied = n < len(p)
+	return n, nil
+}
+
+// Serve is Wait for a reader that reads through c (Read) and can handle
+// what it reads without blocking. It runs step on the reader's goroutine,
+// inside one read of the socket, whenever data may have come; step reads
+// through c, handles what it can, and returns false when Read says
+// ErrWouldBlock (Serve then waits for the socket), or true to leave Serve
+// and go on as after Wait, reading through c as usual (something to read
+// that may block, or an error Read returned, which the reader meets
+// again). Like Wait, Serve reports whether the connection was parked, in
+// which case the reader must return at once.
+//
+// A read inside Serve that returns less than it asked for has emptied
+// the socket, and Serve waits for the runtime's poller to report more
+// rather than read again. The exception is the peer's end when it comes
+// with the last data in one report: nothing then reports it again, so a
+// reader that sees it only after its next wait sees it once the poller's
+// sweep kicks the wait (IdleAfter to twice that later) and the connection
+// parks, which finds it at once.
+//
+// Close, from step or elsewhere, while the reader is in Serve, wakes the
+// reader (a wait for data or a blocked write of its ends with a timeout,
+// Read with net.ErrClosed), and the socket closes when Serve returns. A
+// TLS connection's Serve is Wait.
+func (c *Conn) Serve(step func() bool) bool {
+	if c.wrapped {
+		return c.Wait()
+	}
+	if c.resumed == 2 {
+		c.settled()
+		if c.quick {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return c.park(true)
+		}
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.serving = true
+	c.mu.Unlock()
+	if c.serveFn == nil {
+		c.serveFn = c.serve
+	}
+	c.step, c.inServe, c.emptied, c.parkNow = step, true, false, false
+	err := c.raw.Read(c.serveFn)
+	c.step, c.inServe = nil, false
+
+	c.mu.Lock()
+	c.serving = false
+	due := c.closeDue
+	c.mu.Unlock()
+	if due {
+		// Close came meanwhile (the reader is here, so not parked).
+		_ = c.nc.Close()
+		return false
+	}
+	if v := c.waitV; v != 0 {
+		// The read ended in a wait: kicked, or the connection failed.
+		c.waitV = 0
+		//lint:ignore SA4016 stateRunning is 0; the name says which state is set
+		if c.state.CompareAndSwap(v, c.waits<<2|stateRunning) {
+			return false
+		}
+		return c.kicked(err)
+	}
+	if c.parkNow {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.park(true)
+	}
+	return false
+}
+
+// serve is Serve's function inside the socket's read: it runs step, and
+// returns false to wait for the socket, true to end the read.
+func (c *Conn) serve(fd uintptr) bool {
+	c.fd = int(fd)
+	if v := c.waitV; v != 0 {
+		// Back from a wait, with data (or a wait that found the socket
+		// ready at once).
+		c.waitV = 0
+		//lint:ignore SA4016 stateRunning is 0; the name says which state is set
+		if !c.state.CompareAndSwap(v, c.waits<<2|stateRunning) {
+			// Kicked as the data came: the sweeper holds c.mu until the
+			// deadline is set; take it away, and go on.
+			c.mu.Lock()
+			//lint:ignore SA4016 stateRunning is 0; the name says which state is set
+			c.state.Store(c.waits<<2 | stateRunning)
+			_ = c.nc.SetReadDeadline(time.Time{})
+			c.mu.Unlock()
+		}
+	}
+	if c.step() {
+		return true
+	}
+	if c.resumed != 0 {
+		// A resumed reader has handled what woke it (see Wait).
+		quick := c.quick
+		c.settled()
+		if quick {
+			c.parkNow = true
+			return true
+		}
+	}
+	c.waits++
+	c.waitV = c.waits<<2 | stateWaiting
+	c.state.Store(c.waitV)
+	return false
+}
+
+// kicked ends a wait that the sweeper kicked (its state is stateKicked),
+// which ended with err: the connection parks if the wait timed out.
+// Called by the reader.
+func (c *Conn) kicked(err error) bool {
+	// The sweeper holds c.mu until the deadline is set.
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	//lint:ignore SA4016 stateRunning is 0; the name says which state is set
@@ -495,9 +672,26 @@ func (c *Conn) unpark(final bool) {
 // registration that has fired stays disabled until re-armed, and closing
 // the socket removes it. An event that comes in between finds the
 // connection unregistered or not parked, and is dropped.
+//
+// While the reader is in Serve, the socket is closed when Serve returns:
+// closing it now would wait for the reader to leave the socket's read, for
+// ever if Close runs on the reader's goroutine (its step's). Close then
+// ends the reader's wait and any blocked write with a deadline in the
+// past, and returns.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	c.closed = true
+	if c.serving {
+		first := !c.closeDue
+		c.closeDue = true
+		c.closing.Store(true)
+		c.mu.Unlock()
+		if first {
+			_ = c.nc.SetReadDeadline(pastDeadline)
+			_ = c.nc.SetWriteDeadline(pastDeadline)
+		}
+		return nil
+	}
 	resume := c.parked
 	c.parked = false
 	c.mu.Unlock()

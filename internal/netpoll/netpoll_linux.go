@@ -140,3 +140,14 @@ func peek(fd int) (data bool, err error) {
 		return true, nil
 	}
 }
+
+// readSocket reads the non-blocking socket fd once.
+func readSocket(fd int, p []byte) (int, error) {
+	for {
+		n, err := syscall.Read(fd, p)
+		if err == syscall.EINTR {
+			continue
+		}
+		return n, err
+	}
+}

@@ -4,6 +4,7 @@ package netpoll
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -23,12 +24,16 @@ const interval = 10 * time.Millisecond
 
 // lineReader reads lines the way a connection's reader uses a Conn: it
 // waits in Conn.Wait whenever its buffer is empty and returns when parked.
+// With serve, its buffer reads through the Conn and it waits in
+// Conn.Serve, taking the whole lines that come inside it (takeLines).
 type lineReader struct {
 	c       *Conn
 	br      *bufio.Reader
 	lines   chan string
 	done    chan error
 	dropped bool // the buffer was dropped by Release
+	serve   bool
+	takeFn  func() bool // takeLines, bound once
 }
 
 func (r *lineReader) Resume()      { r.run() }
@@ -64,7 +69,13 @@ func (f funcs) Release() {
 func (r *lineReader) run() {
 	for {
 		if r.br.Buffered() == 0 {
-			if r.c.Wait() {
+			var parked bool
+			if r.serve {
+				parked = r.c.Serve(r.takeFn)
+			} else {
+				parked = r.c.Wait()
+			}
+			if parked {
 				return
 			}
 		}
@@ -76,6 +87,37 @@ func (r *lineReader) run() {
 		}
 		r.lines <- line
 	}
+}
+
+// takeLines is the lineReader's step in Serve: it passes on every whole
+// line buffered, reading through the Conn without blocking, and leaves
+// Serve for a line that has not come whole, or an error.
+func (r *lineReader) takeLines() bool {
+	for {
+		if r.br.Buffered() == 0 {
+			if _, err := r.br.Peek(1); err != nil {
+				return err != ErrWouldBlock
+			}
+		}
+		b, _ := r.br.Peek(r.br.Buffered())
+		if bytes.IndexByte(b, '\n') < 0 {
+			return true
+		}
+		line, _ := r.br.ReadString('\n')
+		r.lines <- line
+	}
+}
+
+// serves makes r wait in Serve; its buffer must be empty.
+func (r *lineReader) serves() {
+	r.serve, r.takeFn = true, r.takeLines
+	r.br.Reset(r.c)
+}
+
+// bothWays runs test with readers that wait in Wait, then in Serve.
+func bothWays(t *testing.T, test func(t *testing.T, serve bool)) {
+	t.Run("wait", func(t *testing.T) { test(t, false) })
+	t.Run("serve", func(t *testing.T) { test(t, true) })
 }
 
 // tcpPair returns both ends of a loopback TCP connection.
@@ -100,20 +142,23 @@ func tcpPair(t testing.TB) (server, client net.Conn) {
 
 // pair returns both ends of a loopback TCP connection: the server's is
 // registered with p and read by a lineReader.
-func pair(t *testing.T, p *Poller) (*lineReader, net.Conn) {
+func pair(t *testing.T, p *Poller, serve bool) (*lineReader, net.Conn) {
 	t.Helper()
-	return pairSize(t, p, 4096, 16)
+	return pairSize(t, p, serve, 4096, 16)
 }
 
 // pairSize is pair with a read buffer of size bytes; the reader's lines
 // channel holds up to lines lines that the test has not taken yet.
-func pairSize(t *testing.T, p *Poller, size, lines int) (*lineReader, net.Conn) {
+func pairSize(t *testing.T, p *Poller, serve bool, size, lines int) (*lineReader, net.Conn) {
 	t.Helper()
 	server, client := tcpPair(t)
 	r := &lineReader{br: bufio.NewReaderSize(server, size), lines: make(chan string, lines), done: make(chan error, 1)}
 	r.c = p.Register(server, r)
 	if r.c == nil {
 		t.Fatal("Register returned nil for a TCP connection")
+	}
+	if serve {
+		r.serves()
 	}
 	go r.run()
 	return r, client
@@ -172,10 +217,12 @@ func write(t *testing.T, c net.Conn, s string) {
 	}
 }
 
-func TestParkAndResume(t *testing.T) {
+func TestParkAndResume(t *testing.T) { bothWays(t, testParkAndResume) }
+
+func testParkAndResume(t *testing.T, serve bool) {
 	p := New(interval)
 	defer p.Close()
-	r, client := pair(t, p)
+	r, client := pair(t, p, serve)
 	if n := p.Running(); n != 1 {
 		t.Fatalf("Running() = %d with one reader up", n)
 	}
@@ -207,9 +254,13 @@ func TestParkAndResume(t *testing.T) {
 }
 
 func TestDataBufferedBeforeParkingResumesAtOnce(t *testing.T) {
+	bothWays(t, testDataBufferedBeforeParkingResumesAtOnce)
+}
+
+func testDataBufferedBeforeParkingResumesAtOnce(t *testing.T, serve bool) {
 	p := New(interval)
 	defer p.Close()
-	r, client := pair(t, p)
+	r, client := pair(t, p, serve)
 	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
 	// Two lines in one write: the second is in the reader's buffer after
 	// the first, and must be read without waiting for the socket.
@@ -218,10 +269,12 @@ func TestDataBufferedBeforeParkingResumesAtOnce(t *testing.T) {
 	expectLine(t, r, "two\n")
 }
 
-func TestSlowLineIsNotInterrupted(t *testing.T) {
+func TestSlowLineIsNotInterrupted(t *testing.T) { bothWays(t, testSlowLineIsNotInterrupted) }
+
+func testSlowLineIsNotInterrupted(t *testing.T, serve bool) {
 	p := New(interval)
 	defer p.Close()
-	r, client := pair(t, p)
+	r, client := pair(t, p, serve)
 	// The reader is inside ReadString, not Wait, while the rest of the
 	// line takes many intervals to come: no deadline may reach it.
 	write(t, client, "hel")
@@ -232,10 +285,12 @@ func TestSlowLineIsNotInterrupted(t *testing.T) {
 	expectLine(t, r, "hello\n")
 }
 
-func TestCloseWhileParked(t *testing.T) {
+func TestCloseWhileParked(t *testing.T) { bothWays(t, testCloseWhileParked) }
+
+func testCloseWhileParked(t *testing.T, serve bool) {
 	p := New(interval)
 	defer p.Close()
-	r, _ := pair(t, p)
+	r, _ := pair(t, p, serve)
 	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
 	if err := r.c.Close(); err != nil {
 		t.Fatal(err)
@@ -248,10 +303,12 @@ func TestCloseWhileParked(t *testing.T) {
 	}
 }
 
-func TestCloseWhileWaiting(t *testing.T) {
+func TestCloseWhileWaiting(t *testing.T) { bothWays(t, testCloseWhileWaiting) }
+
+func testCloseWhileWaiting(t *testing.T, serve bool) {
 	p := New(time.Hour) // never parks
 	defer p.Close()
-	r, _ := pair(t, p)
+	r, _ := pair(t, p, serve)
 	time.Sleep(5 * time.Millisecond) // let the reader block in Wait
 	if err := r.c.Close(); err != nil {
 		t.Fatal(err)
@@ -261,9 +318,11 @@ func TestCloseWhileWaiting(t *testing.T) {
 	}
 }
 
-func TestPollerCloseResumesParked(t *testing.T) {
+func TestPollerCloseResumesParked(t *testing.T) { bothWays(t, testPollerCloseResumesParked) }
+
+func testPollerCloseResumesParked(t *testing.T, serve bool) {
 	p := New(interval)
-	r, client := pair(t, p)
+	r, client := pair(t, p, serve)
 	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
 	p.Close()
 	if n := p.Parked(); n != 0 {
@@ -285,14 +344,16 @@ func TestPollerCloseResumesParked(t *testing.T) {
 	}
 }
 
-func TestManyConnections(t *testing.T) {
+func TestManyConnections(t *testing.T) { bothWays(t, testManyConnections) }
+
+func testManyConnections(t *testing.T, serve bool) {
 	const n = maxResuming + 100 // resumed faster than they settle: pace waits
 	p := New(interval)
 	defer p.Close()
 	readers := make([]*lineReader, n)
 	clients := make([]net.Conn, n)
 	for i := range readers {
-		readers[i], clients[i] = pair(t, p)
+		readers[i], clients[i] = pair(t, p, serve)
 	}
 	waitFor(t, "all connections parked", func() bool { return p.Parked() == n })
 	for i, c := range clients {
@@ -339,10 +400,14 @@ func TestRegisterOnlyPlainSockets(t *testing.T) {
 }
 
 func TestResumedConnectionParksAfterItsMessage(t *testing.T) {
+	bothWays(t, testResumedConnectionParksAfterItsMessage)
+}
+
+func testResumedConnectionParksAfterItsMessage(t *testing.T, serve bool) {
 	const slow = 300 * time.Millisecond
 	p := New(slow)
 	defer p.Close()
-	r, client := pair(t, p)
+	r, client := pair(t, p, serve)
 	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
 	time.Sleep(slow) // parked for an interval: quiet enough to park at once
 	write(t, client, "ping\n")
@@ -356,10 +421,14 @@ func TestResumedConnectionParksAfterItsMessage(t *testing.T) {
 }
 
 func TestConnectionResumedSoonWaitsAsUsual(t *testing.T) {
+	bothWays(t, testConnectionResumedSoonWaitsAsUsual)
+}
+
+func testConnectionResumedSoonWaitsAsUsual(t *testing.T, serve bool) {
 	const slow = 300 * time.Millisecond
 	p := New(slow)
 	defer p.Close()
-	r, client := pair(t, p)
+	r, client := pair(t, p, serve)
 	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
 	write(t, client, "a\n") // right after parking
 	expectLine(t, r, "a\n")
@@ -508,10 +577,12 @@ func roundTrips(b *testing.B, client net.Conn, got <-chan struct{}) {
 
 // Lines that come in one write much larger than the read buffer are all
 // read, with parking in between.
-func TestMoreDataThanTheBuffer(t *testing.T) {
+func TestMoreDataThanTheBuffer(t *testing.T) { bothWays(t, testMoreDataThanTheBuffer) }
+
+func testMoreDataThanTheBuffer(t *testing.T, serve bool) {
 	p := New(interval)
 	defer p.Close()
-	r, client := pairSize(t, p, 16, 300)
+	r, client := pairSize(t, p, serve, 16, 300)
 	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
 	var all strings.Builder
 	for i := range 200 {
@@ -525,11 +596,13 @@ func TestMoreDataThanTheBuffer(t *testing.T) {
 
 // Data and the peer's end that come together, to a parked connection or
 // a waiting reader: the reader reads the data, then the end.
-func TestDataThenHangUp(t *testing.T) {
+func TestDataThenHangUp(t *testing.T) { bothWays(t, testDataThenHangUp) }
+
+func testDataThenHangUp(t *testing.T, serve bool) {
 	p := New(interval)
 	defer p.Close()
 	for i := range 40 {
-		r, client := pair(t, p)
+		r, client := pair(t, p, serve)
 		if i%2 == 0 {
 			waitFor(t, "parking", func() bool { return p.Parked() == 1 })
 		}
@@ -545,14 +618,16 @@ func TestDataThenHangUp(t *testing.T) {
 // Many connections with small buffers, lines of every length and writes
 // at random intervals, some long enough to park: every line arrives, in
 // order, and every reader ends when its client closes.
-func TestRandomTraffic(t *testing.T) {
+func TestRandomTraffic(t *testing.T) { bothWays(t, testRandomTraffic) }
+
+func testRandomTraffic(t *testing.T, serve bool) {
 	p := New(interval)
 	defer p.Close()
 	const conns, lines = 40, 150
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
 	for k := range conns {
-		r, client := pairSize(t, p, 32, lines)
+		r, client := pairSize(t, p, serve, 32, lines)
 		rnd := rand.New(rand.NewPCG(uint64(k), 1))
 		want := make([]string, lines)
 		for i := range want {

@@ -1,0 +1,188 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// serveOnce runs c.Serve(step) on a goroutine of its own and returns what
+// it reported, failing the test if it does not return within 5 s.
+func serveOnce(t *testing.T, c *Conn, step func() bool) bool {
+	t.Helper()
+	parked := make(chan bool, 1)
+	go func() { parked <- c.Serve(step) }()
+	select {
+	case p := <-parked:
+		return p
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+	return false
+}
+
+// After a read that returned less than it asked for, Read inside Serve
+// does not go to the socket again: data that comes meanwhile waits for the
+// next step, which the runtime's recorded readiness starts at once.
+func TestServeWaitsAfterAShortRead(t *testing.T) {
+	p := New(time.Hour)
+	defer p.Close()
+	server, client := tcpPair(t)
+	defer server.Close()
+	c := p.Register(server, funcs{})
+	defer c.Unregister()
+	// Should the readiness be lost, the client's end unblocks Serve, and
+	// the second step reads the end rather than "x".
+	timer := time.AfterFunc(3*time.Second, func() { client.Close() })
+	defer timer.Stop()
+
+	write(t, client, "hello")
+	waitFor(t, "the data to arrive", func() bool { data, _ := c.Peek(); return data })
+	buf := make([]byte, 16)
+	var steps []string
+	step := func() bool {
+		n, err := c.Read(buf)
+		if err != nil {
+			steps = append(steps, err.Error())
+			return true
+		}
+		steps = append(steps, string(buf[:n]))
+		if len(steps) > 1 {
+			return true
+		}
+		write(t, client, "x")
+		waitFor(t, "more data to arrive", func() bool { data, _ := c.Peek(); return data })
+		if _, err := c.Read(buf); err != ErrWouldBlock {
+			t.Errorf("Read after a short read: %v, want ErrWouldBlock without a read of the socket", err)
+		}
+		return false
+	}
+	if serveOnce(t, c, step) {
+		t.Fatal("Serve parked the connection")
+	}
+	if len(steps) != 2 || steps[0] != "hello" || steps[1] != "x" {
+		t.Fatalf("steps read %q, want [hello x]", steps)
+	}
+}
+
+// Close from the step (a reader that closes its connection while it
+// handles a message) does not wait for the step to leave the socket's
+// read: the socket closes when Serve returns.
+func TestServeCloseFromStep(t *testing.T) {
+	p := New(time.Hour)
+	defer p.Close()
+	server, client := tcpPair(t)
+	c := p.Register(server, funcs{})
+	defer c.Unregister()
+	write(t, client, "close")
+	buf := make([]byte, 16)
+	var closeErr, afterClose error
+	step := func() bool {
+		n, err := c.Read(buf)
+		if err == ErrWouldBlock {
+			return false
+		}
+		if err != nil || string(buf[:n]) != "close" {
+			t.Errorf("Read: %q, %v", buf[:n], err)
+			return true
+		}
+		closeErr = c.Close()
+		_, afterClose = c.Read(buf)
+		return true
+	}
+	if serveOnce(t, c, step) {
+		t.Fatal("Serve parked a closed connection")
+	}
+	if closeErr != nil {
+		t.Errorf("Close: %v", closeErr)
+	}
+	if !errors.Is(afterClose, net.ErrClosed) {
+		t.Errorf("Read after Close in the step: %v, want net.ErrClosed", afterClose)
+	}
+	if _, err := server.Read(buf); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("the connection after Serve: %v, want net.ErrClosed", err)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := client.Read(buf); err != io.EOF {
+		t.Errorf("the client read %v, want EOF", err)
+	}
+}
+
+// Close from another goroutine while the step is blocked in a write (to a
+// client that does not read) ends the write, and Serve closes the socket.
+func TestServeCloseEndsABlockedWrite(t *testing.T) {
+	p := New(time.Hour)
+	defer p.Close()
+	server, client := tcpPair(t)
+	c := p.Register(server, funcs{})
+	defer c.Unregister()
+	write(t, client, "go")
+	writing := make(chan struct{})
+	var writeErr error
+	step := func() bool {
+		if _, err := c.Read(make([]byte, 16)); err == ErrWouldBlock {
+			return false
+		}
+		close(writing)
+		// Far more than the socket buffers hold.
+		_, writeErr = server.Write(make([]byte, 64<<20))
+		return true
+	}
+	go func() {
+		<-writing
+		time.Sleep(50 * time.Millisecond)
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+	if serveOnce(t, c, step) {
+		t.Fatal("Serve parked a closed connection")
+	}
+	if writeErr == nil {
+		t.Fatal("the blocked write succeeded")
+	}
+	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("the connection after Serve: %v, want net.ErrClosed", err)
+	}
+}
+
+// Close from another goroutine while the reader waits in Serve ends the
+// wait, and Serve closes the socket.
+func TestServeCloseWhileWaiting(t *testing.T) {
+	p := New(time.Hour)
+	defer p.Close()
+	server, client := tcpPair(t)
+	c := p.Register(server, funcs{})
+	defer c.Unregister()
+	waiting := make(chan struct{})
+	step := func() bool {
+		if _, err := c.Read(make([]byte, 16)); err != ErrWouldBlock {
+			t.Errorf("Read on a quiet connection: %v", err)
+			return true
+		}
+		select {
+		case <-waiting:
+		default:
+			close(waiting)
+		}
+		return false
+	}
+	go func() {
+		<-waiting
+		time.Sleep(20 * time.Millisecond)
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+	if serveOnce(t, c, step) {
+		t.Fatal("Serve parked a closed connection")
+	}
+	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := client.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("the client read %v, want EOF", err)
+	}
+}
