@@ -81,8 +81,8 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 			rd.idle, ww.closer = idle, idle
 			if rd.br.Buffered() == 0 {
 				// The reader handles its messages inside the poller's
-				// read of the socket (see serveFrames).
-				rd.serves, rd.serveFn = true, rd.serveFrames
+				// read of the socket (see Step).
+				rd.serves = true
 				rd.br.Reset(idle)
 			}
 		}
@@ -210,9 +210,8 @@ type wsReader struct {
 	grow  bool          // the last message did not fit in the buffer
 
 	// serves is set when br reads through idle, whose Serve the reader
-	// then waits in; serveFn is serveFrames, bound once.
-	serves  bool
-	serveFn func() bool
+	// then waits in (see Step).
+	serves bool
 }
 
 // run reads frames until the connection fails, or until it is parked: the
@@ -224,7 +223,7 @@ func (rd *wsReader) run() {
 		}
 		if rd.idle != nil && rd.br.Buffered() == 0 {
 			if rd.serves {
-				if rd.idle.Serve(rd.serveFn) {
+				if rd.idle.Serve() {
 					return
 				}
 			} else if rd.idle.Wait() {
@@ -259,14 +258,14 @@ func (rd *wsReader) run() {
 	}
 }
 
-// serveFrames is the reader's step in netpoll.Conn.Serve: it hands the
+// Step is the reader's step in netpoll.Conn.Serve: it hands the
 // session each whole plain frame (see readPlainFrame) that has come,
 // reading without blocking whenever the buffer is empty. It returns false
 // when the read would block, and true when the buffer begins with
 // anything else (a control frame, a fragment, a frame still on its way)
 // or the read failed: the reader takes that outside Serve, where it may
 // block, and meets the read's error again.
-func (rd *wsReader) serveFrames() bool {
+func (rd *wsReader) Step() bool {
 	rd.keepBuffer()
 	for {
 		if rd.br.Buffered() == 0 {
@@ -296,8 +295,8 @@ func (rd *wsReader) serveFrames() bool {
 func (rd *wsReader) stopWriter() { rd.root.Stop(rd.writer) }
 
 // Resume is the goroutine of a parked connection that became readable.
-// With Await and Release it makes the reader its poller registration's
-// netpoll.Reader.
+// With Await, Release and Step it makes the reader its poller
+// registration's netpoll.Stepper.
 func (rd *wsReader) Resume() {
 	rd.keepBuffer()
 	rd.run()
@@ -359,7 +358,7 @@ func (rd *wsReader) growBuffer() {
 }
 
 // source is what the read buffer reads from: the poller's view of the
-// connection when the reader serves (see serveFrames), or the connection.
+// connection when the reader serves (see Step), or the connection.
 func (rd *wsReader) source() io.Reader {
 	if rd.serves {
 		return rd.idle

@@ -188,6 +188,18 @@ type Reader interface {
 	Release()
 }
 
+// A Stepper is a Reader that can handle what it reads without blocking,
+// and so wait in Conn.Serve.
+type Stepper interface {
+	Reader
+	// Step runs inside Serve, on the reader's goroutine, whenever data
+	// may have come. It reads through the Conn (Read), handles what it
+	// can, and returns false when Read says ErrWouldBlock (Serve then
+	// waits for the socket), or true to leave Serve: to read what may
+	// block (the rest of a message, say), or after an error of Read.
+	Step() bool
+}
+
 // Register watches nc, whose reader r calls Wait before each read that may
 // block. Register returns nil (readers then block as usual) when p is nil
 // or closed, or when nc is not a TCP or Unix socket.
@@ -217,6 +229,7 @@ func (p *Poller) register(nc, sock net.Conn, r Reader) *Conn {
 		return nil
 	}
 	c := &Conn{p: p, nc: nc, raw: raw, r: r, wrapped: nc != sock}
+	c.stepper, _ = r.(Stepper)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -321,8 +334,8 @@ type Conn struct {
 	quick bool
 
 	// Serve's loop, used by the reader only.
+	stepper Stepper            // r, if it is one
 	serveFn func(uintptr) bool // serve, bound once
-	step    func() bool        // the reader's, during Serve
 	fd      int                // the socket, during Serve
 	inServe bool               // Read reads fd without blocking
 	emptied bool               // the last read of fd returned less than asked
@@ -384,7 +397,7 @@ func (c *Conn) Wait() bool {
 // ErrWouldBlock is Read's error inside Serve when reading would wait.
 var ErrWouldBlock = errors.New("netpoll: no data yet")
 
-// Read reads the connection. Inside Serve (from its step) it never blocks:
+// Read reads the connection. Inside Serve (from Step) it never blocks:
 // it returns ErrWouldBlock when the socket has no data, or when its last
 // read returned less than it asked for, and so emptied it; the wait that
 // follows is Serve's. Otherwise it is the connection's own Read.
@@ -415,30 +428,28 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Serve is Wait for a reader that reads through c (Read) and can handle
-// what it reads without blocking. It runs step on the reader's goroutine,
-// inside one read of the socket, whenever data may have come; step reads
-// through c, handles what it can, and returns false when Read says
-// ErrWouldBlock (Serve then waits for the socket), or true to leave Serve
-// and go on as after Wait, reading through c as usual (something to read
-// that may block, or an error Read returned, which the reader meets
-// again). Like Wait, Serve reports whether the connection was parked, in
-// which case the reader must return at once.
+// Serve is Wait for a reader that is a Stepper and reads through c (Read):
+// it runs the reader's Step inside one read of the socket, whenever data
+// may have come, until Step returns true; the reader then goes on as after
+// Wait, reading through c as usual. Like Wait, Serve reports whether the
+// connection was parked, in which case the reader must return at once.
 //
 // A read inside Serve that returns less than it asked for has emptied
 // the socket, and Serve waits for the runtime's poller to report more
-// rather than read again. The exception is the peer's end when it comes
-// with the last data in one report: nothing then reports it again, so a
-// reader that sees it only after its next wait sees it once the poller's
-// sweep kicks the wait (IdleAfter to twice that later) and the connection
-// parks, which finds it at once.
+// rather than read again. The exception is the peer's end (its FIN, or a
+// reset) when it comes with the last data in one report: nothing reports
+// it again, and the reader sees it once the poller's sweep has kicked the
+// wait (IdleAfter to twice that later) and the connection parks, which
+// finds it at once. (Linux's TCP_INQ would tell a FIN, at the price of a
+// system call per connection and recvmsg for read, but not a reset.)
 //
-// Close, from step or elsewhere, while the reader is in Serve, wakes the
+// Close, from Step or elsewhere, while the reader is in Serve, wakes the
 // reader (a wait for data or a blocked write of its ends with a timeout,
 // Read with net.ErrClosed), and the socket closes when Serve returns. A
-// TLS connection's Serve is Wait.
-func (c *Conn) Serve(step func() bool) bool {
-	if c.wrapped {
+// TLS connection's Serve is Wait, as is that of a reader that is no
+// Stepper.
+func (c *Conn) Serve() bool {
+	if c.wrapped || c.stepper == nil {
 		return c.Wait()
 	}
 	if c.resumed == 2 {
@@ -459,9 +470,9 @@ func (c *Conn) Serve(step func() bool) bool {
 	if c.serveFn == nil {
 		c.serveFn = c.serve
 	}
-	c.step, c.inServe, c.emptied, c.parkNow = step, true, false, false
+	c.inServe, c.emptied, c.parkNow = true, false, false
 	err := c.raw.Read(c.serveFn)
-	c.step, c.inServe = nil, false
+	c.inServe = false
 
 	c.mu.Lock()
 	c.serving = false
@@ -489,7 +500,7 @@ func (c *Conn) Serve(step func() bool) bool {
 	return false
 }
 
-// serve is Serve's function inside the socket's read: it runs step, and
+// serve is Serve's function inside the socket's read: it runs Step, and
 // returns false to wait for the socket, true to end the read.
 func (c *Conn) serve(fd uintptr) bool {
 	c.fd = int(fd)
@@ -508,7 +519,7 @@ func (c *Conn) serve(fd uintptr) bool {
 			c.mu.Unlock()
 		}
 	}
-	if c.step() {
+	if c.stepper.Step() {
 		return true
 	}
 	if c.resumed != 0 {
@@ -675,7 +686,7 @@ func (c *Conn) unpark(final bool) {
 //
 // While the reader is in Serve, the socket is closed when Serve returns:
 // closing it now would wait for the reader to leave the socket's read, for
-// ever if Close runs on the reader's goroutine (its step's). Close then
+// ever if Close runs on the reader's goroutine (its Step's). Close then
 // ends the reader's wait and any blocked write with a deadline in the
 // past, and returns.
 func (c *Conn) Close() error {

@@ -33,18 +33,26 @@ type lineReader struct {
 	done    chan error
 	dropped bool // the buffer was dropped by Release
 	serve   bool
-	takeFn  func() bool // takeLines, bound once
 }
 
 func (r *lineReader) Resume()      { r.run() }
 func (r *lineReader) Await() error { _, err := r.br.Peek(1); return err }
 func (r *lineReader) Release()     { r.dropped = true }
 
-// funcs is a Reader made of functions; nil ones do nothing.
+// funcs is a Stepper made of functions; nil ones do nothing (a nil step
+// leaves Serve).
 type funcs struct {
 	resume  func()
 	await   func() error
 	release func()
+	step    func() bool
+}
+
+func (f funcs) Step() bool {
+	if f.step != nil {
+		return f.step()
+	}
+	return true
 }
 
 func (f funcs) Resume() {
@@ -71,7 +79,7 @@ func (r *lineReader) run() {
 		if r.br.Buffered() == 0 {
 			var parked bool
 			if r.serve {
-				parked = r.c.Serve(r.takeFn)
+				parked = r.c.Serve()
 			} else {
 				parked = r.c.Wait()
 			}
@@ -89,10 +97,10 @@ func (r *lineReader) run() {
 	}
 }
 
-// takeLines is the lineReader's step in Serve: it passes on every whole
-// line buffered, reading through the Conn without blocking, and leaves
-// Serve for a line that has not come whole, or an error.
-func (r *lineReader) takeLines() bool {
+// Step makes the lineReader a Stepper: it passes on every whole line
+// buffered, reading through the Conn without blocking, and leaves Serve
+// for a line that has not come whole, or an error.
+func (r *lineReader) Step() bool {
 	for {
 		if r.br.Buffered() == 0 {
 			if _, err := r.br.Peek(1); err != nil {
@@ -110,7 +118,7 @@ func (r *lineReader) takeLines() bool {
 
 // serves makes r wait in Serve; its buffer must be empty.
 func (r *lineReader) serves() {
-	r.serve, r.takeFn = true, r.takeLines
+	r.serve = true
 	r.br.Reset(r.c)
 }
 

@@ -10,12 +10,17 @@ import (
 	"time"
 )
 
-// serveOnce runs c.Serve(step) on a goroutine of its own and returns what
-// it reported, failing the test if it does not return within 5 s.
-func serveOnce(t *testing.T, c *Conn, step func() bool) bool {
+// serveWith registers server with p, its reader's Step being step.
+func serveWith(p *Poller, server net.Conn, step *func() bool) *Conn {
+	return p.Register(server, funcs{step: func() bool { return (*step)() }})
+}
+
+// serveOnce runs c.Serve on a goroutine of its own and returns what it
+// reported, failing the test if it does not return within 5 s.
+func serveOnce(t *testing.T, c *Conn) bool {
 	t.Helper()
 	parked := make(chan bool, 1)
-	go func() { parked <- c.Serve(step) }()
+	go func() { parked <- c.Serve() }()
 	select {
 	case p := <-parked:
 		return p
@@ -33,7 +38,8 @@ func TestServeWaitsAfterAShortRead(t *testing.T) {
 	defer p.Close()
 	server, client := tcpPair(t)
 	defer server.Close()
-	c := p.Register(server, funcs{})
+	var step func() bool
+	c := serveWith(p, server, &step)
 	defer c.Unregister()
 	// Should the readiness be lost, the client's end unblocks Serve, and
 	// the second step reads the end rather than "x".
@@ -44,7 +50,7 @@ func TestServeWaitsAfterAShortRead(t *testing.T) {
 	waitFor(t, "the data to arrive", func() bool { data, _ := c.Peek(); return data })
 	buf := make([]byte, 16)
 	var steps []string
-	step := func() bool {
+	step = func() bool {
 		n, err := c.Read(buf)
 		if err != nil {
 			steps = append(steps, err.Error())
@@ -61,7 +67,7 @@ func TestServeWaitsAfterAShortRead(t *testing.T) {
 		}
 		return false
 	}
-	if serveOnce(t, c, step) {
+	if serveOnce(t, c) {
 		t.Fatal("Serve parked the connection")
 	}
 	if len(steps) != 2 || steps[0] != "hello" || steps[1] != "x" {
@@ -76,12 +82,13 @@ func TestServeCloseFromStep(t *testing.T) {
 	p := New(time.Hour)
 	defer p.Close()
 	server, client := tcpPair(t)
-	c := p.Register(server, funcs{})
+	var step func() bool
+	c := serveWith(p, server, &step)
 	defer c.Unregister()
 	write(t, client, "close")
 	buf := make([]byte, 16)
 	var closeErr, afterClose error
-	step := func() bool {
+	step = func() bool {
 		n, err := c.Read(buf)
 		if err == ErrWouldBlock {
 			return false
@@ -94,7 +101,7 @@ func TestServeCloseFromStep(t *testing.T) {
 		_, afterClose = c.Read(buf)
 		return true
 	}
-	if serveOnce(t, c, step) {
+	if serveOnce(t, c) {
 		t.Fatal("Serve parked a closed connection")
 	}
 	if closeErr != nil {
@@ -118,12 +125,13 @@ func TestServeCloseEndsABlockedWrite(t *testing.T) {
 	p := New(time.Hour)
 	defer p.Close()
 	server, client := tcpPair(t)
-	c := p.Register(server, funcs{})
+	var step func() bool
+	c := serveWith(p, server, &step)
 	defer c.Unregister()
 	write(t, client, "go")
 	writing := make(chan struct{})
 	var writeErr error
-	step := func() bool {
+	step = func() bool {
 		if _, err := c.Read(make([]byte, 16)); err == ErrWouldBlock {
 			return false
 		}
@@ -139,7 +147,7 @@ func TestServeCloseEndsABlockedWrite(t *testing.T) {
 			t.Errorf("Close: %v", err)
 		}
 	}()
-	if serveOnce(t, c, step) {
+	if serveOnce(t, c) {
 		t.Fatal("Serve parked a closed connection")
 	}
 	if writeErr == nil {
@@ -156,10 +164,11 @@ func TestServeCloseWhileWaiting(t *testing.T) {
 	p := New(time.Hour)
 	defer p.Close()
 	server, client := tcpPair(t)
-	c := p.Register(server, funcs{})
+	var step func() bool
+	c := serveWith(p, server, &step)
 	defer c.Unregister()
 	waiting := make(chan struct{})
-	step := func() bool {
+	step = func() bool {
 		if _, err := c.Read(make([]byte, 16)); err != ErrWouldBlock {
 			t.Errorf("Read on a quiet connection: %v", err)
 			return true
@@ -178,7 +187,7 @@ func TestServeCloseWhileWaiting(t *testing.T) {
 			t.Errorf("Close: %v", err)
 		}
 	}()
-	if serveOnce(t, c, step) {
+	if serveOnce(t, c) {
 		t.Fatal("Serve parked a closed connection")
 	}
 	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
