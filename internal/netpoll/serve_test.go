@@ -10,9 +10,32 @@ import (
 	"time"
 )
 
-// serveWith registers server with p, its reader's Step being step.
-func serveWith(p *Poller, server net.Conn, step *func() bool) *Conn {
-	return p.Register(server, funcs{step: func() bool { return (*step)() }})
+// servePair returns both ends of a loopback TCP connection, the server's
+// registered with a poller that never sweeps, as c, whose reader's Step is
+// whatever the test sets *step to.
+func servePair(t *testing.T) (c *Conn, server, client net.Conn, step *func() bool) {
+	t.Helper()
+	p := New(time.Hour)
+	t.Cleanup(p.Close)
+	server, client = tcpPair(t)
+	t.Cleanup(func() { server.Close() })
+	step = new(func() bool)
+	c = p.Register(server, funcs{step: func() bool { return (*step)() }})
+	t.Cleanup(c.Unregister)
+	return c, server, client, step
+}
+
+// expectClosedBy checks that the server's end is closed and that the client
+// reads the end of the connection.
+func expectClosedBy(t *testing.T, server, client net.Conn) {
+	t.Helper()
+	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("the connection after Serve: %v, want net.ErrClosed", err)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := client.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("the client read %v, want EOF", err)
+	}
 }
 
 // serveOnce runs c.Serve on a goroutine of its own and returns what it
@@ -34,13 +57,7 @@ func serveOnce(t *testing.T, c *Conn) bool {
 // does not go to the socket again: data that comes meanwhile waits for the
 // next step, which the runtime's recorded readiness starts at once.
 func TestServeWaitsAfterAShortRead(t *testing.T) {
-	p := New(time.Hour)
-	defer p.Close()
-	server, client := tcpPair(t)
-	defer server.Close()
-	var step func() bool
-	c := serveWith(p, server, &step)
-	defer c.Unregister()
+	c, _, client, step := servePair(t)
 	// Should the readiness be lost, the client's end unblocks Serve, and
 	// the second step reads the end rather than "x".
 	timer := time.AfterFunc(3*time.Second, func() { client.Close() })
@@ -50,7 +67,7 @@ func TestServeWaitsAfterAShortRead(t *testing.T) {
 	waitFor(t, "the data to arrive", func() bool { data, _ := c.Peek(); return data })
 	buf := make([]byte, 16)
 	var steps []string
-	step = func() bool {
+	*step = func() bool {
 		n, err := c.Read(buf)
 		if err != nil {
 			steps = append(steps, err.Error())
@@ -79,16 +96,11 @@ func TestServeWaitsAfterAShortRead(t *testing.T) {
 // handles a message) does not wait for the step to leave the socket's
 // read: the socket closes when Serve returns.
 func TestServeCloseFromStep(t *testing.T) {
-	p := New(time.Hour)
-	defer p.Close()
-	server, client := tcpPair(t)
-	var step func() bool
-	c := serveWith(p, server, &step)
-	defer c.Unregister()
+	c, server, client, step := servePair(t)
 	write(t, client, "close")
 	buf := make([]byte, 16)
 	var closeErr, afterClose error
-	step = func() bool {
+	*step = func() bool {
 		n, err := c.Read(buf)
 		if err == ErrWouldBlock {
 			return false
@@ -110,28 +122,17 @@ func TestServeCloseFromStep(t *testing.T) {
 	if !errors.Is(afterClose, net.ErrClosed) {
 		t.Errorf("Read after Close in the step: %v, want net.ErrClosed", afterClose)
 	}
-	if _, err := server.Read(buf); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("the connection after Serve: %v, want net.ErrClosed", err)
-	}
-	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := client.Read(buf); err != io.EOF {
-		t.Errorf("the client read %v, want EOF", err)
-	}
+	expectClosedBy(t, server, client)
 }
 
 // Close from another goroutine while the step is blocked in a write (to a
 // client that does not read) ends the write, and Serve closes the socket.
 func TestServeCloseEndsABlockedWrite(t *testing.T) {
-	p := New(time.Hour)
-	defer p.Close()
-	server, client := tcpPair(t)
-	var step func() bool
-	c := serveWith(p, server, &step)
-	defer c.Unregister()
+	c, server, client, step := servePair(t)
 	write(t, client, "go")
 	writing := make(chan struct{})
 	var writeErr error
-	step = func() bool {
+	*step = func() bool {
 		if _, err := c.Read(make([]byte, 16)); err == ErrWouldBlock {
 			return false
 		}
@@ -161,14 +162,9 @@ func TestServeCloseEndsABlockedWrite(t *testing.T) {
 // Close from another goroutine while the reader waits in Serve ends the
 // wait, and Serve closes the socket.
 func TestServeCloseWhileWaiting(t *testing.T) {
-	p := New(time.Hour)
-	defer p.Close()
-	server, client := tcpPair(t)
-	var step func() bool
-	c := serveWith(p, server, &step)
-	defer c.Unregister()
+	c, server, client, step := servePair(t)
 	waiting := make(chan struct{})
-	step = func() bool {
+	*step = func() bool {
 		if _, err := c.Read(make([]byte, 16)); err != ErrWouldBlock {
 			t.Errorf("Read on a quiet connection: %v", err)
 			return true
@@ -190,8 +186,5 @@ func TestServeCloseWhileWaiting(t *testing.T) {
 	if serveOnce(t, c) {
 		t.Fatal("Serve parked a closed connection")
 	}
-	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := client.Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("the client read %v, want EOF", err)
-	}
+	expectClosedBy(t, server, client)
 }
