@@ -684,11 +684,12 @@ func (c *Conn) unpark(final bool) {
 // the socket removes it. An event that comes in between finds the
 // connection unregistered or not parked, and is dropped.
 //
-// While the reader is in Serve, the socket is closed when Serve returns:
-// closing it now would wait for the reader to leave the socket's read, for
-// ever if Close runs on the reader's goroutine (its Step's). Close then
-// ends the reader's wait and any blocked write with a deadline in the
-// past, and returns.
+// While the reader is in Serve, the descriptor is closed when Serve
+// returns: closing it now would wait for the reader to leave the socket's
+// read, for ever if Close runs on the reader's goroutine (its Step's).
+// Close then shuts the connection down, so that the peer sees it end at
+// once, even while a Step takes its time; ends the reader's wait and any
+// blocked write with a deadline in the past; and returns.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	c.closed = true
@@ -698,6 +699,7 @@ func (c *Conn) Close() error {
 		c.closing.Store(true)
 		c.mu.Unlock()
 		if first {
+			_ = c.raw.Control(func(fd uintptr) { _ = shutdownSocket(int(fd)) })
 			_ = c.nc.SetReadDeadline(pastDeadline)
 			_ = c.nc.SetWriteDeadline(pastDeadline)
 		}

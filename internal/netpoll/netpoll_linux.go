@@ -151,3 +151,7 @@ func readSocket(fd int, p []byte) (int, error) {
 		return n, err
 	}
 }
+
+// shutdownSocket ends both directions of the connection on fd, which stays
+// open: the peer gets its FIN.
+func shutdownSocket(fd int) error { return syscall.Shutdown(fd, syscall.SHUT_RDWR) }

@@ -18,3 +18,4 @@ func (s *sysPoller) close() error                     { return nil }
 func (s *sysPoller) arm(int, uint64, bool) error      { return errors.New("unsupported") }
 func peek(int) (bool, error)                          { return false, errors.New("unsupported") }
 func readSocket(int, []byte) (int, error)             { return 0, errors.New("unsupported") }
+func shutdownSocket(int) error                        { return errors.New("unsupported") }

@@ -164,9 +164,10 @@ func TestServeCloseEndsABlockedWrite(t *testing.T) {
 func TestServeCloseWhileWaiting(t *testing.T) {
 	c, server, client, step := servePair(t)
 	waiting := make(chan struct{})
+	var woken error // what Read said after the wait, if the step ran again
 	*step = func() bool {
 		if _, err := c.Read(make([]byte, 16)); err != ErrWouldBlock {
-			t.Errorf("Read on a quiet connection: %v", err)
+			woken = err
 			return true
 		}
 		select {
@@ -186,5 +187,54 @@ func TestServeCloseWhileWaiting(t *testing.T) {
 	if serveOnce(t, c) {
 		t.Fatal("Serve parked a closed connection")
 	}
+	// The shutdown ends the wait with the socket's end, or the deadline
+	// with a timeout that leaves the step out.
+	if woken != nil && !errors.Is(woken, net.ErrClosed) {
+		t.Errorf("Read after the wait: %v, want net.ErrClosed", woken)
+	}
 	expectClosedBy(t, server, client)
+}
+
+// Close from another goroutine while the step is busy (a slow handler)
+// ends the connection for the peer at once; the descriptor is released
+// when Serve returns.
+func TestServeCloseDuringABusyStep(t *testing.T) {
+	c, server, client, step := servePair(t)
+	write(t, client, "go")
+	busy, release := make(chan struct{}), make(chan struct{})
+	var afterClose error
+	*step = func() bool {
+		if _, err := c.Read(make([]byte, 16)); err == ErrWouldBlock {
+			return false
+		}
+		close(busy)
+		<-release
+		_, afterClose = c.Read(make([]byte, 16))
+		return true
+	}
+	parked := make(chan bool, 1)
+	go func() { parked <- c.Serve() }()
+	<-busy
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := client.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("the client read %v while the step was busy, want EOF", err)
+	}
+	close(release)
+	select {
+	case p := <-parked:
+		if p {
+			t.Fatal("Serve parked a closed connection")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+	if !errors.Is(afterClose, net.ErrClosed) {
+		t.Errorf("Read after Close: %v, want net.ErrClosed", afterClose)
+	}
+	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("the connection after Serve: %v, want net.ErrClosed", err)
+	}
 }
