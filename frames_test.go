@@ -440,3 +440,32 @@ func TestCloseWhileHandlingAMessageOnWebSocket(t *testing.T) {
 		h.expectGone(t, sid)
 	}
 }
+
+// A client that sends a message and drops the connection right after it
+// (a crash, a killed tab), to a handler that does not answer: the message
+// and the end may come in one readiness report, which the reader's wait
+// inside netpoll.Conn.Serve does not get again. The session still gets the
+// message and ends as a transport error, within the poller's sweep (5 ms
+// in tests) rather than the heartbeat.
+func TestMessageThenDroppedConnectionOnWebSocket(t *testing.T) {
+	t.Parallel()
+	const prompt = time.Second // the heartbeat is 25 s + 20 s
+	h := newHarness(t)
+	got := make(chan string, 1)
+	h.srv.OnMessage(func(s *engineio.Session, msg engineio.Message) { got <- msg.Text() })
+	for range 50 {
+		sid, c, _ := h.wsHandshake(t)
+		c.send(t, "4last")
+		_ = c.conn.NetConn().Close()
+		select {
+		case m := <-got:
+			if m != "last" {
+				t.Fatalf("OnMessage got %q, want \"last\"", m)
+			}
+		case <-time.After(prompt):
+			t.Fatal("the message did not come")
+		}
+		h.expectDisconnect(t, sid, engineio.ReasonTransportError, prompt)
+		h.expectGone(t, sid)
+	}
+}

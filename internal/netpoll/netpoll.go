@@ -338,7 +338,8 @@ type Conn struct {
 	serveFn func(uintptr) bool // serve, bound once
 	fd      int                // the socket, during Serve
 	inServe bool               // Read reads fd without blocking
-	emptied bool               // the last read of fd returned less than asked
+	emptied bool               // the last read of fd left it empty
+	inq     int8               // TCP_INQ: 0 not tried yet, 1 on, -1 not available
 	waitV   uint64             // the state of Serve's wait in progress; 0 if none
 	parkNow bool               // Serve left to park (a resumed reader's quick park)
 
@@ -399,8 +400,8 @@ var ErrWouldBlock = errors.New("netpoll: no data yet")
 
 // Read reads the connection. Inside Serve (from Step) it never blocks:
 // it returns ErrWouldBlock when the socket has no data, or when its last
-// read returned less than it asked for, and so emptied it; the wait that
-// follows is Serve's. Otherwise it is the connection's own Read.
+// read left it empty (see Serve); the wait that follows is Serve's.
+// Otherwise it is the connection's own Read.
 func (c *Conn) Read(p []byte) (int, error) {
 	if !c.inServe {
 		return c.nc.Read(p)
@@ -415,7 +416,14 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.emptied = false
 		return 0, ErrWouldBlock
 	}
-	n, err := readSocket(c.fd, p)
+	var n, left int
+	var err error
+	if c.inq > 0 {
+		n, left, err = readSocketInq(c.fd, p)
+	} else {
+		n, err = readSocket(c.fd, p)
+		left = -1
+	}
 	switch {
 	case err == syscall.EAGAIN:
 		return 0, ErrWouldBlock
@@ -424,7 +432,13 @@ func (c *Conn) Read(p []byte) (int, error) {
 	case n == 0:
 		return 0, io.EOF
 	}
-	c.emptied = n < len(p)
+	if left >= 0 {
+		// The kernel's count, which a FIN that came with the data keeps
+		// from zero.
+		c.emptied = left == 0
+	} else {
+		c.emptied = n < len(p)
+	}
 	return n, nil
 }
 
@@ -434,14 +448,17 @@ func (c *Conn) Read(p []byte) (int, error) {
 // Wait, reading through c as usual. Like Wait, Serve reports whether the
 // connection was parked, in which case the reader must return at once.
 //
-// A read inside Serve that returns less than it asked for has emptied
-// the socket, and Serve waits for the runtime's poller to report more
-// rather than read again. The exception is the peer's end (its FIN, or a
-// reset) when it comes with the last data in one report: nothing reports
-// it again, and the reader sees it once the poller's sweep has kicked the
+// A read inside Serve that leaves the socket empty makes Serve wait for
+// the runtime's poller to report more rather than read again. On TCP the
+// read is a recvmsg that carries the kernel's count of what the socket
+// still holds (TCP_INQ, set on the first Serve), which the peer's FIN
+// keeps from zero; elsewhere (a Unix socket, a kernel without TCP_INQ) a
+// read that returned less than it asked for is taken as empty. What that
+// misses is the peer's end when it comes in one readiness report with the
+// last data: a reset on TCP, and also a FIN elsewhere. Nothing reports it
+// again, and the reader sees it once the poller's sweep has kicked the
 // wait (IdleAfter to twice that later) and the connection parks, which
-// finds it at once. (Linux's TCP_INQ would tell a FIN, at the price of a
-// system call per connection and recvmsg for read, but not a reset.)
+// finds it at once.
 //
 // Close, from Step or elsewhere, while the reader is in Serve, wakes the
 // reader (a wait for data or a blocked write of its ends with a timeout,
@@ -504,6 +521,12 @@ func (c *Conn) Serve() bool {
 // returns false to wait for the socket, true to end the read.
 func (c *Conn) serve(fd uintptr) bool {
 	c.fd = int(fd)
+	if c.inq == 0 {
+		c.inq = -1
+		if enableInq(c.fd) {
+			c.inq = 1
+		}
+	}
 	if v := c.waitV; v != 0 {
 		// Back from a wait, with data (or a wait that found the socket
 		// ready at once).

@@ -12,6 +12,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,13 +32,13 @@ type lineReader struct {
 	br      *bufio.Reader
 	lines   chan string
 	done    chan error
-	dropped bool // the buffer was dropped by Release
+	dropped atomic.Bool // the buffer was dropped by Release
 	serve   bool
 }
 
 func (r *lineReader) Resume()      { r.run() }
 func (r *lineReader) Await() error { _, err := r.br.Peek(1); return err }
-func (r *lineReader) Release()     { r.dropped = true }
+func (r *lineReader) Release()     { r.dropped.Store(true) }
 
 // funcs is a Stepper made of functions; nil ones do nothing (a nil step
 // leaves Serve).
@@ -241,7 +242,7 @@ func testParkAndResume(t *testing.T, serve bool) {
 	if n := p.Running(); n != 0 {
 		t.Fatalf("Running() = %d with the only connection parked", n)
 	}
-	if !r.dropped {
+	if !r.dropped.Load() {
 		t.Error("Release was not called")
 	}
 	for i, line := range []string{"b\n", "c\n"} {

@@ -3,6 +3,7 @@
 package netpoll
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -236,5 +237,80 @@ func TestServeCloseDuringABusyStep(t *testing.T) {
 	}
 	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("the connection after Serve: %v, want net.ErrClosed", err)
+	}
+}
+
+// A TCP connection serves with TCP_INQ, which tells a FIN that comes with
+// the last data: the end is read at once, with no kick from the sweep.
+func TestServeUsesTCPInq(t *testing.T) {
+	c, _, client, step := servePair(t)
+	buf := make([]byte, 16)
+	var reads []string
+	*step = func() bool {
+		for {
+			n, err := c.Read(buf)
+			switch {
+			case err == ErrWouldBlock:
+				return false
+			case err != nil:
+				reads = append(reads, err.Error())
+				return true
+			}
+			reads = append(reads, string(buf[:n]))
+		}
+	}
+	write(t, client, "last")
+	client.Close()
+	waitFor(t, "the data to arrive", func() bool { data, _ := c.Peek(); return data })
+	// The FIN follows on loopback at once; a peek cannot see it behind
+	// the data. Both are then in one readiness report, and the poller never
+	// sweeps: without TCP_INQ's count, Serve would wait for ever.
+	time.Sleep(20 * time.Millisecond)
+	if serveOnce(t, c) {
+		t.Fatal("Serve parked the connection")
+	}
+	if c.inq != 1 {
+		t.Fatalf("TCP_INQ not in use (%d): the kernel should have it since Linux 4.18", c.inq)
+	}
+	if len(reads) != 2 || reads[0] != "last" || reads[1] != io.EOF.Error() {
+		t.Fatalf("reads %q, want [last EOF]", reads)
+	}
+}
+
+// On a Unix socket (no TCP_INQ) a short read is taken as the end of the
+// data, and an end that came with it is read once the sweep kicks the wait
+// and the connection parks.
+func TestServeUnixDataThenHangUp(t *testing.T) {
+	p := New(interval)
+	defer p.Close()
+	ln, err := net.Listen("unix", t.TempDir()+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for range 10 {
+		client, err := net.Dial("unix", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		server, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &lineReader{br: bufio.NewReaderSize(server, 4096), lines: make(chan string, 4), done: make(chan error, 1)}
+		if r.c = p.Register(server, r); r.c == nil {
+			t.Fatal("Register returned nil for a Unix connection")
+		}
+		r.serves()
+		go r.run()
+		write(t, client, "last\n")
+		client.Close()
+		expectLine(t, r, "last\n")
+		if err := expectEnd(t, r); err != io.EOF {
+			t.Fatalf("reader ended with %v, want EOF", err)
+		}
+		if r.c.inq != -1 {
+			t.Errorf("TCP_INQ state on a Unix socket: %d, want -1", r.c.inq)
+		}
 	}
 }

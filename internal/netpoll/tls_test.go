@@ -117,7 +117,7 @@ func TestTLSParkAndResume(t *testing.T) {
 		expectLine(t, r, line)
 		waitFor(t, "the idle connection to be parked", func() bool { return p.Parked() == 1 && p.Parks() >= uint64(i+1) })
 	}
-	if !r.dropped {
+	if !r.dropped.Load() {
 		t.Error("Release was not called")
 	}
 	if r.c.Park(false) {
