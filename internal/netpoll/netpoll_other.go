@@ -19,5 +19,3 @@ func (s *sysPoller) arm(int, uint64, bool) error      { return errors.New("unsup
 func peek(int) (bool, error)                          { return false, errors.New("unsupported") }
 func readSocket(int, []byte) (int, error)             { return 0, errors.New("unsupported") }
 func shutdownSocket(int) error                        { return errors.New("unsupported") }
-func enableInq(int) bool                              { return false }
-func readSocketInq(int, []byte) (int, int, error)     { return 0, -1, errors.New("unsupported") }
