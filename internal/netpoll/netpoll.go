@@ -460,11 +460,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 // wait (IdleAfter to twice that later) and the connection parks, which
 // finds it at once.
 //
-// Close, from Step or elsewhere, while the reader is in Serve, wakes the
-// reader (a wait for data or a blocked write of its ends with a timeout,
-// Read with net.ErrClosed), and the socket closes when Serve returns. A
-// TLS connection's Serve is Wait, as is that of a reader that is no
-// Stepper.
+// Close, from Step or elsewhere, while the reader is in Serve, shuts the
+// connection down at once and wakes the reader (a wait for data or a
+// blocked write of its ends with a timeout, Read with net.ErrClosed); the
+// descriptor is released when Serve returns. A TLS connection's Serve is
+// Wait, as is that of a reader that is no Stepper.
 func (c *Conn) Serve() bool {
 	if c.wrapped || c.stepper == nil {
 		return c.Wait()
