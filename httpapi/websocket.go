@@ -281,13 +281,10 @@ func (rd *wsReader) Step() bool {
 		if !ok || rd.br.Buffered() < h.size+h.n {
 			return true
 		}
-		_, _ = rd.br.Discard(h.size)
-		f, data := rd.newFrame(h.n)
-		b, _ := rd.br.Peek(h.n)
-		copy(data, b)
-		_, _ = rd.br.Discard(h.n)
-		unmask(h.key, data)
-		rd.runner.Send(rd.root, rd.session, rd.frame(f, data, h.binary))
+		// The frame is buffered whole: taking it reads nothing, and
+		// cannot fail.
+		f, _ := rd.takePlainFrame(h)
+		rd.runner.Send(rd.root, rd.session, f)
 	}
 }
 
@@ -499,8 +496,22 @@ func (rd *wsReader) readPlainFrame() (*actors.Frame, error) {
 	if !ok {
 		return nil, nil
 	}
+	return rd.takePlainFrame(h)
+}
+
+// takePlainFrame consumes the plain frame whose header is h, reading the
+// rest of its payload if it has not all come, and returns it. A small
+// message shares one allocation with its frame (the frame's own array).
+func (rd *wsReader) takePlainFrame(h plainFrameHeader) (*actors.Frame, error) {
 	_, _ = rd.br.Discard(h.size)
-	f, data := rd.newFrame(h.n)
+	var f *actors.Frame
+	var data []byte
+	if h.n <= inlineSize {
+		in := &inlineFrame{}
+		f, data = &in.Frame, in.buf[:h.n]
+	} else {
+		f, data = &actors.Frame{}, make([]byte, h.n)
+	}
 	if _, err := io.ReadFull(rd.br, data); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -540,16 +551,6 @@ func (rd *wsReader) plainHeader() (plainFrameHeader, bool) {
 		return plainFrameHeader{}, false
 	}
 	return plainFrameHeader{size: head + 4, n: n, key: binary.LittleEndian.Uint32(h[head:]), binary: h[0] == finBit|opBinary}, true
-}
-
-// newFrame allocates a frame and the buffer of a message of n bytes: for a
-// small one, the frame's own array.
-func (rd *wsReader) newFrame(n int) (*actors.Frame, []byte) {
-	if n <= inlineSize {
-		in := &inlineFrame{}
-		return &in.Frame, in.buf[:n]
-	}
-	return &actors.Frame{}, make([]byte, n)
 }
 
 // unmask applies a client's masking key, as read little-endian from the

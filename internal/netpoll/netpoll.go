@@ -337,21 +337,23 @@ type Conn struct {
 	stepper Stepper            // r, if it is one
 	serveFn func(uintptr) bool // serve, bound once
 	fd      int                // the socket, during Serve
-	inServe bool               // Read reads fd without blocking
 	emptied bool               // the last read of fd left it empty
 	inq     int8               // TCP_INQ: 0 not tried yet, 1 on, -1 not available
 	waitV   uint64             // the state of Serve's wait in progress; 0 if none
 	parkNow bool               // Serve left to park (a resumed reader's quick park)
 
-	// closing is set once Close is deferred to the end of Serve.
+	// closing is set when Close comes during Serve, which then closes
+	// the socket as it returns.
 	closing atomic.Bool
 
-	mu       sync.Mutex
-	added    bool // registered with the system poller (re-armed since)
-	parked   bool // the reader returned; Resume is due
-	closed   bool
-	serving  bool // the reader is in Serve: the socket is held for reading
-	closeDue bool // Close came during Serve; Serve closes the socket
+	mu     sync.Mutex
+	added  bool // registered with the system poller (re-armed since)
+	parked bool // the reader returned; Resume is due
+	closed bool
+	// serving is set while the reader is in Serve, holding the socket for
+	// reading (Read then reads it without blocking). Only the reader
+	// writes it, with mu; it reads it without.
+	serving bool
 }
 
 // Wait is called by the reader, when its buffer is empty, to wait for
@@ -387,12 +389,7 @@ func (c *Conn) Wait() bool {
 	c.waits++
 	v := c.waits<<2 | stateWaiting
 	c.state.Store(v)
-	err := c.r.Await()
-	//lint:ignore SA4016 stateRunning is 0; the name says which state is set
-	if c.state.CompareAndSwap(v, c.waits<<2|stateRunning) {
-		return false
-	}
-	return c.kicked(err)
+	return c.endWait(v, c.r.Await())
 }
 
 // ErrWouldBlock is Read's error inside Serve when reading would wait.
@@ -403,7 +400,7 @@ var ErrWouldBlock = errors.New("netpoll: no data yet")
 // read left it empty (see Serve); the wait that follows is Serve's.
 // Otherwise it is the connection's own Read.
 func (c *Conn) Read(p []byte) (int, error) {
-	if !c.inServe {
+	if !c.serving {
 		return c.nc.Read(p)
 	}
 	if len(p) == 0 {
@@ -469,14 +466,6 @@ func (c *Conn) Serve() bool {
 	if c.wrapped || c.stepper == nil {
 		return c.Wait()
 	}
-	if c.resumed == 2 {
-		c.settled()
-		if c.quick {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			return c.park(true)
-		}
-	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -487,15 +476,13 @@ func (c *Conn) Serve() bool {
 	if c.serveFn == nil {
 		c.serveFn = c.serve
 	}
-	c.inServe, c.emptied, c.parkNow = true, false, false
+	c.emptied, c.parkNow = false, false
 	err := c.raw.Read(c.serveFn)
-	c.inServe = false
 
 	c.mu.Lock()
 	c.serving = false
-	due := c.closeDue
 	c.mu.Unlock()
-	if due {
+	if c.closing.Load() {
 		// Close came meanwhile (the reader is here, so not parked).
 		_ = c.nc.Close()
 		return false
@@ -503,11 +490,7 @@ func (c *Conn) Serve() bool {
 	if v := c.waitV; v != 0 {
 		// The read ended in a wait: kicked, or the connection failed.
 		c.waitV = 0
-		//lint:ignore SA4016 stateRunning is 0; the name says which state is set
-		if c.state.CompareAndSwap(v, c.waits<<2|stateRunning) {
-			return false
-		}
-		return c.kicked(err)
+		return c.endWait(v, err)
 	}
 	if c.parkNow {
 		c.mu.Lock()
@@ -529,18 +512,9 @@ func (c *Conn) serve(fd uintptr) bool {
 	}
 	if v := c.waitV; v != 0 {
 		// Back from a wait, with data (or a wait that found the socket
-		// ready at once).
+		// ready at once): a kick that came meanwhile is taken back.
 		c.waitV = 0
-		//lint:ignore SA4016 stateRunning is 0; the name says which state is set
-		if !c.state.CompareAndSwap(v, c.waits<<2|stateRunning) {
-			// Kicked as the data came: the sweeper holds c.mu until the
-			// deadline is set; take it away, and go on.
-			c.mu.Lock()
-			//lint:ignore SA4016 stateRunning is 0; the name says which state is set
-			c.state.Store(c.waits<<2 | stateRunning)
-			_ = c.nc.SetReadDeadline(time.Time{})
-			c.mu.Unlock()
-		}
+		c.endWait(v, nil)
 	}
 	if c.stepper.Step() {
 		return true
@@ -560,11 +534,16 @@ func (c *Conn) serve(fd uintptr) bool {
 	return false
 }
 
-// kicked ends a wait that the sweeper kicked (its state is stateKicked),
-// which ended with err: the connection parks if the wait timed out.
-// Called by the reader.
-func (c *Conn) kicked(err error) bool {
-	// The sweeper holds c.mu until the deadline is set.
+// endWait ends the reader's wait, whose state was v, with err: what the
+// wait met (nil if data came). If the sweeper kicked it, the deadline is
+// taken back, and the connection parks if the wait timed out; endWait
+// reports whether it parked. Called by the reader.
+func (c *Conn) endWait(v uint64, err error) bool {
+	//lint:ignore SA4016 stateRunning is 0; the name says which state is set
+	if c.state.CompareAndSwap(v, c.waits<<2|stateRunning) {
+		return false
+	}
+	// Kicked: the sweeper holds c.mu until the deadline is set.
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	//lint:ignore SA4016 stateRunning is 0; the name says which state is set
@@ -717,9 +696,7 @@ func (c *Conn) Close() error {
 	c.mu.Lock()
 	c.closed = true
 	if c.serving {
-		first := !c.closeDue
-		c.closeDue = true
-		c.closing.Store(true)
+		first := !c.closing.Swap(true)
 		c.mu.Unlock()
 		if first {
 			_ = c.raw.Control(func(fd uintptr) { _ = shutdownSocket(int(fd)) })

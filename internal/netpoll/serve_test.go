@@ -39,6 +39,18 @@ func expectClosedBy(t *testing.T, server, client net.Conn) {
 	}
 }
 
+// closeAfter closes c on a goroutine of its own, a moment after ready is
+// closed: once the reader is where the test wants it to be met.
+func closeAfter(t *testing.T, c *Conn, ready <-chan struct{}) {
+	go func() {
+		<-ready
+		time.Sleep(20 * time.Millisecond)
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+}
+
 // serveOnce runs c.Serve on a goroutine of its own and returns what it
 // reported, failing the test if it does not return within 5 s.
 func serveOnce(t *testing.T, c *Conn) bool {
@@ -54,10 +66,10 @@ func serveOnce(t *testing.T, c *Conn) bool {
 	return false
 }
 
-// After a read that returned less than it asked for, Read inside Serve
-// does not go to the socket again: data that comes meanwhile waits for the
-// next step, which the runtime's recorded readiness starts at once.
-func TestServeWaitsAfterAShortRead(t *testing.T) {
+// After a read that left the socket empty, Read inside Serve does not go
+// to the socket again: data that comes meanwhile waits for the next step,
+// which the runtime's recorded readiness starts at once.
+func TestServeWaitsAfterAReadThatEmptiesTheSocket(t *testing.T) {
 	c, _, client, step := servePair(t)
 	// Should the readiness be lost, the client's end unblocks Serve, and
 	// the second step reads the end rather than "x".
@@ -81,7 +93,7 @@ func TestServeWaitsAfterAShortRead(t *testing.T) {
 		write(t, client, "x")
 		waitFor(t, "more data to arrive", func() bool { data, _ := c.Peek(); return data })
 		if _, err := c.Read(buf); err != ErrWouldBlock {
-			t.Errorf("Read after a short read: %v, want ErrWouldBlock without a read of the socket", err)
+			t.Errorf("Read after a read that emptied the socket: %v, want ErrWouldBlock without a read of the socket", err)
 		}
 		return false
 	}
@@ -142,13 +154,7 @@ func TestServeCloseEndsABlockedWrite(t *testing.T) {
 		_, writeErr = server.Write(make([]byte, 64<<20))
 		return true
 	}
-	go func() {
-		<-writing
-		time.Sleep(50 * time.Millisecond)
-		if err := c.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	}()
+	closeAfter(t, c, writing)
 	if serveOnce(t, c) {
 		t.Fatal("Serve parked a closed connection")
 	}
@@ -178,13 +184,7 @@ func TestServeCloseWhileWaiting(t *testing.T) {
 		}
 		return false
 	}
-	go func() {
-		<-waiting
-		time.Sleep(20 * time.Millisecond)
-		if err := c.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	}()
+	closeAfter(t, c, waiting)
 	if serveOnce(t, c) {
 		t.Fatal("Serve parked a closed connection")
 	}
