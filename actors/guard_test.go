@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -37,7 +38,12 @@ func (c *collector) take() []any {
 // without a sender get nothing, and nothing is answered before.
 func TestStopGuardAnswers(t *testing.T) {
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return discard }))
+	sys := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return discard }),
+		// A dead letter starts a goroutine that lasts one interval: short,
+		// so that the package's leak check finds it gone.
+		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
+	)
 	col := &collector{}
 	sender, _ := sys.ProcessRegistry.Add(col, "collector")
 	g := &stopGuard{info: &Info{SID: "s1"}}

@@ -239,7 +239,12 @@ const (
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return discard }))
+	sys := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return discard }),
+		// A dead letter starts a goroutine that lasts one interval: short,
+		// so that the package's leak check finds it gone.
+		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
+	)
 	h := &harness{t: t, sys: sys, clock: &fakeClock{}, registry: &supervisor.Registry{}}
 	h.app = &recorder{root: sys.Root, disconnects: map[string]actors.Reason{}}
 	h.cfg = &actors.Config{

@@ -14,7 +14,12 @@ import (
 func newSystem(t *testing.T) *actor.ActorSystem {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sys := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet })))
+	sys := actor.NewActorSystemWithConfig(actor.Configure(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet }),
+		// A dead letter starts a goroutine that lasts one interval: short,
+		// so that the package's leak check finds it gone.
+		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
+	))
 	t.Cleanup(sys.Shutdown)
 	return sys
 }
