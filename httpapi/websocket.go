@@ -264,7 +264,8 @@ func (rd *wsReader) run() {
 // when the read would block, and true when the buffer begins with
 // anything else (a control frame, a fragment, a frame still on its way)
 // or the read failed: the reader takes that outside Serve, where it may
-// block, and meets the read's error again.
+// block, and meets the failure again (a reset as the end, io.EOF: the
+// kernel reports it once; the session's reason is the same).
 func (rd *wsReader) Step() bool {
 	rd.keepBuffer()
 	for {

@@ -361,7 +361,9 @@ type Conn struct {
 // readable or its read deadline passes. It reports whether the connection
 // was parked, in which case the reader must return at once and touch
 // nothing: Resume may already be running. Otherwise the reader goes on
-// reading (and sees any error Await met again).
+// reading, and its next read meets the failure Await met, if any, again;
+// but a reset, which the kernel reports once, then reads as the end
+// (io.EOF).
 //
 // A reader resumed by the poller waits for the data that woke it as
 // usual; if the connection had been parked for an interval or more, its
@@ -476,7 +478,7 @@ func (c *Conn) Serve() bool {
 	if c.serveFn == nil {
 		c.serveFn = c.serve
 	}
-	c.emptied, c.parkNow = false, false
+	c.parkNow = false
 	err := c.raw.Read(c.serveFn)
 
 	c.mu.Lock()
@@ -504,6 +506,10 @@ func (c *Conn) Serve() bool {
 // returns false to wait for the socket, true to end the read.
 func (c *Conn) serve(fd uintptr) bool {
 	c.fd = int(fd)
+	// Each call follows a report that the socket is readable (or is the
+	// first): a read that emptied the socket before it is no reason not
+	// to read, should Step have waited without reading on.
+	c.emptied = false
 	if c.inq == 0 {
 		c.inq = -1
 		if enableInq(c.fd) {

@@ -724,3 +724,45 @@ func TestConnTableForgetsStaleIDs(t *testing.T) {
 		t.Fatalf("%d slots for one connection at a time; want 1", len(tab.slots))
 	}
 }
+
+func TestKickTakenBackWhenDataComesFirst(t *testing.T) {
+	bothWays(t, testKickTakenBackWhenDataComesFirst)
+}
+
+// A kick whose wait ends with data, not with the deadline (the data comes
+// between the sweeper's swap of the state and its deadline), is taken
+// back: the deadline is cleared and the reader goes on, not parked. Kept,
+// the past deadline would end the next wait at once, seen as no kick, and
+// the reader's next read would fail with a timeout.
+func testKickTakenBackWhenDataComesFirst(t *testing.T, serve bool) {
+	p := New(time.Hour) // no sweep: the test kicks, as the sweep does
+	defer p.Close()
+	r, client := pair(t, p, serve)
+	write(t, client, "one\n")
+	expectLine(t, r, "one\n")
+	var v uint64
+	waitFor(t, "the reader to wait", func() bool { v = r.c.state.Load(); return v&3 == stateWaiting })
+
+	r.c.mu.Lock()
+	if !r.c.state.CompareAndSwap(v, v&^3|stateKicked) {
+		r.c.mu.Unlock()
+		t.Fatal("the reader stopped waiting")
+	}
+	write(t, client, "two\n")
+	// The reader wakes with the data and waits for mu to take the kick
+	// back; the sweeper's deadline comes first.
+	time.Sleep(50 * time.Millisecond)
+	_ = r.c.nc.SetReadDeadline(pastDeadline)
+	r.c.mu.Unlock()
+
+	expectLine(t, r, "two\n")
+	write(t, client, "three\n")
+	expectLine(t, r, "three\n")
+	if n := p.Parks(); n != 0 {
+		t.Errorf("parked %d times, want none", n)
+	}
+	client.Close()
+	if err := expectEnd(t, r); err != io.EOF {
+		t.Fatalf("reader ended with %v, want EOF", err)
+	}
+}

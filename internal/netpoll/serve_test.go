@@ -105,6 +105,44 @@ func TestServeWaitsAfterAReadThatEmptiesTheSocket(t *testing.T) {
 	}
 }
 
+// A step that goes back to waiting right after a read that emptied the
+// socket, without reading on to ErrWouldBlock, still reads what comes
+// next: the step runs again when the poller reports the socket readable,
+// and that report is newer than the emptying read.
+func TestServeStepThatStopsAfterAnEmptyingRead(t *testing.T) {
+	c, _, client, step := servePair(t)
+	// Should the step not read "x", the client's end unblocks Serve.
+	timer := time.AfterFunc(3*time.Second, func() { client.Close() })
+	defer timer.Stop()
+
+	write(t, client, "hello")
+	waitFor(t, "the data to arrive", func() bool { data, _ := c.Peek(); return data })
+	buf := make([]byte, 16)
+	var steps []string
+	*step = func() bool {
+		n, err := c.Read(buf)
+		if err != nil {
+			steps = append(steps, err.Error())
+			return true
+		}
+		steps = append(steps, string(buf[:n]))
+		if len(steps) > 1 {
+			return true
+		}
+		go func() {
+			time.Sleep(20 * time.Millisecond) // once Serve waits
+			_, _ = io.WriteString(client, "x")
+		}()
+		return false
+	}
+	if serveOnce(t, c) {
+		t.Fatal("Serve parked the connection")
+	}
+	if len(steps) != 2 || steps[0] != "hello" || steps[1] != "x" {
+		t.Fatalf("steps read %q, want [hello x]", steps)
+	}
+}
+
 // Close from the step (a reader that closes its connection while it
 // handles a message) does not wait for the step to leave the socket's
 // read: the socket closes when Serve returns.
@@ -242,7 +280,9 @@ func TestServeCloseDuringABusyStep(t *testing.T) {
 
 // On a Unix socket (no TCP_INQ) a short read is taken as the end of the
 // data, and an end that came with it is read once the sweep kicks the wait
-// and the connection parks.
+// and the connection parks. The data and the end are both in the socket
+// before the reader starts, so that no readiness report comes after the
+// read that takes the data: only the kick can free the reader.
 func TestServeUnixDataThenHangUp(t *testing.T) {
 	p := New(interval)
 	defer p.Close()
@@ -251,29 +291,31 @@ func TestServeUnixDataThenHangUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	for range 10 {
-		client, err := net.Dial("unix", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		server, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := &lineReader{br: bufio.NewReaderSize(server, 4096), lines: make(chan string, 4), done: make(chan error, 1)}
-		if r.c = p.Register(server, r); r.c == nil {
-			t.Fatal("Register returned nil for a Unix connection")
-		}
-		r.serves()
-		go r.run()
-		write(t, client, "last\n")
-		client.Close()
-		expectLine(t, r, "last\n")
-		if err := expectEnd(t, r); err != io.EOF {
-			t.Fatalf("reader ended with %v, want EOF", err)
-		}
-		if r.c.inq != -1 {
-			t.Errorf("TCP_INQ state on a Unix socket: %d, want -1", r.c.inq)
-		}
+	client, err := net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &lineReader{br: bufio.NewReaderSize(server, 4096), lines: make(chan string, 4), done: make(chan error, 1)}
+	if r.c = p.Register(server, r); r.c == nil {
+		t.Fatal("Register returned nil for a Unix connection")
+	}
+	r.serves()
+	write(t, client, "last\n")
+	client.Close()
+	time.Sleep(20 * time.Millisecond)
+	go r.run()
+	expectLine(t, r, "last\n")
+	if err := expectEnd(t, r); err != io.EOF {
+		t.Fatalf("reader ended with %v, want EOF", err)
+	}
+	if r.c.inq != -1 {
+		t.Errorf("TCP_INQ state on a Unix socket: %d, want -1", r.c.inq)
+	}
+	if p.Parks() == 0 {
+		t.Error("the end was read without the sweep's kick: the test missed what it is for")
 	}
 }
