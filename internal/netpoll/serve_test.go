@@ -66,13 +66,14 @@ func serveOnce(t *testing.T, c *Conn) bool {
 	return false
 }
 
-// After a read that left the socket empty, Read inside Serve does not go
-// to the socket again: data that comes meanwhile waits for the next step,
-// which the runtime's recorded readiness starts at once.
-func TestServeWaitsAfterAReadThatEmptiesTheSocket(t *testing.T) {
-	c, _, client, step := servePair(t)
-	// Should the readiness be lost, the client's end unblocks Serve, and
-	// the second step reads the end rather than "x".
+// serveHelloThenX serves c with a step that reads once per call: the first
+// call reads "hello", which the client sends now, then runs more and
+// returns to wait; the second must read the "x" that more has the client
+// send.
+func serveHelloThenX(t *testing.T, c *Conn, client net.Conn, step *func() bool, more func(buf []byte)) {
+	t.Helper()
+	// Should the second step not come, the client's end unblocks Serve,
+	// and the step reads the end rather than "x".
 	timer := time.AfterFunc(3*time.Second, func() { client.Close() })
 	defer timer.Stop()
 
@@ -90,11 +91,7 @@ func TestServeWaitsAfterAReadThatEmptiesTheSocket(t *testing.T) {
 		if len(steps) > 1 {
 			return true
 		}
-		write(t, client, "x")
-		waitFor(t, "more data to arrive", func() bool { data, _ := c.Peek(); return data })
-		if _, err := c.Read(buf); err != ErrWouldBlock {
-			t.Errorf("Read after a read that emptied the socket: %v, want ErrWouldBlock without a read of the socket", err)
-		}
+		more(buf)
 		return false
 	}
 	if serveOnce(t, c) {
@@ -105,42 +102,32 @@ func TestServeWaitsAfterAReadThatEmptiesTheSocket(t *testing.T) {
 	}
 }
 
+// After a read that left the socket empty, Read inside Serve does not go
+// to the socket again: data that comes meanwhile waits for the next step,
+// which the runtime's recorded readiness starts at once.
+func TestServeWaitsAfterAReadThatEmptiesTheSocket(t *testing.T) {
+	c, _, client, step := servePair(t)
+	serveHelloThenX(t, c, client, step, func(buf []byte) {
+		write(t, client, "x")
+		waitFor(t, "more data to arrive", func() bool { data, _ := c.Peek(); return data })
+		if _, err := c.Read(buf); err != ErrWouldBlock {
+			t.Errorf("Read after a read that emptied the socket: %v, want ErrWouldBlock without a read of the socket", err)
+		}
+	})
+}
+
 // A step that goes back to waiting right after a read that emptied the
 // socket, without reading on to ErrWouldBlock, still reads what comes
 // next: the step runs again when the poller reports the socket readable,
 // and that report is newer than the emptying read.
 func TestServeStepThatStopsAfterAnEmptyingRead(t *testing.T) {
 	c, _, client, step := servePair(t)
-	// Should the step not read "x", the client's end unblocks Serve.
-	timer := time.AfterFunc(3*time.Second, func() { client.Close() })
-	defer timer.Stop()
-
-	write(t, client, "hello")
-	waitFor(t, "the data to arrive", func() bool { data, _ := c.Peek(); return data })
-	buf := make([]byte, 16)
-	var steps []string
-	*step = func() bool {
-		n, err := c.Read(buf)
-		if err != nil {
-			steps = append(steps, err.Error())
-			return true
-		}
-		steps = append(steps, string(buf[:n]))
-		if len(steps) > 1 {
-			return true
-		}
+	serveHelloThenX(t, c, client, step, func([]byte) {
 		go func() {
 			time.Sleep(20 * time.Millisecond) // once Serve waits
 			_, _ = io.WriteString(client, "x")
 		}()
-		return false
-	}
-	if serveOnce(t, c) {
-		t.Fatal("Serve parked the connection")
-	}
-	if len(steps) != 2 || steps[0] != "hello" || steps[1] != "x" {
-		t.Fatalf("steps read %q, want [hello x]", steps)
-	}
+	})
 }
 
 // Close from the step (a reader that closes its connection while it
