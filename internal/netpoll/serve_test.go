@@ -286,6 +286,7 @@ func TestServeUnixDataThenHangUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer server.Close()
 	r := &lineReader{br: bufio.NewReaderSize(server, 4096), lines: make(chan string, 4), done: make(chan error, 1)}
 	if r.c = p.Register(server, r); r.c == nil {
 		t.Fatal("Register returned nil for a Unix connection")
