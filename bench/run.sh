@@ -230,7 +230,6 @@ if [[ " $SERVERS " == *" reference "* ]]; then
 	npm ci --prefix bench/reference --no-audit --no-fund --loglevel=error >&2
 fi
 
-
 # Seconds in a Go duration such as 10s, 1500ms, 2m; 0 if it cannot tell.
 seconds_of() {
 	local d=$1

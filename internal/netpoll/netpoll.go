@@ -29,11 +29,11 @@
 // Conn.Serve instead of Wait. Its buffer then reads through the Conn
 // (Conn.Read), and its handling runs inside one read of the socket
 // (syscall.RawConn.Read), which keeps the runtime's record of readiness
-// between messages: after a read that returned less than it asked for,
-// which emptied the socket, it waits for the runtime's poller rather than
-// read again to find nothing, as each of Go's own reads must (each starts
-// by forgetting the readiness the poller recorded). That saves a system
-// call per message.
+// between messages: after a read that emptied the socket (as TCP_INQ's
+// count tells on TCP, a short read elsewhere), it waits for the runtime's
+// poller rather than read again to find nothing, as each of Go's own reads
+// must (each starts by forgetting the readiness the poller recorded). That
+// saves a system call per message.
 //
 // On systems without epoll, and for connections that are neither sockets
 // nor TLS over one, New or Register return nil and readers simply block,
