@@ -27,11 +27,10 @@ N2=${N2:-40000}
 TOP=${TOP:-25}
 OUT=${OUT:-$(mktemp -d /tmp/eio-callgrind.XXXXXX)}
 
-log() { printf '[callgrind.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 command -v valgrind >/dev/null || die "valgrind is needed (Debian: apt-get install valgrind)"
 ((N2 > N1)) || die "N2 must be larger than N1"
 mkdir -p "$OUT"

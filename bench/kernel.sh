@@ -28,15 +28,21 @@ LOAD_CPU=${LOAD_CPU:-1}
 WS_CLOSE=${WS_CLOSE:-wait}
 OUT=${OUT:-}
 
-log() { printf '[kernel.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-command -v perf >/dev/null || die "perf (Debian's linux-perf) is needed"
-command -v taskset >/dev/null || die "taskset (util-linux) is needed"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+# load_args and server_cmd run in command substitutions, where die would
+# end only the subshell: every name is checked here first.
+for s in $KERNEL_SCENARIOS; do
+	case $s in ws-text | ws-binary | polling | connect) ;; *) die "unknown scenario '$s'" ;; esac
+done
+for s in $SERVERS; do
+	case $s in ours | reference | bare) ;; *) die "unknown server '$s'" ;; esac
+done
+[[ $WS_CLOSE == wait || $WS_CLOSE == drop ]] || die "WS_CLOSE must be wait or drop, got '$WS_CLOSE'"
+command -v perf >/dev/null || die "perf (Debian's linux-perf) is needed"
+command -v taskset >/dev/null || die "taskset (util-linux) is needed"
 bench_work eio-kernel
 OUT=${OUT:-$(mktemp -d /tmp/eio-kernel-out.XXXXXX)}
 mkdir -p "$OUT"

@@ -1,15 +1,27 @@
 # shellcheck shell=bash
-# Shared by the bench scripts (run.sh, profile.sh, spread.sh): a work
-# directory, and the processes a script starts, recorded in PIDS and
-# ended by pid when it exits, however it exits.
+# Shared by the bench scripts (run.sh, profile.sh, spread.sh, kernel.sh,
+# callgrind.sh): messages on stderr, a work directory, and the processes a
+# script starts, recorded in PIDS and ended by pid when it exits, however
+# it exits.
 #
 #   source "$ROOT/bench/lib.sh"
+#   log "building"              # [run.sh 12:00:00] building, on stderr
+#   die "no node"               # logs "error: no node" and exits 1
 #   bench_work eio-bench        # sets WORK, a new directory under /tmp
 #   cmd & PIDS+=($!)            # ended on exit
 #   forget_pid "$pid"           # after waiting for it
 #   port_open 3000              # something listens on 127.0.0.1:3000
 
 PIDS=()
+
+# BENCH_SCRIPT names the script in its messages.
+BENCH_SCRIPT=$(basename "$0")
+
+log() { printf '[%s %s] %s\n' "$BENCH_SCRIPT" "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
 
 # bench_work makes WORK, /tmp/<prefix>.XXXXXX, and sets the traps that
 # end the recorded processes and remove WORK.

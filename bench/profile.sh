@@ -42,11 +42,19 @@ IDLE_HOLD=${IDLE_HOLD:-30s}
 IDLE_MEMRATE=${IDLE_MEMRATE:-524288}
 OUT=${OUT:-}
 
-log() { printf '[profile.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+# args runs in command substitutions, where die would end only the
+# subshell: every scenario is checked here first.
+for sc in $PROFILE_SCENARIOS; do
+	case $sc in
+	ws-text | ws-binary | polling | connect) ;;
+	size-* | idle-* | idlepoll-* | idleget-*) [[ ${sc#*-} =~ ^[1-9][0-9]*$ ]] || die "scenario '$sc' needs a positive count" ;;
+	*) die "unknown scenario '$sc'" ;;
+	esac
+done
 command -v taskset >/dev/null || die "taskset (util-linux) is needed"
 command -v curl >/dev/null || die "curl is needed"
 secs() { # a Go duration in whole seconds: 10s, 2m, 1500ms
@@ -60,7 +68,6 @@ secs() { # a Go duration in whole seconds: 10s, 2m, 1500ms
 D=$(secs "$DURATION")
 W=$(secs "$WARMUP")
 
-source "$ROOT/bench/lib.sh"
 bench_work eio-prof
 
 [[ -n $OUT ]] || OUT=$(mktemp -d /tmp/eio-prof-results.XXXXXX)

@@ -108,11 +108,10 @@ while [[ $# -gt 0 ]]; do
 	esac
 done
 
-log() { printf '[run.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 for s in $SCENARIOS; do
@@ -153,7 +152,6 @@ done
 
 # Every process this script starts is recorded in PIDS and ended on exit, by
 # pid (bench/lib.sh).
-source "$ROOT/bench/lib.sh"
 bench_work eio-bench
 
 if [[ -z $OUT ]]; then

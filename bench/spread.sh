@@ -40,11 +40,10 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-}
 
-log() { printf '[spread.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 [[ $SESSIONS =~ ^[1-9][0-9]*$ ]] || die "SESSIONS must be a positive integer, got '$SESSIONS'"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
@@ -69,7 +68,6 @@ PER=$(((SESSIONS + PROCS - 1) / PROCS))
 IPS=$(((PER + 4999) / 5000))
 ((1 + PROCS * IPS <= 254)) || die "$PROCS load generators of $IPS source addresses each do not fit in 127.0.0.2-254"
 
-source "$ROOT/bench/lib.sh"
 bench_work eio-spread
 
 [[ -n $OUT ]] || OUT=$(mktemp -d /tmp/eio-spread-results.XXXXXX)
