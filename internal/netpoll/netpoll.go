@@ -460,8 +460,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 // finds it at once.
 //
 // Close, from Step or elsewhere, while the reader is in Serve, shuts the
-// connection down at once and wakes the reader (a wait for data or a
-// blocked write of its ends with a timeout, Read with net.ErrClosed); the
+// connection down at once and wakes the reader (a wait for data ends, with
+// a timeout at the latest; a blocked write of its fails, with a broken pipe
+// or a timeout, whichever comes first; Read says net.ErrClosed); the
 // descriptor is released when Serve returns. A TLS connection's Serve is
 // Wait, as is that of a reader that is no Stepper.
 func (c *Conn) Serve() bool {
@@ -696,8 +697,10 @@ func (c *Conn) unpark(final bool) {
 // returns: closing it now would wait for the reader to leave the socket's
 // read, for ever if Close runs on the reader's goroutine (its Step's).
 // Close then shuts the connection down, so that the peer sees it end at
-// once, even while a Step takes its time; ends the reader's wait and any
-// blocked write with a deadline in the past; and returns.
+// once, even while a Step takes its time (on Linux the shutdown alone
+// also fails a blocked write, with a broken pipe); ends the reader's wait
+// and any blocked write with a deadline in the past, should the shutdown
+// not wake them; and returns.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	c.closed = true

@@ -5,8 +5,10 @@ package netpoll
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -306,4 +308,236 @@ func TestServeUnixDataThenHangUp(t *testing.T) {
 	if p.Parks() == 0 {
 		t.Error("the end was read without the sweep's kick: the test missed what it is for")
 	}
+}
+
+// kickWhenWaiting has the sweep kick c's reader as soon as it waits, as the
+// sweep does a wait that lasts from one sweep to the next; it gives up after
+// 5 s. The poller's own sweeps must be far apart (New(time.Hour)), so that
+// this is the only kick.
+func kickWhenWaiting(c *Conn) {
+	for deadline := time.Now().Add(5 * time.Second); c.state.Load()&3 != stateWaiting; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return
+		}
+	}
+	c.p.sweep() // sees the wait
+	c.p.sweep() // finds the same wait: kicks it
+}
+
+// stepless is a Reader that is no Stepper, whatever it holds.
+type stepless struct{ Reader }
+
+// Serve is Wait for a reader that is no Stepper, and for a TLS connection,
+// whose socket holds records rather than what the reader reads: Await waits
+// for the data, Serve reports false and the reader reads through the Conn;
+// a kicked wait parks after Release, and the connection resumes when more
+// comes. Step never runs.
+func TestServeIsWaitWithoutAStep(t *testing.T) {
+	t.Run("no Stepper", func(t *testing.T) {
+		server, client := tcpPair(t)
+		t.Cleanup(func() { server.Close() })
+		testServeIsWait(t, client, func(p *Poller, r Reader) *Conn { return p.Register(server, stepless{r}) })
+	})
+	t.Run("TLS", func(t *testing.T) {
+		server, client, _ := tlsConns(t)
+		testServeIsWait(t, client, func(p *Poller, r Reader) *Conn { return p.RegisterTLS(server, r) })
+	})
+}
+
+func testServeIsWait(t *testing.T, client net.Conn, register func(*Poller, Reader) *Conn) {
+	p := New(time.Hour) // no sweeps but the test's
+	defer p.Close()
+	var br *bufio.Reader
+	var awaits atomic.Int32
+	released, resumed := make(chan struct{}, 1), make(chan struct{}, 1)
+	c := register(p, funcs{
+		await:   func() error { awaits.Add(1); _, err := br.Peek(1); return err },
+		release: func() { released <- struct{}{} },
+		resume:  func() { resumed <- struct{}{} },
+		step:    func() bool { t.Error("Step ran: Serve did not wait as Wait does"); return true },
+	})
+	if c == nil {
+		t.Fatal("not registered")
+	}
+	defer c.Unregister()
+	br = bufio.NewReader(c)
+	readLine := func(want string) {
+		t.Helper()
+		if line, err := br.ReadString('\n'); line != want || err != nil {
+			t.Fatalf("read %q, %v; want %q", line, err, want)
+		}
+	}
+
+	write(t, client, "hello\n")
+	if serveOnce(t, c) {
+		t.Fatal("Serve parked a connection with data")
+	}
+	if n := awaits.Load(); n != 1 {
+		t.Fatalf("Await ran %d times in Serve, want once", n)
+	}
+	readLine("hello\n")
+
+	go kickWhenWaiting(c)
+	if !serveOnce(t, c) {
+		t.Fatal("Serve did not park when the sweep kicked its wait")
+	}
+	select {
+	case <-released:
+	default:
+		t.Error("parked without Release")
+	}
+	if n := p.Parked(); n != 1 {
+		t.Errorf("Parked() = %d, want 1", n)
+	}
+	write(t, client, "x\n")
+	select {
+	case <-resumed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the parked connection did not resume when data came")
+	}
+	readLine("x\n")
+}
+
+// A zero-length Read inside Serve reads nothing and reports nothing: not
+// the mark that the read before it emptied the socket, which the Read after
+// it still finds, and not the end of the connection, with data waiting.
+func TestServeZeroLengthRead(t *testing.T) {
+	c, _, client, step := servePair(t)
+	serveHelloThenX(t, c, client, step, func(buf []byte) {
+		write(t, client, "x")
+		waitFor(t, "more data to arrive", func() bool { data, _ := c.Peek(); return data })
+		if n, err := c.Read(nil); n != 0 || err != nil {
+			t.Errorf("a zero-length Read after a read that emptied the socket: %d, %v; want 0, nil", n, err)
+		}
+		if _, err := c.Read(buf); err != ErrWouldBlock {
+			t.Errorf("Read after the zero-length one: %v, want ErrWouldBlock, as the read before that emptied the socket", err)
+		}
+		if n, err := c.Read(nil); n != 0 || err != nil {
+			t.Errorf("a zero-length Read with data waiting: %d, %v; want 0, nil", n, err)
+		}
+		// The next step must read the "x": serveHelloThenX checks.
+	})
+}
+
+// A resumed reader that should park right after its message (see Wait), but
+// cannot, is told so: Serve reports false and the reader goes on with the
+// connection. When the poller closed while the step ran, parking is refused
+// before Release; when the socket was closed under the step (not through
+// the Conn), arming it fails after Release, and the reader must restore
+// what it dropped.
+func TestServeQuickParkFails(t *testing.T) {
+	t.Run("poller closed", func(t *testing.T) {
+		r, client := quickParkFails(t, func(r *lineReader) { r.c.p.Close() })
+		write(t, client, "y\n")
+		expectLine(t, r, "y\n")
+		if r.dropped.Load() {
+			t.Error("Release ran, though the poller had closed")
+		}
+		client.Close()
+		if err := expectEnd(t, r); err != io.EOF {
+			t.Fatalf("reader ended with %v, want EOF", err)
+		}
+	})
+	t.Run("socket closed", func(t *testing.T) {
+		closed := make(chan struct{})
+		t.Cleanup(func() { <-closed })
+		r, _ := quickParkFails(t, func(r *lineReader) {
+			// Close waits for the step to leave the socket's read; it has
+			// begun when Control fails.
+			go func() { r.c.nc.Close(); close(closed) }()
+			waitFor(t, "the socket to close", func() bool { return r.c.raw.Control(func(uintptr) {}) != nil })
+		})
+		if err := expectEnd(t, r); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("reader ended with %v, want net.ErrClosed", err)
+		}
+		if !r.dropped.Load() {
+			t.Error("Release did not run before the arming that failed")
+		}
+	})
+}
+
+// quickParkFails parks a Serve reader for an interval, then wakes it with
+// a line, and runs during while its step, inside Serve, waits for the test
+// to take the line; the step then leaves Serve to park at once.
+func quickParkFails(t *testing.T, during func(r *lineReader)) (*lineReader, net.Conn) {
+	t.Helper()
+	p := New(interval)
+	t.Cleanup(p.Close)
+	r, client := pairSize(t, p, true, 4096, 0) // a step waits for each line to be taken
+	waitFor(t, "parking", func() bool { return p.Parked() == 1 })
+	time.Sleep(interval) // parked an interval: the resumed reader parks after its message
+	r.dropped.Store(false)
+	write(t, client, "x\n")
+	waitFor(t, "the resumed reader to serve", func() bool {
+		r.c.mu.Lock()
+		defer r.c.mu.Unlock()
+		return r.c.serving
+	})
+	during(r)
+	expectLine(t, r, "x\n")
+	// Checked once the test has seen the reader go on.
+	t.Cleanup(func() {
+		if n, parks := p.Parked(), p.Parks(); n != 0 || parks != 1 {
+			t.Errorf("Parked() = %d, Parks() = %d; want 0, 1: the quick park failed", n, parks)
+		}
+	})
+	return r, client
+}
+
+// Poller.Close while the reader waits in Serve leaves the wait alone (the
+// poller parks nothing more, and Serve waits for the runtime's poller, not
+// for it): the data that comes next is read as usual. A kick that the sweep
+// made just before Close ends the wait, but cannot park: Serve reports
+// false, having taken back the kick's deadline, and the reader reads on.
+func TestPollerCloseWhileServing(t *testing.T) {
+	for _, kicked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("kicked=%v", kicked), func(t *testing.T) {
+			p := New(time.Hour) // no sweeps but the test's
+			defer p.Close()
+			r, client := pair(t, p, true)
+			waitFor(t, "the reader to wait", func() bool { return r.c.state.Load()&3 == stateWaiting })
+			p.Close()
+			if kicked {
+				kickWhenWaiting(r.c)
+				// Data that came first would take the kick back.
+				waitFor(t, "the kicked wait to end", func() bool { return r.c.state.Load()&3 == stateRunning })
+			}
+			for _, line := range []string{"x\n", "y\n"} {
+				write(t, client, line)
+				expectLine(t, r, line)
+			}
+			if r.dropped.Load() || p.Parks() != 0 {
+				t.Errorf("Release ran (%v), parks %d, after the poller closed", r.dropped.Load(), p.Parks())
+			}
+			client.Close()
+			if err := expectEnd(t, r); err != io.EOF {
+				t.Fatalf("reader ended with %v, want EOF", err)
+			}
+		})
+	}
+}
+
+// Close while the reader waits in Serve ends the wait with a timeout (the
+// read deadline), not only with the readiness that the shutdown brings: a
+// step that the shutdown wakes but that does not read on leaves Serve too.
+func TestServeCloseEndsTheWaitWithATimeout(t *testing.T) {
+	c, server, client, step := servePair(t)
+	waiting := make(chan struct{})
+	*step = func() bool {
+		select {
+		case <-waiting: // woken after Close: does not read
+		default:
+			if _, err := c.Read(make([]byte, 16)); err != ErrWouldBlock {
+				t.Errorf("Read: %v, want ErrWouldBlock", err)
+				return true
+			}
+			close(waiting)
+		}
+		return false
+	}
+	closeAfter(t, c, waiting)
+	if serveOnce(t, c) {
+		t.Fatal("Serve parked a closed connection")
+	}
+	expectClosedBy(t, server, client)
 }
