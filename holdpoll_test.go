@@ -6,11 +6,13 @@ import (
 	"compress/zlib"
 	"crypto/tls"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,4 +288,116 @@ func TestHeldPollCompressed(t *testing.T) {
 			t.Errorf("Accept-Encoding %q: decoded %d bytes (%v), want the %d-byte message", tc.accept, len(got), err, len(big)+1)
 		}
 	}
+}
+
+// lockedBuffer is an io.Writer for a logger that several goroutines use.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A session that answers nothing within the reply timeout (the ping
+// interval, the ping timeout and the upgrade timeout together), here one
+// whose handler blocks, does not keep a poll waiting for ever: the poll is
+// answered 503 with the protocol's "Bad request", and logged, whether it
+// was held without net/http's goroutine (plain HTTP) or waited on it (TLS
+// behind the application's mux, where the connection cannot be kept). The
+// poll counts as abandoned: once the handler returns, the session closes
+// with a transport error, as when a client drops its poll. The POST whose
+// message the handler took is answered when the handler returns: its
+// goroutine runs the session meanwhile.
+func TestPollOfAStuckSessionTimesOut(t *testing.T) {
+	t.Run("held", func(t *testing.T) {
+		testPollOfAStuckSession(t, false, "held poll timed out")
+	})
+	t.Run("TLS behind a mux", func(t *testing.T) {
+		testPollOfAStuckSession(t, true, "request timed out")
+	})
+}
+
+func testPollOfAStuckSession(t *testing.T, tlsMux bool, logged string) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	logs := &lockedBuffer{}
+	const step = 40 * time.Millisecond // the reply timeout is three of them
+	srv, err := NewServer(WithPingInterval(step), WithPingTimeout(step), WithUpgradeTimeout(step),
+		WithCloseTimeout(50*time.Millisecond), WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv.OnMessage(func(*Session, Message) {
+		close(entered)
+		<-release
+	})
+	reasons := make(chan Reason, 1)
+	srv.OnDisconnect(func(_ *Session, r Reason) { reasons <- r })
+	var ts *httptest.Server
+	if tlsMux {
+		mux := http.NewServeMux()
+		mux.Handle("/engine.io/", srv)
+		ts = httptest.NewTLSServer(mux)
+	} else {
+		ts = httptest.NewServer(srv)
+	}
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unblock()
+
+	sid := pollOpen(t, ts)
+	posted := make(chan *http.Response, 1)
+	go func() {
+		resp, err := ts.Client().Post(ts.URL+"/engine.io/?EIO=4&transport=polling&sid="+sid, "text/plain;charset=UTF-8", strings.NewReader("4stuck"))
+		if err != nil {
+			t.Error(err)
+		}
+		posted <- resp
+	}()
+	<-entered // the session is stuck from here on
+
+	const timedOut = `{"code":3,"message":"Bad request"}`
+	poll := rawPoll(t, ts, sid, "", "")
+	if resp, body := readResponse(t, poll); resp.StatusCode != http.StatusServiceUnavailable || body != timedOut {
+		t.Errorf("poll of a stuck session answered %d %q; want 503 %s", resp.StatusCode, body, timedOut)
+	}
+	if !strings.Contains(logs.String(), logged) {
+		t.Errorf("nothing logged %q; the log:\n%s", logged, logs)
+	}
+	select {
+	case <-posted:
+		t.Fatal("the POST was answered while its handler still ran")
+	case r := <-reasons:
+		t.Fatalf("the session closed (%q) while its handler still ran", r)
+	default:
+	}
+
+	unblock()
+	select {
+	case resp := <-posted:
+		if resp == nil {
+			t.FailNow()
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+			t.Errorf("POST answered %d %q once its handler returned; want 200 \"ok\"", resp.StatusCode, body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the POST was not answered after its handler returned")
+	}
+	expectDroppedPoll(t, reasons)
+	ts.Client().CloseIdleConnections()
 }
