@@ -773,3 +773,85 @@ func TestServeCloseWaitsForApplicationRequests(t *testing.T) {
 		c.conn.Close()
 	}
 }
+
+// Session.RemoteAddr is the address the handshake came from, whoever read
+// the request: Serve, or net/http with the server as a Handler.
+func TestSessionRemoteAddr(t *testing.T) {
+	for _, own := range []bool{true, false} {
+		t.Run(map[bool]string{true: "Serve", false: "net/http"}[own], func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			addrs := make(chan string, 1)
+			srv.OnConnect(func(s *Session) error { addrs <- s.RemoteAddr(); return nil })
+			var base string
+			var done <-chan error
+			if own {
+				base, done = serve(t, srv)
+			} else {
+				ts := httptest.NewServer(srv)
+				defer ts.Close()
+				base = ts.URL
+			}
+			c := dialServed(t, base)
+			if _, err := io.WriteString(c, getRequest("/engine.io/?EIO=4&transport=polling")); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(newReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got, want := <-addrs, c.LocalAddr().String(); got != want {
+				t.Errorf("RemoteAddr() = %q; want the client's address %q", got, want)
+			}
+			if err := srv.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if own {
+				expectServeEnded(t, done)
+			}
+		})
+	}
+}
+
+// ListenAndServe serves on the address it is given until the server
+// closes, and says why it could not listen.
+func TestListenAndServe(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.ListenAndServe("127.0.0.1:-1"); err == nil || !strings.Contains(err.Error(), "listen") {
+		t.Errorf("ListenAndServe on a bad address: %v; want net.Listen's error", err)
+	}
+	// A port that was free a moment ago.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServe(addr) }()
+	var body string
+	waitUntil(t, "the server to answer a handshake", func() bool {
+		resp, err := http.Get("http://" + addr + "/engine.io/?EIO=4&transport=polling")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return true
+	})
+	openSID(t, body)
+	http.DefaultClient.CloseIdleConnections()
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}
