@@ -351,6 +351,22 @@ func (h *harness) holdBusy(pid *actor.PID) (release func()) {
 	}
 }
 
+// openEchoWebSocket opens a WebSocket session whose application echoes
+// every message and wants no Drain, with a probe for its writer that
+// acknowledges batches as the real one does (probe.finishes); frame sends
+// the session a text message from its client.
+func (h *harness) openEchoWebSocket() (pid *actor.PID, ws *probe, frame func(text string)) {
+	h.app.echo, h.app.noDrain = true, true
+	_, pid, _ = h.open(actors.TransportWebSocket)
+	ws = h.probe()
+	ws.finishes = true
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid, Handshake: true})
+	frame = func(text string) {
+		h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.TextMessage(text)})
+	}
+	return pid, ws, frame
+}
+
 func (h *harness) send(pid *actor.PID, text string) {
 	h.sys.Root.Send(pid, &actors.Send{Packet: protocol.TextMessage(text)})
 }

@@ -676,14 +676,7 @@ func TestPostResultHeartbeat(t *testing.T) {
 // still busy waits for its *Written.
 func TestWriterFinishesWithoutAnswer(t *testing.T) {
 	h := newHarness(t)
-	h.app.echo, h.app.noDrain = true, true
-	_, pid, _ := h.open(actors.TransportWebSocket)
-	ws := h.probe()
-	ws.finishes = true
-	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid, Handshake: true})
-	frame := func(text string) {
-		h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Packet: protocol.TextMessage(text)})
-	}
+	_, ws, frame := h.openEchoWebSocket()
 	frame("a")
 	frame("b")
 	if got := frames(t, ws.take()); !slices.Equal(got, []string{"4a", "4b"}) {
