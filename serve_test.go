@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -774,6 +775,25 @@ func TestServeCloseWaitsForApplicationRequests(t *testing.T) {
 	}
 }
 
+// handshakeOn sends a polling handshake on c and returns the response's
+// body.
+func handshakeOn(t *testing.T, c net.Conn) string {
+	t.Helper()
+	if _, err := io.WriteString(c, getRequest("/engine.io/?EIO=4&transport=polling")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(newReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
 // Session.RemoteAddr is the address the handshake came from, whoever read
 // the request: Serve, or net/http with the server as a Handler.
 func TestSessionRemoteAddr(t *testing.T) {
@@ -796,14 +816,7 @@ func TestSessionRemoteAddr(t *testing.T) {
 				base = ts.URL
 			}
 			c := dialServed(t, base)
-			if _, err := io.WriteString(c, getRequest("/engine.io/?EIO=4&transport=polling")); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(newReader(c), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			openSID(t, handshakeOn(t, c))
 			if got, want := <-addrs, c.LocalAddr().String(); got != want {
 				t.Errorf("RemoteAddr() = %q; want the client's address %q", got, want)
 			}
@@ -850,6 +863,46 @@ func TestListenAndServe(t *testing.T) {
 	})
 	openSID(t, body)
 	http.DefaultClient.CloseIdleConnections()
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}
+
+// A request whose handling panics on a connection Serve reads closes that
+// connection without a response, as net/http does, and is logged unless
+// the panic is http.ErrAbortHandler; the server serves on.
+func TestServePanickingRequest(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	logs := &lockedBuffer{}
+	srv, err := NewServer(WithCloseTimeout(50*time.Millisecond), WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
+		WithAllowRequest(func(r *http.Request) error {
+			switch {
+			case r.URL.Query().Has("boom"):
+				panic("boom")
+			case r.URL.Query().Has("abort"):
+				panic(http.ErrAbortHandler)
+			}
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+	for _, query := range []string{"boom", "abort"} {
+		c := dialServed(t, base)
+		if _, err := io.WriteString(c, getRequest("/engine.io/?EIO=4&transport=polling&"+query)); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Errorf("%s: read %d, %v after the panic; want the connection closed with no response", query, n, err)
+		}
+	}
+	if got := strings.Count(logs.String(), "panic serving a request"); got != 1 {
+		t.Errorf("%d panics logged; want the one that was not http.ErrAbortHandler. The log:\n%s", got, logs)
+	}
+	openSID(t, handshakeOn(t, dialServed(t, base)))
 	if err := srv.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
