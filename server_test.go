@@ -59,20 +59,47 @@ func sidOf(t *testing.T, open string) string {
 	return rest[:strings.IndexByte(rest, '"')]
 }
 
+// Every option refuses what it cannot work with, and says which option.
 func TestOptionsAreValidated(t *testing.T) {
-	bad := []engineio.Option{
-		engineio.WithPingInterval(0),
-		engineio.WithPingTimeout(-time.Second),
-		engineio.WithMaxPayload(0),
-		engineio.WithTransports(),
-		engineio.WithTransports("carrier-pigeon"),
-		engineio.WithPath("engine.io"),
-		engineio.WithLogger(nil),
-		engineio.WithActorSystem(nil),
+	bad := []struct {
+		opt  engineio.Option
+		says string
+	}{
+		{engineio.WithPingInterval(0), "ping interval must be positive"},
+		{engineio.WithPingTimeout(-time.Second), "ping timeout must be positive"},
+		{engineio.WithUpgradeTimeout(0), "upgrade timeout must be positive"},
+		{engineio.WithCloseTimeout(0), "close timeout must be positive"},
+		{engineio.WithWriteTimeout(-1), "write timeout must be positive"},
+		{engineio.WithMaxPayload(0), "max payload must be positive"},
+		{engineio.WithTransports(), "no transport enabled"},
+		{engineio.WithTransports("carrier-pigeon"), `unknown transport "carrier-pigeon"`},
+		{engineio.WithPath("engine.io"), "must start with /"},
+		{engineio.WithLogger(nil), "nil logger"},
+		{engineio.WithActorSystem(nil), "nil actor system"},
+		{engineio.WithClock(nil), "nil clock"},
+		{engineio.WithSIDGenerator(nil), "nil sid generator"},
+		{engineio.WithCORSFunc(nil), "nil CORS function"},
+		{engineio.WithPerMessageDeflate(-1), "deflate threshold must not be negative"},
+		{engineio.WithCookie(nil), "the cookie needs a name"},
+		{engineio.WithCookie(&http.Cookie{Path: "/"}), "the cookie needs a name"},
+		{engineio.WithJSONMarshal(nil), "nil JSON marshal function"},
+		{engineio.WithOutboundQueue(-1, 0, engineio.OverflowClose), "queue bounds must not be negative"},
+		{engineio.WithOutboundQueue(0, -1, engineio.OverflowClose), "queue bounds must not be negative"},
+		{engineio.WithOutboundQueue(0, 0, engineio.OverflowPolicy(99)), "unknown overflow policy 99"},
+		{engineio.WithSupervisorSpawner(nil), "nil spawner"},
+		{engineio.WithMetrics(nil), "nil metrics recorder"},
+		{engineio.WithDispatcher(nil), "nil dispatcher"},
+		{engineio.WithHTTPServer(nil), "needs an http.Server"},
 	}
-	for i, opt := range bad {
-		if _, err := engineio.NewServer(opt); err == nil {
-			t.Errorf("option %d: no error", i)
+	for _, b := range bad {
+		srv, err := engineio.NewServer(b.opt)
+		if err == nil {
+			_ = srv.Close(t.Context())
+			t.Errorf("no error; want one that says %q", b.says)
+			continue
+		}
+		if !strings.Contains(err.Error(), b.says) || !strings.HasPrefix(err.Error(), "engineio: ") {
+			t.Errorf("error %q; want one from engineio that says %q", err, b.says)
 		}
 	}
 }
