@@ -405,11 +405,13 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if !c.serving {
 		return c.nc.Read(p)
 	}
-	if len(p) == 0 {
-		return 0, nil
-	}
+	// Closed first, as net's Read checks: a zero-length read of a closed
+	// connection fails too.
 	if c.closing.Load() {
 		return 0, net.ErrClosed
+	}
+	if len(p) == 0 {
+		return 0, nil
 	}
 	if c.emptied {
 		c.emptied = false

@@ -139,7 +139,7 @@ func TestServeCloseFromStep(t *testing.T) {
 	c, server, client, step := servePair(t)
 	write(t, client, "close")
 	buf := make([]byte, 16)
-	var closeErr, afterClose error
+	var closeErr, afterClose, emptyAfterClose error
 	*step = func() bool {
 		n, err := c.Read(buf)
 		if err == ErrWouldBlock {
@@ -151,6 +151,7 @@ func TestServeCloseFromStep(t *testing.T) {
 		}
 		closeErr = c.Close()
 		_, afterClose = c.Read(buf)
+		_, emptyAfterClose = c.Read(nil)
 		return true
 	}
 	if serveOnce(t, c) {
@@ -161,6 +162,9 @@ func TestServeCloseFromStep(t *testing.T) {
 	}
 	if !errors.Is(afterClose, net.ErrClosed) {
 		t.Errorf("Read after Close in the step: %v, want net.ErrClosed", afterClose)
+	}
+	if !errors.Is(emptyAfterClose, net.ErrClosed) {
+		t.Errorf("a zero-length Read after Close in the step: %v, want net.ErrClosed, as net's Read gives", emptyAfterClose)
 	}
 	expectClosedBy(t, server, client)
 }
