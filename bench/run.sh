@@ -28,6 +28,10 @@
 #             connections per session) or nethttp (net/http's, which used
 #             more CPU per message than the fastest servers: runs before
 #             finding 40 used it)
+#   WS_CLIENT=gorilla the WebSocket echo's client in eioload (ws-text,
+#             ws-binary, ws-fixed, rate, sizes): gorilla (gorilla/websocket's)
+#             or lean (its own frames; each echo waits for its answer
+#             without first reading the socket empty)
 #   WS_CLIENTS=200 POLL_CLIENTS=50 CONNECTIONS=20000 CONNECT_CONCURRENCY=50 IDLE_SESSIONS=1000
 #   WS_CLOSE=wait     how connect's sessions end: wait (for the server's close
 #             frame, as engine.io-client and browsers do) or drop (close the
@@ -66,6 +70,7 @@ BASE=${BASE:-HEAD}
 WS_CLIENTS=${WS_CLIENTS:-200}
 POLL_CLIENTS=${POLL_CLIENTS:-50}
 POLL_HTTP=${POLL_HTTP:-lean}
+WS_CLIENT=${WS_CLIENT:-gorilla}
 WS_CLOSE=${WS_CLOSE:-wait}
 CONNECTIONS=${CONNECTIONS:-20000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-50}
@@ -309,16 +314,16 @@ BINFLAG=
 
 scenario_args() {
 	case $1 in
-	ws-text) echo "-transport websocket -clients $WS_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
-	ws-binary) echo "-transport websocket -clients $WS_CLIENTS -size 1024 -binary -duration $DURATION -warmup $WARMUP" ;;
-	ws-fixed) echo "-transport websocket -clients $WS_CLIENTS -rate $FIXED_RATE -size 64 -duration $DURATION -warmup $WARMUP" ;;
+	ws-text) echo "-transport websocket -ws $WS_CLIENT -clients $WS_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
+	ws-binary) echo "-transport websocket -ws $WS_CLIENT -clients $WS_CLIENTS -size 1024 -binary -duration $DURATION -warmup $WARMUP" ;;
+	ws-fixed) echo "-transport websocket -ws $WS_CLIENT -clients $WS_CLIENTS -rate $FIXED_RATE -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	polling-fixed) echo "-transport polling -http $POLL_HTTP -clients $POLL_CLIENTS -rate $FIXED_POLL_RATE -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	polling) echo "-transport polling -http $POLL_HTTP -clients $POLL_CLIENTS -size 64 -duration $DURATION -warmup $WARMUP" ;;
 	connect) echo "-transport websocket -connect-only -close $WS_CLOSE -clients $CONNECTIONS -concurrency $CONNECT_CONCURRENCY -warmup $WARMUP $(local_ips "$CONNECTIONS")" ;;
 	idle) echo "-transport websocket -idle -clients $IDLE_SESSIONS -duration $DURATION" ;;
 	upgrade) echo "-upgrade -clients $UPGRADES -concurrency $UPGRADE_CONCURRENCY -size 64 -warmup $WARMUP" ;;
-	rate) echo "-transport websocket -clients $RATE_CLIENTS -rate $RATE -size 64 -duration $RATE_DURATION -warmup $WARMUP $(local_ips "$RATE_CLIENTS")" ;;
-	size-*) echo "-transport websocket -clients $WS_CLIENTS -size ${1#size-} $BINFLAG -duration $DURATION -warmup $WARMUP" ;;
+	rate) echo "-transport websocket -ws $WS_CLIENT -clients $RATE_CLIENTS -rate $RATE -size 64 -duration $RATE_DURATION -warmup $WARMUP $(local_ips "$RATE_CLIENTS")" ;;
+	size-*) echo "-transport websocket -ws $WS_CLIENT -clients $WS_CLIENTS -size ${1#size-} $BINFLAG -duration $DURATION -warmup $WARMUP" ;;
 	idle-polling) echo "-transport polling -idle -clients $IDLE_POLL_SESSIONS -duration $IDLE_HOLD $(local_ips "$IDLE_POLL_SESSIONS")" ;;
 	idle-polling-state) echo "-transport polling -idle -idle-get=false -clients $IDLE_POLL_SESSIONS -duration $IDLE_HOLD $(local_ips "$IDLE_POLL_SESSIONS")" ;;
 	idle-[0-9]*) echo "-transport websocket -idle -clients ${1#idle-} -duration $IDLE_HOLD $(local_ips "${1#idle-}")" ;;
@@ -435,7 +440,7 @@ run_one() { # scenario server round
 	echo "go: $(go version | cut -d' ' -f3-)  node: $(node --version)  engine.io: $(node -p "require('./bench/reference/node_modules/engine.io/package.json').version" 2>/dev/null || echo '?')"
 	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), working tree: $(git status --porcelain 2>/dev/null | wc -l) files changed or new ($(git status --porcelain -- . ':!bench' 2>/dev/null | wc -l) outside bench/)"
 	echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS=\"$SCENARIOS\" SERVERS=\"$SERVERS\" WS_CLIENTS=$WS_CLIENTS POLL_CLIENTS=$POLL_CLIENTS CONNECTIONS=$CONNECTIONS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY IDLE_SESSIONS=$IDLE_SESSIONS PING_INTERVAL=$PING_INTERVAL PING_TIMEOUT=$PING_TIMEOUT"
-	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE FIXED_POLL_RATE=$FIXED_POLL_RATE POLL_HTTP=$POLL_HTTP WS_CLOSE=$WS_CLOSE SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS TLS_SESSIONS=$TLS_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
+	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE FIXED_POLL_RATE=$FIXED_POLL_RATE POLL_HTTP=$POLL_HTTP WS_CLIENT=$WS_CLIENT WS_CLOSE=$WS_CLOSE SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS TLS_SESSIONS=$TLS_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
 	echo "pinning: server on CPU $SERVER_CPU, eioload on CPU $LOAD_CPU (taskset); open files limit $FD_LIMIT"
 } >"$OUT/header.txt"
 cat "$OUT/header.txt" >&2

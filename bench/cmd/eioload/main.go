@@ -69,6 +69,7 @@ type config struct {
 	idleGet     bool // -idle over polling: keep a GET pending during the hold
 	insecure    bool // https: accept any certificate (a self-signed test server's)
 	leanHTTP    bool // the polling echo over http:// uses httpConn, not net/http's client
+	leanWS      bool // the WebSocket echo over ws:// uses leanWSSession, not gorilla's client
 	cpuProfile  string
 	closeMode   string // "wait" for the server's close frame, or "drop" the connection after ours
 }
@@ -146,6 +147,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&cfg.closeMode, "close", "wait", "with -connect-only: how a session ends: wait (send a close frame, wait for the server's, then close, as engine.io-client and browsers do) or drop (close right after sending it)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file: to see what it spends when it, not the server, is the bottleneck")
 	httpClient := fs.String("http", "lean", "the polling echo's HTTP client over http://: lean (two connections per session, GETs on one and POSTs on the other, written and read by hand with the bytes net/http's client sends) or nethttp (net/http's client, as before it); the other modes and https use net/http's")
+	wsClient := fs.String("ws", "gorilla", "the WebSocket echo's client over ws://: gorilla (gorilla/websocket's) or lean (frames written and read by hand, each echo waiting for its answer in the runtime's poller without first reading the socket empty); the other modes and wss use gorilla's")
 	idle := fs.Bool("idle", false, "only connect and hold the sessions for -duration, answering pings")
 	connectOnly := fs.Bool("connect-only", false, "open and close -clients sessions, -concurrency at a time; report sessions per second")
 	upgrade := fs.Bool("upgrade", false, "open -clients polling sessions, -concurrency at a time, upgrade each to WebSocket and echo one message over it; report the upgrade time (-transport is ignored)")
@@ -176,6 +178,12 @@ func parseFlags(args []string) (*config, error) {
 		cfg.leanHTTP = *httpClient == "lean"
 	default:
 		return nil, fmt.Errorf("-http must be lean or nethttp, got %q", *httpClient)
+	}
+	switch *wsClient {
+	case "gorilla", "lean":
+		cfg.leanWS = *wsClient == "lean"
+	default:
+		return nil, fmt.Errorf("-ws must be gorilla or lean, got %q", *wsClient)
 	}
 	switch {
 	case *idle && *connectOnly, *idle && *upgrade, *connectOnly && *upgrade:
@@ -377,9 +385,12 @@ func run(cfg *config) *result {
 		res.Server = pr.server
 	}
 	var d dialer
-	if cfg.transport == "websocket" {
+	switch {
+	case cfg.transport == "websocket" && cfg.mode == "echo" && cfg.leanWS && cfg.url.Scheme == "http":
+		d = newRawDialer(cfg)
+	case cfg.transport == "websocket":
 		d = newWSDialer(cfg)
-	} else {
+	default:
 		d = newPollDialer(cfg)
 	}
 	var errs errorCounts
@@ -657,6 +668,8 @@ func warnAboutPings(cfg *config, s session) {
 	case *wsSession:
 		open = s.open
 	case *pollSession:
+		open = s.open
+	case *leanWSSession:
 		open = s.open
 	}
 	if cfg.mode == "echo" && cfg.rate > 0 && open.PingTimeout > 0 {

@@ -17,7 +17,8 @@ import (
 )
 
 // rawDialer opens WebSocket-only sessions (EIO=4) for -connect-only, which
-// opens and closes sessions and sends nothing else. It writes the upgrade
+// opens and closes sessions and sends nothing else, and for the echo of
+// -ws lean (leanWSSession). It writes the upgrade
 // request from a template and reads the response and the open packet from
 // one pooled buffer, then checks them as gorilla's Dialer would: status
 // 101, the Sec-WebSocket-Accept that the key calls for, and an open packet
@@ -32,6 +33,10 @@ type rawDialer struct {
 	timeout time.Duration
 	// awaitClose: a session's close waits for the server's close frame.
 	awaitClose bool
+	// echo: the sessions echo messages (-ws lean), with a read buffer of
+	// bufSize bytes to start with.
+	echo    bool
+	bufSize int
 }
 
 func newRawDialer(cfg *config) *rawDialer {
@@ -46,6 +51,8 @@ func newRawDialer(cfg *config) *rawDialer {
 		dialTCP:    dialFunc(cfg),
 		timeout:    cfg.timeout,
 		awaitClose: cfg.closeMode == "wait",
+		echo:       cfg.mode == "echo",
+		bufSize:    max(4096, cfg.size+16),
 	}
 }
 
@@ -62,15 +69,21 @@ func (d *rawDialer) dial(ctx context.Context) (session, error) {
 	if err != nil {
 		return nil, withKind(errConnect, fmt.Errorf("websocket handshake: %w", err))
 	}
-	if err := d.handshake(conn); err != nil {
+	open, rest, err := d.handshake(conn)
+	if err != nil {
 		conn.Close()
 		return nil, withKind(errConnect, err)
 	}
-	return &rawSession{conn: conn, awaitClose: d.awaitClose}, nil
+	s := &rawSession{conn: conn, open: open, awaitClose: d.awaitClose}
+	if d.echo {
+		return newLeanWSSession(s, rest, d.bufSize, d.timeout)
+	}
+	return s, nil
 }
 
-// handshake upgrades conn and reads the open packet.
-func (d *rawDialer) handshake(conn net.Conn) error {
+// handshake upgrades conn and reads the open packet. It returns the open
+// packet and a copy of what the server sent after it, if anything.
+func (d *rawDialer) handshake(conn net.Conn) (openPacket, []byte, error) {
 	_ = conn.SetDeadline(time.Now().Add(d.timeout))
 	buf := handshakeBuffers.Get().(*[2048]byte)
 	defer handshakeBuffers.Put(buf)
@@ -83,7 +96,7 @@ func (d *rawDialer) handshake(conn net.Conn) error {
 	b := append(buf[:0], d.request...)
 	b = append(append(b, keyText[:]...), "\r\n\r\n"...)
 	if _, err := conn.Write(b); err != nil {
-		return fmt.Errorf("websocket handshake: %w", err)
+		return openPacket{}, nil, fmt.Errorf("websocket handshake: %w", err)
 	}
 
 	// The response's head, then the first frame, which most servers
@@ -91,11 +104,11 @@ func (d *rawDialer) handshake(conn net.Conn) error {
 	n, end := 0, -1
 	for end < 0 {
 		if n == len(buf) {
-			return protocolErrorf("websocket handshake: a response head longer than %d bytes", len(buf))
+			return openPacket{}, nil, protocolErrorf("websocket handshake: a response head longer than %d bytes", len(buf))
 		}
 		m, err := conn.Read(buf[n:])
 		if m == 0 && err != nil {
-			return fmt.Errorf("websocket handshake: %w", err)
+			return openPacket{}, nil, fmt.Errorf("websocket handshake: %w", err)
 		}
 		n += m
 		end = bytes.Index(buf[:n], []byte("\r\n\r\n"))
@@ -103,11 +116,11 @@ func (d *rawDialer) handshake(conn net.Conn) error {
 	head := buf[:end]
 	if !bytes.HasPrefix(head, []byte("HTTP/1.1 101 ")) {
 		line, _, _ := bytes.Cut(head, []byte("\r\n"))
-		return protocolErrorf("websocket handshake: %q", clip(line))
+		return openPacket{}, nil, protocolErrorf("websocket handshake: %q", clip(line))
 	}
 	want := acceptKey(keyText[:])
 	if got, ok := headerValue(head, "Sec-WebSocket-Accept"); !ok || !bytes.Equal(got, want[:]) {
-		return protocolErrorf("websocket handshake: Sec-WebSocket-Accept %q, want %q", got, want[:])
+		return openPacket{}, nil, protocolErrorf("websocket handshake: Sec-WebSocket-Accept %q, want %q", got, want[:])
 	}
 
 	frame := buf[end+4 : n]
@@ -115,7 +128,7 @@ func (d *rawDialer) handshake(conn net.Conn) error {
 	for {
 		if size < 0 && len(frame) >= 2 {
 			if frame[0] != 0x81 || frame[1]&0x80 != 0 {
-				return protocolErrorf("first frame %#x %#x, expected an unmasked final text frame", frame[0], frame[1])
+				return openPacket{}, nil, protocolErrorf("first frame %#x %#x, expected an unmasked final text frame", frame[0], frame[1])
 			}
 			switch l := int(frame[1]); {
 			case l < 126:
@@ -123,21 +136,21 @@ func (d *rawDialer) handshake(conn net.Conn) error {
 			case l == 126 && len(frame) >= 4:
 				size = 4 + int(binary.BigEndian.Uint16(frame[2:4]))
 			case l == 127:
-				return protocolErrorf("an open packet of more than 64 KB")
+				return openPacket{}, nil, protocolErrorf("an open packet of more than 64 KB")
 			}
 			if size > len(buf)-(end+4) {
-				return protocolErrorf("an open packet of %d bytes, more than the buffer holds", size)
+				return openPacket{}, nil, protocolErrorf("an open packet of %d bytes, more than the buffer holds", size)
 			}
 		}
 		if size >= 0 && len(frame) >= size {
 			break
 		}
 		if n == len(buf) {
-			return protocolErrorf("an open packet that does not fit in %d bytes after the response head", len(buf)-(end+4))
+			return openPacket{}, nil, protocolErrorf("an open packet that does not fit in %d bytes after the response head", len(buf)-(end+4))
 		}
 		m, err := conn.Read(buf[n:])
 		if m == 0 && err != nil {
-			return fmt.Errorf("reading the open packet: %w", err)
+			return openPacket{}, nil, fmt.Errorf("reading the open packet: %w", err)
 		}
 		n += m
 		frame = buf[end+4 : n]
@@ -146,10 +159,14 @@ func (d *rawDialer) handshake(conn net.Conn) error {
 	if frame[1] == 126 {
 		hdr = 4
 	}
-	if _, err := parseOpen(frame[hdr:size]); err != nil {
-		return err
+	open, err := parseOpen(frame[hdr:size])
+	if err != nil {
+		return openPacket{}, nil, err
 	}
-	return nil
+	if len(frame) > size {
+		return open, bytes.Clone(frame[size:]), nil
+	}
+	return open, nil, nil
 }
 
 // acceptKey is the Sec-WebSocket-Accept that a server answers key with.
@@ -177,6 +194,7 @@ func headerValue(head []byte, name string) ([]byte, bool) {
 // rawSession is a session that rawDialer opened: it can only be closed.
 type rawSession struct {
 	conn       net.Conn
+	open       openPacket
 	awaitClose bool // wait for the server's close frame before closing
 }
 
