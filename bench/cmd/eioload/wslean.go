@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"syscall"
 	"time"
 )
@@ -20,9 +21,8 @@ import (
 // recorded and then keeps every edge that comes after it: the write comes
 // after that point, so the answer's edge is kept, and the session waits
 // for it without reading first. The server sees the same frames as from
-// gorilla's client: masked (with a zero key, which RFC 6455 allows),
-// unfragmented, text messages as "4" and the payload, binary as the
-// payload.
+// gorilla's client: masked with a random key for each frame, unfragmented,
+// text messages as "4" and the payload, binary as the payload.
 type leanWSSession struct {
 	*rawSession
 	rc           syscall.RawConn
@@ -254,9 +254,11 @@ func (l *leanWSSession) hold(time.Time, *clientStats) error {
 	return errors.New("-ws lean only echoes")
 }
 
-// appendClientFrame appends a final, masked frame of opcode op whose
-// payload is prefix (if not 0) and data. The mask key is zero, so the
-// payload goes out as it is.
+// appendClientFrame appends a final frame of opcode op whose payload is
+// prefix (if not 0) and data, masked with a random key as RFC 6455 asks of
+// a client. The key must be random here: a zero key would leave the
+// payload as it is, and the ws package (the reference server's) skips its
+// unmasking then, which real clients never let it do.
 func appendClientFrame(b []byte, op, prefix byte, data []byte) []byte {
 	n := len(data)
 	if prefix != 0 {
@@ -273,9 +275,26 @@ func appendClientFrame(b []byte, op, prefix byte, data []byte) []byte {
 		b = append(b, 0x80|127)
 		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
-	b = append(b, 0, 0, 0, 0)
+	key := rand.Uint32() | 1 // never zero
+	b = binary.LittleEndian.AppendUint32(b, key)
+	start := len(b)
 	if prefix != 0 {
 		b = append(b, prefix)
 	}
-	return append(b, data...)
+	b = append(b, data...)
+	maskPayload(b[start:], key)
+	return b
+}
+
+// maskPayload XORs b with the mask key (its bytes in wire order are key's
+// little-endian bytes), eight bytes at a time.
+func maskPayload(b []byte, key uint32) {
+	k8 := uint64(key) | uint64(key)<<32
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], binary.LittleEndian.Uint64(b[i:])^k8)
+	}
+	for ; i < len(b); i++ {
+		b[i] ^= byte(key >> (8 * (i & 3)))
+	}
 }

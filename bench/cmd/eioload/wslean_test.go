@@ -215,3 +215,38 @@ func TestWSFlag(t *testing.T) {
 		}
 	}
 }
+
+// A client frame's payload is masked with the key in its header, never a
+// zero key, and unmasks to what was given (RFC 6455 5.3).
+func TestAppendClientFrame(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 8, 9, 124, 125, 126, 1000, 65535, 65536, 70000} {
+		data := newPayloadGen(n, n, true).next(1)
+		f := appendClientFrame([]byte("x"), 0x2, 0, data)[1:]
+		size, ok := frameSize(append([]byte{f[0], f[1] &^ 0x80}, f[2:]...))
+		if !ok || f[0] != 0x82 || f[1]&0x80 == 0 || size+4 != len(f) {
+			t.Fatalf("%d B: a frame of %d bytes, header % x (size %d, %v)", n, len(f), f[:min(len(f), 10)], size, ok)
+		}
+		hdr := len(f) - n - 4
+		key := f[hdr : hdr+4]
+		if bytes.Equal(key, []byte{0, 0, 0, 0}) {
+			t.Fatalf("%d B: a zero mask key", n)
+		}
+		payload := bytes.Clone(f[hdr+4:])
+		for i := range payload {
+			payload[i] ^= key[i%4]
+		}
+		if !bytes.Equal(payload, data) {
+			t.Fatalf("%d B: the payload does not unmask to the data", n)
+		}
+	}
+	f := appendClientFrame(nil, 0x1, packetMessage, []byte("hi"))
+	if f[0] != 0x81 || f[1] != 0x83 {
+		t.Fatalf("a text frame's header % x", f[:2])
+	}
+	for i, c := range f[6:] {
+		f[6+i] = c ^ f[2+i%4]
+	}
+	if string(f[6:]) != "4hi" {
+		t.Fatalf("a text frame's payload %q, want 4hi", f[6:])
+	}
+}
