@@ -16,6 +16,7 @@
 # Settings: KERNEL_SCENARIOS="ws-text connect" (also ws-binary, polling)
 #   SERVERS="ours reference bare" RECORD=6 (seconds) PORT=38491
 #   SERVER_CPU=0 LOAD_CPU=1 WS_CLOSE=wait OUT=<dir> (default: a new temp dir)
+#   WS_CLIENT=lean    eioload's WebSocket echo client (-ws; see run.sh)
 # Needs perf (Debian's linux-perf) and a kernel that lets it sample CPU 0.
 set -euo pipefail
 
@@ -26,6 +27,7 @@ PORT=${PORT:-38491}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 WS_CLOSE=${WS_CLOSE:-wait}
+WS_CLIENT=${WS_CLIENT:-lean}
 OUT=${OUT:-}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,8 +60,8 @@ fi
 
 load_args() {
 	case $1 in
-	ws-text) echo "-transport websocket -clients 200 -size 64" ;;
-	ws-binary) echo "-transport websocket -clients 200 -size 1024 -binary" ;;
+	ws-text) echo "-transport websocket -ws $WS_CLIENT -clients 200 -size 64" ;;
+	ws-binary) echo "-transport websocket -ws $WS_CLIENT -clients 200 -size 1024 -binary" ;;
 	polling) echo "-transport polling -clients 50 -size 64" ;;
 	connect) echo "-transport websocket -connect-only -close $WS_CLOSE -clients 10000000 -concurrency 50 -local-ips 4" ;;
 	*) die "unknown scenario $1" ;;

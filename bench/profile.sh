@@ -25,6 +25,7 @@
 #   SERVER_FLAGS=""   more eioprof flags, e.g. "-dispatcher sync"
 #   IDLE_HOLD=30s     holding time of idle-N
 #   IDLE_MEMRATE=524288  MemProfileRate of idle-N (smaller: a finer heap profile)
+#   WS_CLIENT=lean    eioload's WebSocket echo client (-ws; see run.sh)
 #   OUT=<dir> (default: a new temp dir)
 set -euo pipefail
 
@@ -40,6 +41,7 @@ LOAD_CPU=${LOAD_CPU:-1}
 SERVER_FLAGS=${SERVER_FLAGS:-}
 IDLE_HOLD=${IDLE_HOLD:-30s}
 IDLE_MEMRATE=${IDLE_MEMRATE:-524288}
+WS_CLIENT=${WS_CLIENT:-lean}
 OUT=${OUT:-}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -101,10 +103,10 @@ stop() {
 }
 args() {
 	case $1 in
-	ws-text) echo "-transport websocket -clients 200 -size 64" ;;
-	ws-binary) echo "-transport websocket -clients 200 -size 1024 -binary" ;;
+	ws-text) echo "-transport websocket -ws $WS_CLIENT -clients 200 -size 64" ;;
+	ws-binary) echo "-transport websocket -ws $WS_CLIENT -clients 200 -size 1024 -binary" ;;
 	polling) echo "-transport polling -clients 50 -size 64" ;;
-	size-*) echo "-transport websocket -clients 200 -binary -size ${1#size-}" ;;
+	size-*) echo "-transport websocket -ws $WS_CLIENT -clients 200 -binary -size ${1#size-}" ;;
 	# Enough handshakes to outlast the window at ~5,000/s, from four source
 	# addresses so that the client's ports do not run out.
 	connect) echo "-transport websocket -connect-only -clients 60000 -concurrency 50 -local-ips 4" ;;

@@ -28,10 +28,11 @@
 #             connections per session) or nethttp (net/http's, which used
 #             more CPU per message than the fastest servers: runs before
 #             finding 40 used it)
-#   WS_CLIENT=gorilla the WebSocket echo's client in eioload (ws-text,
-#             ws-binary, ws-fixed, rate, sizes): gorilla (gorilla/websocket's)
-#             or lean (its own frames; each echo waits for its answer
-#             without first reading the socket empty)
+#   WS_CLIENT=lean    the WebSocket echo's client in eioload (ws-text,
+#             ws-binary, ws-fixed, rate, sizes): lean (its own frames; each
+#             echo waits for its answer without first reading the socket
+#             empty, so that every server is busy) or gorilla
+#             (gorilla/websocket's, as every run before finding 51)
 #   WS_CLIENTS=200 POLL_CLIENTS=50 CONNECTIONS=20000 CONNECT_CONCURRENCY=50 IDLE_SESSIONS=1000
 #   WS_CLOSE=wait     how connect's sessions end: wait (for the server's close
 #             frame, as engine.io-client and browsers do) or drop (close the
@@ -70,7 +71,7 @@ BASE=${BASE:-HEAD}
 WS_CLIENTS=${WS_CLIENTS:-200}
 POLL_CLIENTS=${POLL_CLIENTS:-50}
 POLL_HTTP=${POLL_HTTP:-lean}
-WS_CLIENT=${WS_CLIENT:-gorilla}
+WS_CLIENT=${WS_CLIENT:-lean}
 WS_CLOSE=${WS_CLOSE:-wait}
 CONNECTIONS=${CONNECTIONS:-20000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-50}
