@@ -260,16 +260,24 @@ func awaitCloseFrame(conn net.Conn) {
 // frameSize is the size of the (unmasked, server's) frame at the start of
 // b, header included, once its header is in b.
 func frameSize(b []byte) (int, bool) {
+	_, size, ok := frameHeader(b)
+	return size, ok
+}
+
+// frameHeader is the length of the header of the (unmasked, server's)
+// frame at the start of b, and the frame's whole size, once its header is
+// in b.
+func frameHeader(b []byte) (hdr, size int, ok bool) {
 	if len(b) < 2 {
-		return 0, false
+		return 0, 0, false
 	}
 	switch l := int(b[1] & 0x7f); {
 	case l < 126:
-		return 2 + l, true
+		return 2, 2 + l, true
 	case l == 126 && len(b) >= 4:
-		return 4 + int(binary.BigEndian.Uint16(b[2:4])), true
+		return 4, 4 + int(binary.BigEndian.Uint16(b[2:4])), true
 	case l == 127 && len(b) >= 10:
-		return 10 + int(binary.BigEndian.Uint64(b[2:10])&(1<<40-1)), true
+		return 10, 10 + int(binary.BigEndian.Uint64(b[2:10])&(1<<40-1)), true
 	}
-	return 0, false
+	return 0, 0, false
 }

@@ -133,15 +133,26 @@ func (w *wsSession) pong(st *clientStats) error {
 
 // control handles a text frame that is not a message. It answers pings.
 func (w *wsSession) control(pkt []byte, st *clientStats) error {
+	ping, err := controlPacket(pkt)
+	if ping {
+		return w.pong(st)
+	}
+	return err
+}
+
+// controlPacket tells what a WebSocket text frame that is not a message
+// asks of a client: ping is set for a ping, which the caller answers; a
+// noop asks nothing; a close packet or anything else is an error.
+func controlPacket(pkt []byte) (ping bool, err error) {
 	switch {
 	case len(pkt) == 1 && pkt[0] == packetPing:
-		return w.pong(st)
+		return true, nil
 	case len(pkt) == 1 && pkt[0] == packetNoop:
-		return nil
+		return false, nil
 	case len(pkt) >= 1 && pkt[0] == packetClose:
-		return withKind(errServerClose, errors.New("server sent a close packet"))
+		return false, withKind(errServerClose, errors.New("server sent a close packet"))
 	default:
-		return protocolErrorf("unexpected packet %q", clip(pkt))
+		return false, protocolErrorf("unexpected packet %q", clip(pkt))
 	}
 }
 

@@ -170,7 +170,7 @@ func (l *leanWSSession) step(fd uintptr) bool {
 func (l *leanWSSession) handle() bool {
 	for l.r < l.w {
 		f := l.buf[l.r:l.w]
-		size, ok := frameSize(f)
+		hdr, size, ok := frameHeader(f)
 		if !ok || size > len(f) {
 			if ok && size > len(l.buf) {
 				l.buf = append(l.buf, make([]byte, size-len(l.buf))...)
@@ -180,13 +180,6 @@ func (l *leanWSSession) handle() bool {
 		if f[1]&0x80 != 0 {
 			l.err = protocolErrorf("a masked frame from the server")
 			return true
-		}
-		hdr := 2
-		switch f[1] & 0x7f {
-		case 126:
-			hdr = 4
-		case 127:
-			hdr = 10
 		}
 		payload := f[hdr:size]
 		l.r += size
@@ -231,20 +224,18 @@ func (l *leanWSSession) handle() bool {
 			l.got = payload
 			return true
 		}
-		switch {
-		case len(payload) > 0 && payload[0] == packetMessage:
+		if len(payload) > 0 && payload[0] == packetMessage {
 			l.got = payload[1:]
 			return true
-		case len(payload) == 1 && payload[0] == packetPing:
+		}
+		ping, err := controlPacket(payload)
+		if err != nil {
+			l.err = err
+			return true
+		}
+		if ping {
 			l.st.pings++
 			l.out = appendClientFrame(l.out, 0x1, 0, pongPayload)
-		case len(payload) == 1 && payload[0] == packetNoop:
-		case len(payload) >= 1 && payload[0] == packetClose:
-			l.err = withKind(errServerClose, errors.New("server sent a close packet"))
-			return true
-		default:
-			l.err = protocolErrorf("unexpected packet %q", clip(payload))
-			return true
 		}
 	}
 	return false
