@@ -248,6 +248,53 @@ func TestKeptConnectionRefusesBadRequests(t *testing.T) {
 	waitUntil(t, "the clients' connections to close", func() bool { return srv.handler.KeptConnections() == 1 })
 }
 
+// A POST of heartbeats only closes its connection, kept or not: the
+// client's next POST comes a ping interval later, and its polls have a
+// connection of their own. A POST with a message keeps it.
+func TestKeptConnectionClosesAfterHeartbeat(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithPingInterval(50*time.Millisecond), WithCloseTimeout(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	defer ts.Client().CloseIdleConnections()
+
+	c := dialKept(t, ts, pollOpen(t, ts))
+	c.send(c.pollRequest())
+	c.expect("2")
+	c.send(c.postRequest("3\x1e4x"))
+	c.expect("ok") // a pong with a message: kept
+	if n := srv.handler.KeptConnections(); n != 1 {
+		t.Fatalf("%d kept connections after a POST with a message; want 1", n)
+	}
+	c.send(c.pollRequest())
+	c.expect("2")
+	c.send(c.postRequest("3"))
+	if resp, body := c.response(); body != "ok" || !resp.Close {
+		t.Fatalf("a POST of a pong answered %q (close %v); want ok, closing", body, resp.Close)
+	}
+	c.expectEOF()
+	waitUntil(t, "the kept connection to be let go", func() bool { return srv.handler.KeptConnections() == 0 })
+}
+
+// pongAside answers the session's ping with a POST on a connection of its
+// own, as a client does beside its next poll.
+func pongAside(t *testing.T, ts *httptest.Server, sid string) {
+	t.Helper()
+	resp, err := ts.Client().Post(ts.URL+"/engine.io/?EIO=4&transport=polling&sid="+sid, "text/plain;charset=UTF-8", strings.NewReader("3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		t.Fatalf("pong answered %d %q", resp.StatusCode, body)
+	}
+}
+
 // A client that closes its kept connection between requests lets the
 // server forget it; one that goes away with a poll held on it abandons
 // the poll, which closes the session as a transport error.
@@ -271,16 +318,14 @@ func testKeptConnectionClosedByClient(t *testing.T, useTLS bool) {
 	c := dialKept(t, ts, pollOpen(t, ts))
 	c.send(c.pollRequest())
 	c.expect("2")
-	c.send(c.postRequest("3"))
-	c.expect("ok")
+	pongAside(t, ts, c.sid)
 	c.conn.Close()
 	waitUntil(t, "the kept connection to be forgotten", func() bool { return srv.handler.KeptConnections() == 0 })
 
 	c = dialKept(t, ts, c.sid)
 	c.send(c.pollRequest())
 	c.expect("2")
-	c.send(c.postRequest("3"))
-	c.expect("ok")
+	pongAside(t, ts, c.sid)
 	c.send(c.pollRequest())
 	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 && srv.handler.KeptConnections() == 1 })
 	c.conn.Close()
@@ -310,8 +355,7 @@ func testKeptConnectionUpgrades(t *testing.T, useTLS bool) {
 	c := dialKept(t, ts, pollOpen(t, ts))
 	c.send(c.pollRequest())
 	c.expect("2")
-	c.send(c.postRequest("3"))
-	c.expect("ok")
+	pongAside(t, ts, c.sid)
 	if n := srv.handler.KeptConnections(); n != 1 {
 		t.Fatalf("%d kept connections; want 1", n)
 	}

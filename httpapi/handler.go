@@ -609,12 +609,15 @@ func (h *Handler) writeReply(req *request, answer any) {
 		hd["Content-Type"] = headerTextHTML
 		hd["Content-Length"] = headerLength2
 		hd["Cache-Control"] = headerNoStore
-		if _, kept := req.w.(*keptResponse); m.Heartbeat && !kept && req.r.ProtoMajor == 1 {
-			// An idle client's POST: its connection would wait idle, with
-			// net/http's goroutine and buffers, until the next heartbeat.
-			// A kept connection waits parked, without them. HTTP/2 has
-			// one connection for the GETs and the POSTs, which net/http
-			// would end with a GOAWAY.
+		if m.Heartbeat && req.r.ProtoMajor == 1 {
+			// An idle client's POST, whose next comes a ping interval
+			// later: its connection would wait idle until then, with
+			// net/http's goroutine and buffers, or kept and parked, with
+			// a socket, a poller entry and a file descriptor per idle
+			// session (the client polls on a connection of its own).
+			// The JavaScript server's keep-alive timeout ends it too.
+			// HTTP/2 has one connection for the GETs and the POSTs,
+			// which net/http would end with a GOAWAY.
 			hd["Connection"] = headerClose
 		}
 		req.w.WriteHeader(http.StatusOK)
