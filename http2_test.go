@@ -18,64 +18,29 @@ import (
 // takes "Connection: close" as a GOAWAY, which would cost the client a
 // new TLS connection at every heartbeat.
 func TestHeartbeatsKeepHTTP2Connection(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	srv, err := NewServer(WithPingInterval(50*time.Millisecond), WithPingTimeout(time.Second), WithCloseTimeout(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	reasons := make(chan Reason, 1)
 	srv.OnDisconnect(func(_ *Session, r Reason) { reasons <- r })
-	ts := httptest.NewUnstartedServer(srv)
-	var conns atomic.Int32
-	ts.Config.ConnState = func(_ net.Conn, state http.ConnState) {
-		if state == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	ts.EnableHTTP2 = true
-	ts.StartTLS()
-	defer ts.Close()
-	client := ts.Client()
-	defer client.CloseIdleConnections()
+	h2 := newHTTP2Server(t, srv)
 
-	do := func(method, query, body string) string {
-		t.Helper()
-		req, err := http.NewRequest(method, ts.URL+"/engine.io/?EIO=4&transport=polling"+query, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		got, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.ProtoMajor != 2 {
-			t.Fatalf("%s answered over %s; want HTTP/2", method, resp.Proto)
-		}
-		return string(got)
-	}
-	open := do(http.MethodGet, "", "")
+	open := h2.expect(http.MethodGet, "transport=polling", "", http.StatusOK)
 	sid := strings.TrimPrefix(open, `0{"sid":"`)
 	if sid == open {
 		t.Fatalf("handshake answered %q", open)
 	}
-	sid = "&sid=" + sid[:strings.IndexByte(sid, '"')]
+	sid = "transport=polling&sid=" + sid[:strings.IndexByte(sid, '"')]
 	for i := range 3 {
-		if got := do(http.MethodGet, sid, ""); got != "2" {
+		if got := h2.expect(http.MethodGet, sid, "", http.StatusOK); got != "2" {
 			t.Fatalf("poll %d answered %q; want a ping", i, got)
 		}
-		if got := do(http.MethodPost, sid, "3"); got != "ok" {
+		if got := h2.expect(http.MethodPost, sid, "3", http.StatusOK); got != "ok" {
 			t.Fatalf("pong %d answered %q", i, got)
 		}
 	}
-	if n := conns.Load(); n != 1 {
+	if n := h2.conns.Load(); n != 1 {
 		t.Errorf("the session used %d connections; want 1", n)
 	}
 	if err := srv.Close(t.Context()); err != nil {
@@ -84,4 +49,79 @@ func TestHeartbeatsKeepHTTP2Connection(t *testing.T) {
 	if r := <-reasons; r != ReasonServerShutdown {
 		t.Errorf("session ended with %v; want %v", r, ReasonServerShutdown)
 	}
+}
+
+// A WebSocket handshake over HTTP/2 (no Upgrade there) is refused with 400,
+// and the connection, which carries the client's other requests, stays.
+func TestRefusedWebSocketKeepsHTTP2Connection(t *testing.T) {
+	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(t.Context())
+	h2 := newHTTP2Server(t, srv)
+	h2.expect(http.MethodGet, "transport=polling", "", http.StatusOK)
+	if got := h2.expect(http.MethodGet, "transport=websocket", "", http.StatusBadRequest); !strings.Contains(got, `"code":3`) {
+		t.Errorf("refusal body %q; want the protocol's code 3", got)
+	}
+	h2.expect(http.MethodGet, "transport=polling", "", http.StatusOK)
+	if n := h2.conns.Load(); n != 1 {
+		t.Errorf("%d connections; want 1", n)
+	}
+}
+
+// http2Server is an HTTP/2 test server and its client, counting the
+// connections the server accepts.
+type http2Server struct {
+	t      *testing.T
+	ts     *httptest.Server
+	client *http.Client
+	conns  atomic.Int32
+}
+
+// Its cleanup checks, once it has closed, that no goroutine is left.
+func newHTTP2Server(t *testing.T, h http.Handler) *http2Server {
+	running := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, running) })
+	s := &http2Server{t: t, ts: httptest.NewUnstartedServer(h)}
+	s.ts.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.ts.EnableHTTP2 = true
+	s.ts.StartTLS()
+	s.client = s.ts.Client()
+	t.Cleanup(func() {
+		s.client.CloseIdleConnections()
+		s.ts.Close()
+	})
+	return s
+}
+
+// expect sends a request of the given method, query and body to the
+// server's path, checks that it was answered over HTTP/2 with status, and returns
+// the answer's body.
+func (s *http2Server) expect(method, query, body string, status int) string {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.ts.URL+"/engine.io/?EIO=4&"+query, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if resp.ProtoMajor != 2 || resp.StatusCode != status {
+		s.t.Fatalf("%s %s answered %d over %s (%q); want %d over HTTP/2", method, query, resp.StatusCode, resp.Proto, got, status)
+	}
+	return string(got)
 }

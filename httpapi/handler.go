@@ -673,7 +673,8 @@ func (h *Handler) writePayload(req *request, payload []byte, binary bool) {
 // writeError writes the protocol's JSON error body, in answer to r (nil
 // for a held poll, whose request is gone: Config.Refused does not see it).
 // A failed WebSocket handshake also closes the connection, as the
-// reference server does.
+// reference server does; over HTTP/1 only: net/http's HTTP/2 server would
+// take the header as a GOAWAY for the client's other streams.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, status int, code protocol.ErrorCode, msg string, closeConn bool) {
 	if h.cfg.Metrics != nil {
 		h.cfg.Metrics.HTTPError(status, int(code))
@@ -686,7 +687,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, status int,
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	hd.Set("Cache-Control", "no-store")
-	if closeConn {
+	if closeConn && (r == nil || r.ProtoMajor == 1) {
 		hd.Set("Connection", "close")
 	}
 	w.WriteHeader(status)
