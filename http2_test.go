@@ -70,6 +70,66 @@ func TestRefusedWebSocketKeepsHTTP2Connection(t *testing.T) {
 	}
 }
 
+// A polling session over HTTP/2, as a browser keeps one over https://:
+// text and binary messages both ways, a poll sent before the server's
+// message, and the client's close, all on one connection.
+func TestPollingSessionOverHTTP2(t *testing.T) {
+	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(t.Context())
+	reasons := make(chan Reason, 1)
+	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
+	srv.OnDisconnect(func(_ *Session, r Reason) { reasons <- r })
+	h2 := newHTTP2Server(t, srv)
+
+	open := h2.expect(http.MethodGet, "transport=polling", "", http.StatusOK)
+	sid := strings.TrimPrefix(open, `0{"sid":"`)
+	if sid == open {
+		t.Fatalf("handshake answered %q", open)
+	}
+	sid = sid[:strings.IndexByte(sid, '"')]
+	q := "transport=polling&sid=" + sid
+	if got := h2.expect(http.MethodPost, q, "4hello\x1ebAQID", http.StatusOK); got != "ok" {
+		t.Fatalf("POST answered %q", got)
+	}
+	if got := h2.expect(http.MethodGet, q, "", http.StatusOK); got != "4hello\x1ebAQID" {
+		t.Fatalf("poll answered %q; want the two echoes", got)
+	}
+	// A poll that waits: the server's message answers it.
+	polled := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, h2.ts.URL+"/engine.io/?EIO=4&"+q, nil)
+		resp, err := h2.client.Do(req)
+		if err != nil {
+			polled <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		polled <- string(b)
+	}()
+	// Most likely the poll waits by now; if not, the message is queued
+	// and answers it at once: the same answer either way.
+	time.Sleep(20 * time.Millisecond)
+	if err := srv.Send(sid, "from the server"); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-polled; got != "4from the server" {
+		t.Fatalf("waiting poll answered %q", got)
+	}
+	if got := h2.expect(http.MethodPost, q, "1", http.StatusOK); got != "ok" {
+		t.Fatalf("close packet answered %q", got)
+	}
+	if r := <-reasons; r != ReasonClientClose {
+		t.Errorf("session ended with %v; want %v", r, ReasonClientClose)
+	}
+	if n := h2.conns.Load(); n != 1 {
+		t.Errorf("%d connections; want 1", n)
+	}
+}
+
 // http2Server is an HTTP/2 test server and its client, counting the
 // connections the server accepts.
 type http2Server struct {
