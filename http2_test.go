@@ -26,12 +26,7 @@ func TestHeartbeatsKeepHTTP2Connection(t *testing.T) {
 	srv.OnDisconnect(func(_ *Session, r Reason) { reasons <- r })
 	h2 := newHTTP2Server(t, srv)
 
-	open := h2.expect(http.MethodGet, "transport=polling", "", http.StatusOK)
-	sid := strings.TrimPrefix(open, `0{"sid":"`)
-	if sid == open {
-		t.Fatalf("handshake answered %q", open)
-	}
-	sid = "transport=polling&sid=" + sid[:strings.IndexByte(sid, '"')]
+	sid := "transport=polling&sid=" + h2.open()
 	for i := range 3 {
 		if got := h2.expect(http.MethodGet, sid, "", http.StatusOK); got != "2" {
 			t.Fatalf("poll %d answered %q; want a ping", i, got)
@@ -60,11 +55,11 @@ func TestRefusedWebSocketKeepsHTTP2Connection(t *testing.T) {
 	}
 	defer srv.Close(t.Context())
 	h2 := newHTTP2Server(t, srv)
-	h2.expect(http.MethodGet, "transport=polling", "", http.StatusOK)
+	h2.open()
 	if got := h2.expect(http.MethodGet, "transport=websocket", "", http.StatusBadRequest); !strings.Contains(got, `"code":3`) {
 		t.Errorf("refusal body %q; want the protocol's code 3", got)
 	}
-	h2.expect(http.MethodGet, "transport=polling", "", http.StatusOK)
+	h2.open()
 	if n := h2.conns.Load(); n != 1 {
 		t.Errorf("%d connections; want 1", n)
 	}
@@ -84,12 +79,7 @@ func TestPollingSessionOverHTTP2(t *testing.T) {
 	srv.OnDisconnect(func(_ *Session, r Reason) { reasons <- r })
 	h2 := newHTTP2Server(t, srv)
 
-	open := h2.expect(http.MethodGet, "transport=polling", "", http.StatusOK)
-	sid := strings.TrimPrefix(open, `0{"sid":"`)
-	if sid == open {
-		t.Fatalf("handshake answered %q", open)
-	}
-	sid = sid[:strings.IndexByte(sid, '"')]
+	sid := h2.open()
 	q := "transport=polling&sid=" + sid
 	if got := h2.expect(http.MethodPost, q, "4hello\x1ebAQID", http.StatusOK); got != "ok" {
 		t.Fatalf("POST answered %q", got)
@@ -184,4 +174,15 @@ func (s *http2Server) expect(method, query, body string, status int) string {
 		s.t.Fatalf("%s %s answered %d over %s (%q); want %d over HTTP/2", method, query, resp.StatusCode, resp.Proto, got, status)
 	}
 	return string(got)
+}
+
+// open opens a polling session and returns its sid.
+func (s *http2Server) open() string {
+	s.t.Helper()
+	open := s.expect(http.MethodGet, "transport=polling", "", http.StatusOK)
+	sid := strings.TrimPrefix(open, `0{"sid":"`)
+	if sid == open {
+		s.t.Fatalf("handshake answered %q", open)
+	}
+	return sid[:strings.IndexByte(sid, '"')]
 }
