@@ -609,16 +609,14 @@ func (h *Handler) writeReply(req *request, answer any) {
 		hd["Content-Type"] = headerTextHTML
 		hd["Content-Length"] = headerLength2
 		hd["Cache-Control"] = headerNoStore
-		if m.Heartbeat && req.r.ProtoMajor == 1 {
+		if m.Heartbeat {
 			// An idle client's POST, whose next comes a ping interval
 			// later: its connection would wait idle until then, with
 			// net/http's goroutine and buffers, or kept and parked, with
 			// a socket, a poller entry and a file descriptor per idle
 			// session (the client polls on a connection of its own).
 			// The JavaScript server's keep-alive timeout ends it too.
-			// HTTP/2 has one connection for the GETs and the POSTs,
-			// which net/http would end with a GOAWAY.
-			hd["Connection"] = headerClose
+			closeAfter(hd, req.r)
 		}
 		req.w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(req.w, "ok")
@@ -670,11 +668,20 @@ func (h *Handler) writePayload(req *request, payload []byte, binary bool) {
 	_, _ = req.w.Write(payload)
 }
 
+// closeAfter asks, in the response headers hd, that the connection of r
+// close after the response (r nil: a held poll's, which is HTTP/1). Over
+// HTTP/1 only: net/http's HTTP/2 server takes the header as a GOAWAY, which
+// would end the client's other streams, its polls among them.
+func closeAfter(hd http.Header, r *http.Request) {
+	if r == nil || r.ProtoMajor == 1 {
+		hd["Connection"] = headerClose
+	}
+}
+
 // writeError writes the protocol's JSON error body, in answer to r (nil
 // for a held poll, whose request is gone: Config.Refused does not see it).
 // A failed WebSocket handshake also closes the connection, as the
-// reference server does; over HTTP/1 only: net/http's HTTP/2 server would
-// take the header as a GOAWAY for the client's other streams.
+// reference server does (closeAfter).
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, status int, code protocol.ErrorCode, msg string, closeConn bool) {
 	if h.cfg.Metrics != nil {
 		h.cfg.Metrics.HTTPError(status, int(code))
@@ -687,8 +694,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, status int,
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	hd.Set("Cache-Control", "no-store")
-	if closeConn && (r == nil || r.ProtoMajor == 1) {
-		hd.Set("Connection", "close")
+	if closeConn {
+		closeAfter(hd, r)
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
