@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -566,4 +567,63 @@ func TestHeldPollKeepsItsHeaderWhileOthersAreServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectServeEnded(t, done)
+}
+
+// Held polls are answered in reused responses: an answer carries the
+// headers of its own poll only, never those of an answer before it.
+func TestHeldPollAnswersKeepNothingOfEachOther(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := NewServer(WithCloseTimeout(50*time.Millisecond), WithCORS("https://a.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+	addr := strings.TrimPrefix(base, "http://")
+	open := func(origin string) *keptClient {
+		c := dialKeptAt(t, addr, "")
+		c.send(withOrigin(getRequest("/engine.io/?EIO=4&transport=polling"), origin))
+		_, body := c.response()
+		c.sid = openSID(t, body)
+		return c
+	}
+	a, b := open("https://a.example"), open("")
+	for i := range 20 {
+		for _, c := range []*keptClient{a, b} {
+			origin, binary := "", i%2 == 0
+			if c == a {
+				origin, binary = "https://a.example", !binary
+			}
+			c.send(withOrigin(c.pollRequest(), origin))
+			waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
+			id := strconv.Itoa(i)
+			send, want := func() error { return srv.Send(c.sid, id) }, "4"+id
+			if binary {
+				data := []byte{byte(i), 0xff}
+				send, want = func() error { return srv.SendBinary(c.sid, data) }, "b"+base64.StdEncoding.EncodeToString(data)
+			}
+			if err := send(); err != nil {
+				t.Fatal(err)
+			}
+			resp, body := c.response()
+			if resp.StatusCode != http.StatusOK || body != want || resp.Header.Get("Content-Type") != "text/plain; charset=UTF-8" {
+				t.Fatalf("poll %d with origin %q answered %d %q of type %q; want 200 %q",
+					i, origin, resp.StatusCode, body, resp.Header.Get("Content-Type"), want)
+			}
+			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != origin {
+				t.Fatalf("poll %d with origin %q answered with Access-Control-Allow-Origin %q", i, origin, got)
+			}
+		}
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+}
+
+// withOrigin adds an Origin header to the raw request, if origin is set.
+func withOrigin(raw, origin string) string {
+	if origin == "" {
+		return raw
+	}
+	return strings.Replace(raw, "\r\n", "\r\nOrigin: "+origin+"\r\n", 1)
 }

@@ -115,8 +115,9 @@ func (h *Handler) hold(req *request, sess Session, ib *reply.Inbox, timeout time
 		}
 	}
 	// The held poll keeps a copy of the response header set so far, nil if
-	// there is none (the answer makes its own: an empty map costs a held
-	// poll 48 bytes): a kept connection's next response reuses the map
+	// there is none (the answer is written in a response of answers, with
+	// a map of its own; an empty map would cost a held poll 48 bytes): a
+	// kept connection's next response reuses the map
 	// (requestScratch), and the values set from the request (CORS's
 	// origin, say), like the JSONP index, share the memory of the
 	// request's whole header when the connection's reader read it
@@ -240,18 +241,42 @@ func (hp *heldPoll) expire() {
 	hp.h.cfg.Logger.Warn("engineio: held poll timed out")
 	hp.h.polls.Drop(hp.id)
 	hp.h.sys.Root.Send(hp.sess, &actors.PollAbandoned{ReplyTo: hp.h.polls.PID(), Poll: hp.id})
-	rw := newBufferedResponse(hp.header)
+	rw := hp.response()
 	hp.h.writeError(rw, nil, http.StatusServiceUnavailable, protocol.CodeBadRequest, protocol.CodeBadRequest.Message(), false)
 	hp.finish(rw)
+	putAnswer(rw)
 }
 
 // respond writes the session's answer and closes the connection.
 func (hp *heldPoll) respond(msg any) {
 	hp.stopTimer()
 	hp.h.polls.Drop(hp.id)
-	rw := newBufferedResponse(hp.header)
+	rw := hp.response()
 	hp.h.writeReply(&request{w: rw, jsonp: hp.jsonp, accept: codings[hp.accept]}, msg)
 	hp.finish(rw)
+	putAnswer(rw)
+}
+
+// response returns a response from answers with the header set so far for
+// the poll.
+func (hp *heldPoll) response() *bufferedResponse {
+	rw := answers.Get().(*bufferedResponse)
+	for k, vs := range hp.header {
+		rw.header[k] = vs
+	}
+	return rw
+}
+
+// answers hold the responses that held polls are answered in. An answer
+// is written before finish returns and nothing keeps it, so its header map
+// and body keep their room for the next: a heartbeat's ping to every idle
+// polling session would otherwise make a map for each.
+var answers = sync.Pool{New: func() any { return &bufferedResponse{header: make(http.Header, 4)} }}
+
+// putAnswer puts rw back into answers.
+func putAnswer(rw *bufferedResponse) {
+	rw.reset()
+	answers.Put(rw)
 }
 
 func (hp *heldPoll) finish(rw *bufferedResponse) {
@@ -293,11 +318,15 @@ type bufferedResponse struct {
 	head   bool // the response to a HEAD request: no body
 }
 
-func newBufferedResponse(h http.Header) *bufferedResponse {
-	if h == nil {
-		h = http.Header{}
+// reset forgets the response, keeping the room of its header map and of
+// a body up to maxKeptBody.
+func (b *bufferedResponse) reset() {
+	clear(b.header)
+	body := b.body[:0]
+	if cap(body) > maxKeptBody {
+		body = nil
 	}
-	return &bufferedResponse{header: h}
+	*b = bufferedResponse{header: b.header, body: body}
 }
 
 // Header implements http.ResponseWriter.

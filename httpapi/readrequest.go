@@ -315,12 +315,8 @@ func (s *requestScratch) reset() {
 	clear(s.header)
 	clear(s.values)
 	s.body = contentBody{}
-	header, body := s.resp.header, s.resp.body[:0]
-	clear(header)
-	if cap(body) > maxKeptBody {
-		body = nil
-	}
-	s.resp = keptResponse{bufferedResponse: bufferedResponse{header: header, body: body}}
+	s.resp.bufferedResponse.reset()
+	s.resp = keptResponse{bufferedResponse: s.resp.bufferedResponse}
 }
 
 // maxKeptBody is the most room for a response body a requestScratch keeps.

@@ -15,12 +15,12 @@ import (
 // with their line breaks as spaces, and no field with an invalid name.
 func TestBufferedResponseWriteTo(t *testing.T) {
 	for _, keep := range []bool{false, true} {
-		rw := newBufferedResponse(http.Header{
+		rw := &bufferedResponse{header: http.Header{
 			"Content-Type":   {"text/plain; charset=UTF-8"},
 			"X-Split":        {"a\r\nSet-Cookie: evil=1"},
 			"Bad Name":       {"x"},
 			"Content-Length": {"999"},
-		})
+		}}
 		rw.keep = keep
 		rw.WriteHeader(http.StatusAccepted)
 		_, _ = io.WriteString(rw, "hello")
