@@ -83,3 +83,11 @@ func TestNewInfoCopies(t *testing.T) {
 		t.Fatalf("Header() = %v, want only X-Token", got)
 	}
 }
+
+// Every session keeps its struct for as long as it lives: it stays in the
+// allocator's 384-byte size class (the free timer entry fits in it).
+func TestSessionSize(t *testing.T) {
+	if n := unsafe.Sizeof(session{}); n > 384 {
+		t.Errorf("session is %d bytes, want at most 384", n)
+	}
+}

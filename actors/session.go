@@ -437,6 +437,11 @@ type session struct {
 
 	timerGen [4]uint32 // of the armed timers: a timerFired of an older one is stale
 	timers   [4]Timer
+	// freeTimer is an entry of the timer heap that is done with, for the
+	// next arm of this message: the ping's entry becomes the pong
+	// timeout's, and the pong timeout's the next ping's. Receive drops
+	// it, so that an idle session keeps only its armed entry.
+	freeTimer *timerEntry
 
 	reason  Reason // why the session closes; set once
 	failure any    // a panic value from the actor itself
@@ -462,6 +467,7 @@ func (s *session) Receive(ctx actor.Context) {
 	if s.queueChanged && s.phase != phaseClosed {
 		s.publishQueue()
 	}
+	s.freeTimer = nil
 	if s.phase == phaseClosed {
 		// Only now: the replies to this message have been sent, and
 		// whoever sees Done finds them sent.
@@ -1019,6 +1025,8 @@ func (s *session) onTimer(ctx actor.Context, m *timerFired) {
 	if m.gen != s.timerGen[m.kind] || s.phase == phaseClosed {
 		return // stale
 	}
+	// Its entry has fired and its message is here: nothing else uses it.
+	s.freeTimer, _ = s.timers[m.kind].(*timerEntry)
 	s.timers[m.kind] = nil
 	switch m.kind {
 	case timerPing:
@@ -1261,7 +1269,9 @@ func (s *session) arm(ctx actor.Context, kind timerKind, d time.Duration) {
 	msg := &timerFired{kind: kind, gen: s.timerGen[kind]}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	if _, real := s.cfg.Clock.(RealClock); real {
-		s.timers[kind] = sendAfter(d, root, self, msg)
+		e := s.freeTimer
+		s.freeTimer = nil
+		s.timers[kind] = sendAfter(e, d, root, self, msg)
 		return
 	}
 	s.timers[kind] = s.cfg.Clock.AfterFunc(d, func() { root.Send(self, msg) })
@@ -1269,7 +1279,10 @@ func (s *session) arm(ctx actor.Context, kind timerKind, d time.Duration) {
 
 func (s *session) disarm(kind timerKind) {
 	if t := s.timers[kind]; t != nil {
-		t.Stop()
+		if t.Stop() {
+			// Removed before it fired: the heap no longer calls it.
+			s.freeTimer, _ = t.(*timerEntry)
+		}
 		s.timers[kind] = nil
 	}
 	s.timerGen[kind]++

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -237,6 +238,38 @@ func TestHeartbeatPolling(t *testing.T) {
 	h.clock.advance(pingTimeout - 1)
 	h.expectOpen(sid)
 	h.clock.advance(1)
+	h.expectDisconnect(sid, actors.ReasonPingTimeout)
+}
+
+// With the real clock, a session's timers are entries of the process's
+// timer heap, and the entry of a timer that fired or was stopped serves the
+// next one: the ping's becomes the pong timeout's, and the pong timeout's
+// the next ping's. Heartbeats go on over several rounds, and the pong
+// timeout still closes the session.
+func TestHeartbeatRealClock(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Clock = actors.RealClock{}
+	h.cfg.PingInterval, h.cfg.PingTimeout = 20*time.Millisecond, 60*time.Millisecond
+	sid, pid, _ := h.open(actors.TransportPolling)
+	eventually := func(what string, f func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !f(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s after 5 s", what)
+			}
+		}
+	}
+	for round := range 5 {
+		poll := h.request(pid, &actors.Poll{})
+		var got []any
+		eventually("ping in round "+strconv.Itoa(round), func() bool { got = append(got, poll.take()...); return len(got) > 0 })
+		if p := payload(t, got); p != "2" {
+			t.Fatalf("round %d: poll answered %q, want a ping", round, p)
+		}
+		h.post(pid, "3")
+		h.expectOpen(sid)
+	}
+	eventually("disconnect", func() bool { _, ok := h.app.disconnected(sid); return ok })
 	h.expectDisconnect(sid, actors.ReasonPingTimeout)
 }
 

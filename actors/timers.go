@@ -21,9 +21,14 @@ type timerEntry struct {
 	msg  any
 }
 
-// sendAfter sends msg to pid from root after d.
-func sendAfter(d time.Duration, root *actor.RootContext, pid *actor.PID, msg any) *timerEntry {
-	e := &timerEntry{root: root, pid: pid, msg: msg}
+// sendAfter sends msg to pid from root after d, with entry e if not nil:
+// one that Stop removed before it fired, or whose message has been
+// received (Expire reads the entry before it sends).
+func sendAfter(e *timerEntry, d time.Duration, root *actor.RootContext, pid *actor.PID, msg any) *timerEntry {
+	if e == nil {
+		e = new(timerEntry)
+	}
+	e.root, e.pid, e.msg = root, pid, msg
 	e.Start(d, e)
 	return e
 }
