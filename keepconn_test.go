@@ -533,25 +533,15 @@ func TestHeldPollKeepsItsHeaderWhileOthersAreServed(t *testing.T) {
 	srv.OnMessage(func(s *Session, msg Message) { _ = s.SendMessage(msg) })
 	base, done := serve(t, srv)
 	addr := strings.TrimPrefix(base, "http://")
-	fromOrigin := func(raw, origin string) string {
-		return strings.Replace(raw, "\r\n", "\r\nOrigin: "+origin+"\r\n", 1)
-	}
-	open := func(origin string) *keptClient {
-		c := dialKeptAt(t, addr, "")
-		c.send(fromOrigin(getRequest("/engine.io/?EIO=4&transport=polling"), origin))
-		_, body := c.response()
-		c.sid = openSID(t, body)
-		return c
-	}
-	a, b := open("https://a.example"), open("https://b.example")
+	a, b := openKeptFrom(t, addr, "https://a.example"), openKeptFrom(t, addr, "https://b.example")
 	for i := range 20 {
 		id := strconv.Itoa(i)
-		a.send(fromOrigin(a.pollRequest(), "https://a.example"))
+		a.send(withOrigin(a.pollRequest(), "https://a.example"))
 		waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 })
 		for range 3 {
-			b.send(fromOrigin(b.postRequest("4b"+id), "https://b.example"))
+			b.send(withOrigin(b.postRequest("4b"+id), "https://b.example"))
 			b.expect("ok")
-			b.send(fromOrigin(b.pollRequest(), "https://b.example"))
+			b.send(withOrigin(b.pollRequest(), "https://b.example"))
 			b.expect("4b" + id)
 		}
 		if err := srv.Send(a.sid, "a"+id); err != nil {
@@ -579,14 +569,7 @@ func TestHeldPollAnswersKeepNothingOfEachOther(t *testing.T) {
 	}
 	base, done := serve(t, srv)
 	addr := strings.TrimPrefix(base, "http://")
-	open := func(origin string) *keptClient {
-		c := dialKeptAt(t, addr, "")
-		c.send(withOrigin(getRequest("/engine.io/?EIO=4&transport=polling"), origin))
-		_, body := c.response()
-		c.sid = openSID(t, body)
-		return c
-	}
-	a, b := open("https://a.example"), open("")
+	a, b := openKeptFrom(t, addr, "https://a.example"), openKeptFrom(t, addr, "")
 	for i := range 20 {
 		for _, c := range []*keptClient{a, b} {
 			origin, binary := "", i%2 == 0
@@ -618,6 +601,17 @@ func TestHeldPollAnswersKeepNothingOfEachOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectServeEnded(t, done)
+}
+
+// openKeptFrom opens a polling session on a kept connection to addr, with
+// an Origin header if origin is set.
+func openKeptFrom(t *testing.T, addr, origin string) *keptClient {
+	t.Helper()
+	c := dialKeptAt(t, addr, "")
+	c.send(withOrigin(getRequest("/engine.io/?EIO=4&transport=polling"), origin))
+	_, body := c.response()
+	c.sid = openSID(t, body)
+	return c
 }
 
 // withOrigin adds an Origin header to the raw request, if origin is set.
