@@ -25,6 +25,11 @@
 #   SERVER_FLAGS=""   more eioprof flags, e.g. "-dispatcher sync"
 #   IDLE_HOLD=30s     holding time of idle-N
 #   IDLE_MEMRATE=524288  MemProfileRate of idle-N (smaller: a finer heap profile)
+#   IDLE_HEARTBEAT=0  1: also what the first heartbeat of idle-N allocates, from
+#             heap profiles after forced collections at 18 s and 3 s before
+#             the end of the hold (the default ping interval is 25 s); the
+#             collections move the RSS read at the end, so take RSS figures
+#             from runs without it
 #   WS_CLIENT=lean    eioload's WebSocket echo client (-ws; see run.sh)
 #   OUT=<dir> (default: a new temp dir)
 set -euo pipefail
@@ -41,6 +46,7 @@ LOAD_CPU=${LOAD_CPU:-1}
 SERVER_FLAGS=${SERVER_FLAGS:-}
 IDLE_HOLD=${IDLE_HOLD:-30s}
 IDLE_MEMRATE=${IDLE_MEMRATE:-524288}
+IDLE_HEARTBEAT=${IDLE_HEARTBEAT:-0}
 WS_CLIENT=${WS_CLIENT:-lean}
 OUT=${OUT:-}
 
@@ -156,7 +162,19 @@ profile_idle() { # scenario
 	LOAD_PID=$!
 	PIDS+=("$LOAD_PID")
 	# The sessions are up within a few seconds; sample near the end of the hold.
-	sleep $((h - 3))
+	if [[ $IDLE_HEARTBEAT == 1 ]]; then
+		((h >= 28)) || die "IDLE_HEARTBEAT=1 needs an IDLE_HOLD of at least 28s"
+		# An allocation profile shows what was allocated up to the last
+		# collection but one: two forced ones make it whole.
+		sleep 18
+		pp "/debug/pprof/heap?gc=1" >/dev/null
+		pp "/debug/pprof/heap?gc=1" >"$OUT/$sc.heartbeat.0.pb.gz"
+		sleep $((h - 3 - 18))
+		pp "/debug/pprof/heap?gc=1" >/dev/null
+		pp "/debug/pprof/heap?gc=1" >"$OUT/$sc.heartbeat.1.pb.gz"
+	else
+		sleep $((h - 3))
+	fi
 	local rss1
 	rss1=$(awk '/^VmRSS/{print $2}' "/proc/$SERVER_PID/status")
 	pp /memstats >"$OUT/$sc.memstats.1.txt"
@@ -178,6 +196,18 @@ profile_idle() { # scenario
 		echo "### in-use heap, by function (difference over the sessions)"
 		go tool pprof -top -sample_index=inuse_space -nodecount="$NODES" \
 			-base "$OUT/$sc.heap.0.pb.gz" "$OUT/$sc.heap.1.pb.gz" 2>/dev/null
+		if [[ $IDLE_HEARTBEAT == 1 ]]; then
+			echo
+			echo "### allocated over the first heartbeat (18 s to $((h - 3)) s), by function"
+			go tool pprof -top -sample_index=alloc_space -nodecount="$NODES" -ignore='runtime/pprof|compress/' \
+				-base "$OUT/$sc.heartbeat.0.pb.gz" "$OUT/$sc.heartbeat.1.pb.gz" 2>/dev/null
+			echo
+			# Sample lines of -raw: alloc_objects alloc_space inuse_objects inuse_space: locations
+			go tool pprof -raw -ignore='runtime/pprof|compress/' \
+				-base "$OUT/$sc.heartbeat.0.pb.gz" "$OUT/$sc.heartbeat.1.pb.gz" 2>/dev/null |
+				awk -v n="$n" '/^Samples:/{s=1;next} /^Locations/{s=0} s&&/^ *-?[0-9]+ +-?[0-9]+ +-?[0-9]+ +-?[0-9]+:/{o+=$1; b+=$2}
+					END{ printf "the heartbeat allocated %.1f objects and %.0f bytes per session (the profiles'"'"' own left out)\n", o/n, b/n }'
+		fi
 	} >"$OUT/$sc.txt"
 	cat "$OUT/$sc.txt"
 }
