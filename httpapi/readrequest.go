@@ -319,7 +319,8 @@ func (s *requestScratch) reset() {
 	s.resp = keptResponse{bufferedResponse: s.resp.bufferedResponse}
 }
 
-// maxKeptBody is the most room for a response body a requestScratch keeps.
+// maxKeptBody is the most room for a body that a reused response (a
+// requestScratch's, a held poll's answer) keeps.
 const maxKeptBody = 4 << 10
 
 // response returns the response of the request built in s, on kc.
