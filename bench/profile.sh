@@ -142,6 +142,15 @@ finish_load() {
 	forget_pid "$LOAD_PID"
 }
 pp() { curl -fsS "http://127.0.0.1:$PPROF_PORT$1"; }
+# allocated prints the objects and bytes allocated between two profiles
+# (base, then the later one), leaving out pprof's own allocations (its
+# profile builder and the gzip writer under it).
+allocated() {
+	# Sample lines of -raw: alloc_objects alloc_space inuse_objects inuse_space: locations
+	go tool pprof -raw -ignore='runtime/pprof|compress/' -base "$1" "$2" 2>/dev/null |
+		awk '/^Samples:/{s=1;next} /^Locations/{s=0} s&&/^ *-?[0-9]+ +-?[0-9]+ +-?[0-9]+ +-?[0-9]+:/{o+=$1; b+=$2}
+			END{ print o+0, b+0 }'
+}
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -202,11 +211,8 @@ profile_idle() { # scenario
 			go tool pprof -top -sample_index=alloc_space -nodecount="$NODES" -ignore='runtime/pprof|compress/' \
 				-base "$OUT/$sc.heartbeat.0.pb.gz" "$OUT/$sc.heartbeat.1.pb.gz" 2>/dev/null
 			echo
-			# Sample lines of -raw: alloc_objects alloc_space inuse_objects inuse_space: locations
-			go tool pprof -raw -ignore='runtime/pprof|compress/' \
-				-base "$OUT/$sc.heartbeat.0.pb.gz" "$OUT/$sc.heartbeat.1.pb.gz" 2>/dev/null |
-				awk -v n="$n" '/^Samples:/{s=1;next} /^Locations/{s=0} s&&/^ *-?[0-9]+ +-?[0-9]+ +-?[0-9]+ +-?[0-9]+:/{o+=$1; b+=$2}
-					END{ printf "the heartbeat allocated %.1f objects and %.0f bytes per session (the profiles'"'"' own left out)\n", o/n, b/n }'
+			allocated "$OUT/$sc.heartbeat.0.pb.gz" "$OUT/$sc.heartbeat.1.pb.gz" |
+				awk -v n="$n" '{ printf "the heartbeat allocated %.1f objects and %.0f bytes per session (the profiles'"'"' own left out)\n", $1/n, $2/n }'
 		fi
 	} >"$OUT/$sc.txt"
 	cat "$OUT/$sc.txt"
@@ -259,10 +265,8 @@ for sc in $PROFILE_SCENARIOS; do
 		done
 		echo
 		echo "### allocations per message"
-		# Sample lines of -raw: alloc_objects alloc_space inuse_objects inuse_space: locations
-		go tool pprof -raw -ignore='runtime/pprof' -base "$OUT/$sc.allocs.0.pb.gz" "$OUT/$sc.allocs.1.pb.gz" 2>/dev/null |
-			awk -v m="$msgs" '/^Samples:/{s=1;next} /^Locations/{s=0} s&&/^ *-?[0-9]+ +-?[0-9]+ +-?[0-9]+ +-?[0-9]+:/{n+=$1; b+=$2}
-				END{ if (m>0) printf "%.2f allocations and %.0f bytes per echoed message (%d messages; pprof'"'"'s own allocations left out)\n", n/m, b/m, m }'
+		allocated "$OUT/$sc.allocs.0.pb.gz" "$OUT/$sc.allocs.1.pb.gz" |
+			awk -v m="$msgs" '{ if (m>0) printf "%.2f allocations and %.0f bytes per echoed message (%d messages; pprof'"'"'s own allocations left out)\n", $1/m, $2/m, m }'
 	} >"$OUT/$sc.txt"
 	cat "$OUT/$sc.txt"
 done
