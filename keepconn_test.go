@@ -99,6 +99,14 @@ func (c *keptClient) expect(want string) {
 	}
 }
 
+// pollPing sends a poll on c and expects the session's ping to answer
+// it, on a connection kept after the answer.
+func (c *keptClient) pollPing() {
+	c.t.Helper()
+	c.send(c.pollRequest())
+	c.expect("2")
+}
+
 // expectStatus reads the next response on c and checks its status and body.
 func (c *keptClient) expectStatus(what string, status int, body string) {
 	c.t.Helper()
@@ -211,8 +219,7 @@ func TestKeptConnectionRefusesBadRequests(t *testing.T) {
 	// held and answered (a ping comes within 50 ms).
 	kept := func() *keptClient {
 		c := dialKept(t, ts, pollOpen(t, ts))
-		c.send(c.pollRequest())
-		c.expect("2")
+		c.pollPing()
 		return c
 	}
 	for _, tc := range []struct {
@@ -264,15 +271,13 @@ func TestKeptConnectionClosesAfterHeartbeat(t *testing.T) {
 	defer ts.Client().CloseIdleConnections()
 
 	c := dialKept(t, ts, pollOpen(t, ts))
-	c.send(c.pollRequest())
-	c.expect("2")
+	c.pollPing()
 	c.send(c.postRequest("3\x1e4x"))
 	c.expect("ok") // a pong with a message: kept
 	if n := srv.handler.KeptConnections(); n != 1 {
 		t.Fatalf("%d kept connections after a POST with a message; want 1", n)
 	}
-	c.send(c.pollRequest())
-	c.expect("2")
+	c.pollPing()
 	c.send(c.postRequest("3"))
 	if resp, body := c.response(); body != "ok" || !resp.Close {
 		t.Fatalf("a POST of a pong answered %q (close %v); want ok, closing", body, resp.Close)
@@ -317,15 +322,13 @@ func testKeptConnectionClosedByClient(t *testing.T, useTLS bool) {
 	defer ts.Client().CloseIdleConnections()
 
 	c := dialKept(t, ts, pollOpen(t, ts))
-	c.send(c.pollRequest())
-	c.expect("2")
+	c.pollPing()
 	pongAside(t, ts, c.sid)
 	c.conn.Close()
 	waitUntil(t, "the kept connection to be forgotten", func() bool { return srv.handler.KeptConnections() == 0 })
 
 	c = dialKept(t, ts, c.sid)
-	c.send(c.pollRequest())
-	c.expect("2")
+	c.pollPing()
 	pongAside(t, ts, c.sid)
 	c.send(c.pollRequest())
 	waitUntil(t, "the poll to be held", func() bool { return srv.handler.HeldPolls() == 1 && srv.handler.KeptConnections() == 1 })
@@ -354,8 +357,7 @@ func testKeptConnectionUpgrades(t *testing.T, useTLS bool) {
 	defer ts.Client().CloseIdleConnections()
 
 	c := dialKept(t, ts, pollOpen(t, ts))
-	c.send(c.pollRequest())
-	c.expect("2")
+	c.pollPing()
 	pongAside(t, ts, c.sid)
 	if n := srv.handler.KeptConnections(); n != 1 {
 		t.Fatalf("%d kept connections; want 1", n)
