@@ -54,6 +54,9 @@
 #   PING_INTERVAL=25000 PING_TIMEOUT=20000   (ms, given to every server)
 #   PORT=38471        port the servers listen on (127.0.0.1)
 #   SERVER_CPU=0 LOAD_CPU=1   CPUs for taskset
+#   GO_SERVER_ENV=    environment of the Go servers (ours, base, bare) only,
+#             e.g. "GOGC=50" to price a smaller collector goal; not the load
+#             generator's
 #   QUIET=0.5 QUIET_WAIT=20   before each run, wait up to QUIET_WAIT s for other
 #                             processes to use less than QUIET cores (0: do not wait)
 #   OUT=<dir>         where results.jsonl, table.md and the server logs go (default: a new temp dir)
@@ -96,6 +99,7 @@ PING_INTERVAL=${PING_INTERVAL:-25000}
 PING_TIMEOUT=${PING_TIMEOUT:-20000}
 PORT=${PORT:-38471}
 SERVER_CPU=${SERVER_CPU:-0}
+GO_SERVER_ENV=${GO_SERVER_ENV:-}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-}
 
@@ -254,7 +258,8 @@ start_server() { # name logfile [flags for the server: -cert F -key F]
 	fi
 	case $name in
 	ours)
-		taskset -c "$SERVER_CPU" "$WORK/echo" -addr "127.0.0.1:$PORT" \
+		# shellcheck disable=SC2086 # VAR=value words
+		env $GO_SERVER_ENV taskset -c "$SERVER_CPU" "$WORK/echo" -addr "127.0.0.1:$PORT" \
 			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" "$@" >"$logfile" 2>&1 &
 		;;
 	reference)
@@ -262,15 +267,17 @@ start_server() { # name logfile [flags for the server: -cert F -key F]
 			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" "$@" >"$logfile" 2>&1 &
 		;;
 	base)
-		taskset -c "$SERVER_CPU" "$WORK/base" -addr "127.0.0.1:$PORT" \
+		# shellcheck disable=SC2086 # VAR=value words
+		env $GO_SERVER_ENV taskset -c "$SERVER_CPU" "$WORK/base" -addr "127.0.0.1:$PORT" \
 			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" "$@" >"$logfile" 2>&1 &
 		;;
 	bare)
-		taskset -c "$SERVER_CPU" "$WORK/bare" -addr "127.0.0.1:$PORT" \
+		# shellcheck disable=SC2086 # VAR=value words
+		env $GO_SERVER_ENV taskset -c "$SERVER_CPU" "$WORK/bare" -addr "127.0.0.1:$PORT" \
 			-ping-interval "$PING_INTERVAL" -ping-timeout "$PING_TIMEOUT" "$@" >"$logfile" 2>&1 &
 		;;
 	esac
-	# taskset execs the server, so $! is the server's own pid.
+	# env and taskset exec the server, so $! is the server's own pid.
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	for _ in $(seq 300); do
@@ -443,6 +450,7 @@ run_one() { # scenario server round
 	echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS=\"$SCENARIOS\" SERVERS=\"$SERVERS\" WS_CLIENTS=$WS_CLIENTS POLL_CLIENTS=$POLL_CLIENTS CONNECTIONS=$CONNECTIONS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY IDLE_SESSIONS=$IDLE_SESSIONS PING_INTERVAL=$PING_INTERVAL PING_TIMEOUT=$PING_TIMEOUT"
 	echo "settings (long scenarios): UPGRADES=$UPGRADES UPGRADE_CONCURRENCY=$UPGRADE_CONCURRENCY RATE_CLIENTS=$RATE_CLIENTS RATE=$RATE RATE_DURATION=$RATE_DURATION FIXED_RATE=$FIXED_RATE FIXED_POLL_RATE=$FIXED_POLL_RATE POLL_HTTP=$POLL_HTTP WS_CLIENT=$WS_CLIENT WS_CLOSE=$WS_CLOSE SIZES=\"$SIZES\" SIZES_BINARY=$SIZES_BINARY IDLE_SCALE=\"$IDLE_SCALE\" IDLE_MAX=$IDLE_MAX IDLE_HOLD=$IDLE_HOLD IDLE_POLL_SESSIONS=$IDLE_POLL_SESSIONS TLS_SESSIONS=$TLS_SESSIONS QUIET=$QUIET QUIET_WAIT=$QUIET_WAIT"
 	echo "pinning: server on CPU $SERVER_CPU, eioload on CPU $LOAD_CPU (taskset); open files limit $FD_LIMIT"
+	[[ -z $GO_SERVER_ENV ]] || echo "environment of the Go servers: $GO_SERVER_ENV"
 } >"$OUT/header.txt"
 cat "$OUT/header.txt" >&2
 
