@@ -74,6 +74,15 @@ func measure(n int) ([]figure, error) {
 	if err := child.Start(); err != nil {
 		return nil, fmt.Errorf("starting the dialer: %w", err)
 	}
+	// A dialer that ends early (out of descriptors, say) closes the
+	// listener, so that Accept does not wait for connections that will
+	// not come.
+	exited := make(chan error, 1)
+	go func() {
+		err := child.Wait()
+		_ = ln.Close()
+		exited <- err
+	}()
 	conns := make([]net.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -83,15 +92,16 @@ func measure(n int) ([]figure, error) {
 	for len(conns) < n {
 		c, err := ln.Accept()
 		if err != nil {
+			// The dialer's connections that are still to come then fail.
+			_ = ln.Close()
 			_ = hold.Close()
-			_ = child.Wait()
-			return nil, fmt.Errorf("accept %d: %w", len(conns), err)
+			return nil, fmt.Errorf("accept %d of %d: %w (dialer: %v)", len(conns), n, err, <-exited)
 		}
 		conns = append(conns, c)
 	}
 	after, rssAfter := snapshot()
 	_ = hold.Close()
-	if err := child.Wait(); err != nil {
+	if err := <-exited; err != nil {
 		return nil, fmt.Errorf("dialer: %w", err)
 	}
 	res := []figure{}
