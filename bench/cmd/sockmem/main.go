@@ -15,7 +15,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -197,7 +196,7 @@ func holdConnections(addr string, n int) error {
 		}
 		conns = append(conns, c)
 	}
-	if _, err := io.Copy(io.Discard, os.Stdin); err != nil && !errors.Is(err, os.ErrClosed) {
+	if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
 		return fmt.Errorf("waiting on stdin: %w", err)
 	}
 	for _, c := range conns {
