@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,16 @@ type wsClient struct {
 	conn   *websocket.Conn
 	frames chan string
 	pong   chan bool
+	// wmu orders the writes of the test and of the goroutine that answers
+	// pings: gorilla takes one writer at a time.
+	wmu sync.Mutex
+}
+
+// write sends a text message.
+func (c *wsClient) write(text string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.conn.WriteMessage(websocket.TextMessage, []byte(text))
 }
 
 func dialWS(t *testing.T, ts *httptest.Server) (*wsClient, string) {
@@ -54,7 +65,7 @@ func dialWS(t *testing.T, ts *httptest.Server) (*wsClient, string) {
 			}
 			if string(b) == "2" {
 				if answer {
-					_ = conn.WriteMessage(websocket.TextMessage, []byte("3"))
+					_ = c.write("3")
 				}
 				continue
 			}
@@ -142,7 +153,7 @@ func testParkedWebSocketSession(t *testing.T, useTLS bool) {
 
 	a, sidA := dialWS(t, ts)
 	waitUntil(t, "the quiet connection to be parked", parked(1))
-	if err := a.conn.WriteMessage(websocket.TextMessage, []byte("4hello")); err != nil {
+	if err := a.write("4hello"); err != nil {
 		t.Fatal(err)
 	}
 	a.expect(t, "4hello")
@@ -216,7 +227,7 @@ func testWebSocketMessagesAcrossReadBufferSizes(t *testing.T, useTLS bool) {
 	exchange := func(sizes ...int) {
 		t.Helper()
 		for i, n := range sizes {
-			if err := c.conn.WriteMessage(websocket.TextMessage, []byte("4"+message(i, n))); err != nil {
+			if err := c.write("4" + message(i, n)); err != nil {
 				t.Fatal(err)
 			}
 		}
