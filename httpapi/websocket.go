@@ -78,7 +78,7 @@ func (h *Handler) serveWebSocket(req *request, sess Session, opened *actors.Open
 		// A quiet connection's reader goroutine ends; the poller starts a
 		// new one when data comes.
 		if idle := h.register(nc, rd); idle != nil {
-			rd.idle, ww.closer = idle, idle
+			rd.idle, ww.closer, ww.out = idle, idle, idle
 			if rd.br.Buffered() == 0 {
 				// The reader handles its messages inside the poller's
 				// read of the socket (see Step).
@@ -621,6 +621,8 @@ type wsWriter struct {
 	closer           io.Closer // closes conn, and wakes its reader if parked
 	rev              protocol.Revision
 	base64           bool // a v3 client that asked for binary as base64 text
+	stopped          bool
+	closed           bool
 	timeout          time.Duration
 	deflateThreshold int // compress messages at least this long; -1: never
 	logger           *slog.Logger
@@ -631,9 +633,10 @@ type wsWriter struct {
 	mbox     *mailbox.Mailbox
 	written  *actors.Written // the answer to every batch: one is in flight at a time
 	watchers []*actor.PID
-	stopped  bool
-	closed   bool
 	scratch  []byte // with deflate, a text message is assembled here
+	// out writes the frames when the connection is registered with the
+	// poller (its Write makes fewer calls into the runtime); nil: nc does.
+	out *netpoll.Conn
 
 	// deadline is the socket's write deadline as writeFrames last set it;
 	// deadlineMoved says a control frame's write has set another since.
@@ -799,6 +802,10 @@ const (
 // reader's goroutine meanwhile.
 func (ww *wsWriter) writeFrames(head []byte, packets []protocol.Packet) error {
 	nc := ww.nc
+	var w io.Writer = nc
+	if ww.out != nil {
+		w = ww.out
+	}
 	ww.extendDeadline()
 	bp := frameBuffers.Get().(*[]byte)
 	b := append((*bp)[:0], head...)
@@ -812,7 +819,7 @@ func (ww *wsWriter) writeFrames(head []byte, packets []protocol.Packet) error {
 			_, err = bufs.WriteTo(nc)
 			b = b[:0]
 		case len(b) >= flushAt:
-			_, err = nc.Write(b)
+			_, err = w.Write(b)
 			b = b[:0]
 		}
 		if err != nil {
@@ -820,7 +827,7 @@ func (ww *wsWriter) writeFrames(head []byte, packets []protocol.Packet) error {
 		}
 	}
 	if err == nil && len(b) > 0 {
-		_, err = nc.Write(b)
+		_, err = w.Write(b)
 	}
 	if cap(b) <= maxFrameBuffer {
 		*bp = b[:0]

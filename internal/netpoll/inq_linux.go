@@ -32,7 +32,7 @@ func readSocketInq(fd int, p []byte) (n, left int, err error) {
 	msg.Iovlen = 1
 	msg.SetControllen(len(oob))
 	for {
-		r, _, e := syscall.Syscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), 0)
+		r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), 0)
 		if e == syscall.EINTR {
 			continue
 		}

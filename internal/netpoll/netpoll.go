@@ -317,6 +317,24 @@ type Conn struct {
 	parkedAt time.Duration // since epoch; with mu
 	seen     uint64        // state at the last sweep; only the poller uses it
 
+	// Serve's loop, used by the reader only.
+	stepper Stepper            // r, if it is one
+	serveFn func(uintptr) bool // serve, bound once
+	waitV   uint64             // the state of Serve's wait in progress; 0 if none
+
+	// Write's state, used by the Write that set wstate from 0 to 1.
+	writeFn func(uintptr) bool // write, bound at the first Write
+	wbuf    []byte             // what is left to write
+
+	mu sync.Mutex
+
+	// closing is set when Close comes during Serve, which then closes
+	// the socket as it returns.
+	closing atomic.Bool
+	// wstate is 0 when no Write is under way, 1 during one, and 1 plus
+	// the error number once its system call has failed.
+	wstate atomic.Int32
+
 	// wrapped is set for a TLS connection: it parks only after a read
 	// through it has timed out (see the package comment).
 	wrapped bool
@@ -333,20 +351,13 @@ type Conn struct {
 	// so that a conversation does not pay a park for every message.
 	quick bool
 
-	// Serve's loop, used by the reader only.
-	stepper Stepper            // r, if it is one
-	serveFn func(uintptr) bool // serve, bound once
-	fd      int                // the socket, during Serve
-	emptied bool               // the last read of fd left it empty
-	inq     int8               // TCP_INQ: 0 not tried yet, 1 on, -1 not available
-	waitV   uint64             // the state of Serve's wait in progress; 0 if none
-	parkNow bool               // Serve left to park (a resumed reader's quick park)
+	// Serve's, used by the reader only.
+	fd      int32 // the socket, during Serve
+	emptied bool  // the last read of fd left it empty
+	inq     int8  // TCP_INQ: 0 not tried yet, 1 on, -1 not available
+	parkNow bool  // Serve left to park (a resumed reader's quick park)
 
-	// closing is set when Close comes during Serve, which then closes
-	// the socket as it returns.
-	closing atomic.Bool
-
-	mu     sync.Mutex
+	// With mu.
 	added  bool // registered with the system poller (re-armed since)
 	parked bool // the reader returned; Resume is due
 	closed bool
@@ -420,9 +431,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 	var n, left int
 	var err error
 	if c.inq > 0 {
-		n, left, err = readSocketInq(c.fd, p)
+		n, left, err = readSocketInq(int(c.fd), p)
 	} else {
-		n, err = readSocket(c.fd, p)
+		n, err = readSocket(int(c.fd), p)
 		left = -1
 	}
 	switch {
@@ -441,6 +452,56 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.emptied = n < len(p)
 	}
 	return n, nil
+}
+
+// Write writes p to the connection, as the connection's own Write does,
+// and beside it: each holds the socket's write lock for a whole write, so
+// neither's bytes come between the other's. On a plain socket (not TLS)
+// on Linux, Write calls the system itself, with raw calls (see
+// readSocket): the socket is non-blocking, so a write never waits in the
+// kernel; when the socket is full, Write waits in the runtime's poller as
+// the connection's Write does, until its write deadline. Elsewhere, and
+// while another Write of c is under way, it is the connection's Write.
+func (c *Conn) Write(p []byte) (int, error) {
+	if !rawWrites || c.wrapped || len(p) == 0 || !c.wstate.CompareAndSwap(0, 1) {
+		return c.nc.Write(p)
+	}
+	if c.writeFn == nil {
+		c.writeFn = c.write
+	}
+	c.wbuf = p
+	err := c.raw.Write(c.writeFn)
+	n := len(p) - len(c.wbuf)
+	c.wbuf = nil
+	errno := syscall.Errno(c.wstate.Load() - 1)
+	c.wstate.Store(0)
+	switch {
+	case err != nil:
+		// The runtime's failure (a deadline, a closed connection), as
+		// the connection's Write reports it.
+		var oe *net.OpError
+		if errors.As(err, &oe) {
+			oe.Op = "write"
+		}
+	case errno != 0:
+		err = &net.OpError{Op: "write", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("write", errno)}
+	}
+	return n, err
+}
+
+// write is Write's step, with the socket's write lock held: it writes what
+// is left, and reports false to wait until the socket takes more.
+func (c *Conn) write(fd uintptr) bool {
+	n, errno := writeSocket(int(fd), c.wbuf)
+	c.wbuf = c.wbuf[n:]
+	switch errno {
+	case 0:
+		return true
+	case syscall.EAGAIN:
+		return false
+	}
+	c.wstate.Store(1 + int32(errno))
+	return true
 }
 
 // Serve is Wait for a reader that is a Stepper and reads through c (Read):
@@ -508,14 +569,14 @@ func (c *Conn) Serve() bool {
 // serve is Serve's function inside the socket's read: it runs Step, and
 // returns false to wait for the socket, true to end the read.
 func (c *Conn) serve(fd uintptr) bool {
-	c.fd = int(fd)
+	c.fd = int32(fd)
 	// Each call follows a report that the socket is readable (or is the
 	// first): a read that emptied the socket before it is no reason not
 	// to read, should Step have waited without reading on.
 	c.emptied = false
 	if c.inq == 0 {
 		c.inq = -1
-		if enableInq(c.fd) {
+		if enableInq(int(c.fd)) {
 			c.inq = 1
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // sysPoller is an epoll instance. It is itself pollable, so the poller's
@@ -141,15 +142,44 @@ func peek(fd int) (data bool, err error) {
 	}
 }
 
-// readSocket reads the non-blocking socket fd once.
+// readSocket reads the non-blocking socket fd once. The call is raw (no
+// hand-over of the thread's P to the scheduler, which a call that may
+// block needs): on a non-blocking socket it never waits in the kernel.
 func readSocket(fd int, p []byte) (int, error) {
+	var base uintptr
+	if len(p) > 0 {
+		base = uintptr(unsafe.Pointer(&p[0]))
+	}
 	for {
-		n, err := syscall.Read(fd, p)
-		if err == syscall.EINTR {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), base, uintptr(len(p)))
+		switch e {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
 			continue
 		}
-		return n, err
+		return 0, e
 	}
+}
+
+// rawWrites tells whether Conn.Write writes the socket itself.
+const rawWrites = true
+
+// writeSocket writes p to the non-blocking socket fd, with raw calls as
+// readSocket reads, until all of p is written or the socket is full
+// (EAGAIN) or fails: n is what was written.
+func writeSocket(fd int, p []byte) (n int, err syscall.Errno) {
+	for n < len(p) {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
+		switch e {
+		case 0:
+			n += int(r)
+		case syscall.EINTR:
+		default:
+			return n, e
+		}
+	}
+	return n, 0
 }
 
 // shutdownSocket ends both directions of the connection on fd, which stays

@@ -1,0 +1,190 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// writePair is servePair without a reader at work: the server's end is
+// registered, and nothing reads through it.
+func writePair(t *testing.T) (c *Conn, server, client net.Conn) {
+	t.Helper()
+	c, server, client, _ = servePair(t)
+	return c, server, client
+}
+
+// record is one writer's numbered record: writer, number, then size bytes
+// of the writer's id.
+func record(writer byte, n uint32, size int) []byte {
+	b := make([]byte, 5+size)
+	b[0] = writer
+	binary.BigEndian.PutUint32(b[1:5], n)
+	for i := 5; i < len(b); i++ {
+		b[i] = writer
+	}
+	return b
+}
+
+// Writes larger than the socket takes at once wait for the peer to read, and
+// the writes of Conn.Write, of another Conn.Write and of the connection's own
+// Write, from three goroutines, each arrive whole: none comes between the
+// bytes of another.
+func TestWriteWholeBesideOtherWrites(t *testing.T) {
+	c, server, client := writePair(t)
+	const size, each = 100 << 10, 40 // each record is larger than a socket buffer's share
+	writers := []func([]byte) (int, error){c.Write, c.Write, server.Write}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(writers))
+	for w, write := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range uint32(each) {
+				rec := record(byte('a'+w), n, size)
+				if m, err := write(rec); err != nil || m != len(rec) {
+					errs <- errors.Join(err, errors.New("short write"))
+					return
+				}
+			}
+		}()
+	}
+	next := make(map[byte]uint32)
+	head := make([]byte, 5)
+	body := make([]byte, size)
+	_ = client.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for range len(writers) * each {
+		if _, err := io.ReadFull(client, head); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(client, body); err != nil {
+			t.Fatal(err)
+		}
+		w, n := head[0], binary.BigEndian.Uint32(head[1:])
+		if w < 'a' || w >= 'a'+byte(len(writers)) || n != next[w] {
+			t.Fatalf("record of writer %q numbered %d, want writer a-c and number %d", w, n, next[w])
+		}
+		if !bytes.Equal(body, bytes.Repeat([]byte{w}, size)) {
+			t.Fatalf("record %d of writer %q has another's bytes in it", n, w)
+		}
+		next[w]++
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// A write to a peer that does not read, waiting for the socket to take
+// more, ends at the connection's write deadline, with the error the
+// connection's own Write gives.
+func TestWriteDeadline(t *testing.T) {
+	c, server, _ := writePair(t)
+	// Set while Write waits: the first part is written before.
+	deadline := time.AfterFunc(50*time.Millisecond, func() { _ = server.SetWriteDeadline(time.Now()) })
+	defer deadline.Stop()
+	big := make([]byte, 64<<20) // far more than the socket buffers hold
+	n, err := c.Write(big)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Write: %d bytes, %v; want os.ErrDeadlineExceeded", n, err)
+	}
+	if n <= 0 || n >= len(big) {
+		t.Errorf("Write wrote %d bytes; want some, not all", n)
+	}
+	var oe *net.OpError
+	if !errors.As(err, &oe) || oe.Op != "write" {
+		t.Errorf("Write's error %#v is not a write's *net.OpError", err)
+	}
+}
+
+// Writing a closed connection, or one whose peer has reset it, fails as the
+// connection's own Write does.
+func TestWriteFailures(t *testing.T) {
+	t.Run("closed", func(t *testing.T) {
+		c, _, _ := writePair(t)
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.Write([]byte("x"))
+		var oe *net.OpError
+		if !errors.Is(err, net.ErrClosed) || !errors.As(err, &oe) || oe.Op != "write" {
+			t.Fatalf("Write after Close: %v; want a write's net.ErrClosed", err)
+		}
+	})
+	t.Run("reset", func(t *testing.T) {
+		c, _, client := writePair(t)
+		_ = client.(*net.TCPConn).SetLinger(0)
+		client.Close() // a reset
+		var err error
+		for i := 0; i < 100 && err == nil; i++ {
+			_, err = c.Write([]byte("x"))
+			time.Sleep(time.Millisecond)
+		}
+		var oe *net.OpError
+		var se *os.SyscallError
+		if !errors.As(err, &oe) || oe.Op != "write" || !errors.As(err, &se) || se.Syscall != "write" {
+			t.Fatalf("Write to a reset connection: %#v; want a write's *net.OpError over an *os.SyscallError", err)
+		}
+		if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+			t.Errorf("Write to a reset connection: %v; want ECONNRESET or EPIPE", err)
+		}
+	})
+}
+
+// Close from another goroutine while the reader, in Serve, is blocked in
+// Conn.Write (to a client that does not read) ends the write.
+func TestServeCloseEndsABlockedConnWrite(t *testing.T) {
+	c, server, client, step := servePair(t)
+	write(t, client, "go")
+	writing := make(chan struct{})
+	var writeErr error
+	*step = func() bool {
+		if _, err := c.Read(make([]byte, 16)); err == ErrWouldBlock {
+			return false
+		}
+		close(writing)
+		_, writeErr = c.Write(make([]byte, 64<<20))
+		return true
+	}
+	closeAfter(t, c, writing)
+	if serveOnce(t, c) {
+		t.Fatal("Serve parked a closed connection")
+	}
+	if writeErr == nil {
+		t.Fatal("the blocked write succeeded")
+	}
+	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("the connection after Serve: %v, want net.ErrClosed", err)
+	}
+}
+
+// Over TLS, Write is the TLS connection's: the peer reads the bytes
+// decrypted.
+func TestWriteTLS(t *testing.T) {
+	p := New(time.Hour)
+	defer p.Close()
+	server, client, _ := tlsConns(t)
+	c := p.RegisterTLS(server, funcs{})
+	if c == nil {
+		t.Fatal("RegisterTLS returned nil for TLS over TCP")
+	}
+	defer c.Unregister()
+	if _, err := c.Write([]byte("over tls\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len("over tls\n"))
+	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(client, got); err != nil || string(got) != "over tls\n" {
+		t.Fatalf("the client read %q, %v", got, err)
+	}
+}
