@@ -18,9 +18,10 @@ func enableInq(fd int) bool {
 	return syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, tcpInq, 1) == nil
 }
 
-// readSocketInq reads the non-blocking socket fd once, with TCP_INQ
-// enabled: left is the count of bytes it still holds (not zero after the
-// peer's FIN), or -1 if the count did not come.
+// readSocketInq reads the socket fd once, without waiting, with TCP_INQ
+// enabled (a raw call, as readSocket's): left is the count of bytes it
+// still holds (not zero after the peer's FIN), or -1 if the count did not
+// come.
 func readSocketInq(fd int, p []byte) (n, left int, err error) {
 	var oob [24]byte // at least syscall.CmsgSpace(4) on every architecture
 	var iov syscall.Iovec
@@ -32,7 +33,7 @@ func readSocketInq(fd int, p []byte) (n, left int, err error) {
 	msg.Iovlen = 1
 	msg.SetControllen(len(oob))
 	for {
-		r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), 0)
+		r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), syscall.MSG_DONTWAIT)
 		if e == syscall.EINTR {
 			continue
 		}

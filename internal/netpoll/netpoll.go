@@ -457,11 +457,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 // Write writes p to the connection, as the connection's own Write does,
 // and beside it: each holds the socket's write lock for a whole write, so
 // neither's bytes come between the other's. On a plain socket (not TLS)
-// on Linux, Write calls the system itself, with raw calls (see
-// readSocket): the socket is non-blocking, so a write never waits in the
-// kernel; when the socket is full, Write waits in the runtime's poller as
-// the connection's Write does, until its write deadline. Elsewhere, and
-// while another Write of c is under way, it is the connection's Write.
+// on Linux, Write calls the system itself, with raw calls that never wait
+// in the kernel (see writeSocket); when the socket is full, Write waits in
+// the runtime's poller as the connection's Write does, until its write
+// deadline. Elsewhere, and while another Write of c is under way, it is
+// the connection's Write.
 func (c *Conn) Write(p []byte) (int, error) {
 	if !rawWrites || c.wrapped || len(p) == 0 || !c.wstate.CompareAndSwap(0, 1) {
 		return c.nc.Write(p)

@@ -107,6 +107,35 @@ func TestWriteDeadline(t *testing.T) {
 	}
 }
 
+// A socket set to blocking mode (as an os.File's Fd does to a connection's
+// duplicate) still never makes Write wait in the kernel: a write to a peer
+// that does not read ends at the deadline.
+func TestWriteBlockingSocket(t *testing.T) {
+	c, server, _ := writePair(t)
+	raw, err := server.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Control(func(fd uintptr) { err = syscall.SetNonblock(int(fd), false) }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.AfterFunc(50*time.Millisecond, func() { _ = server.SetWriteDeadline(time.Now()) })
+	defer deadline.Stop()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Write(make([]byte, 64<<20))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Write: %v; want os.ErrDeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Write waited in the kernel past its deadline")
+	}
+}
+
 // Writing a closed connection, or one whose peer has reset it, fails as the
 // connection's own Write does.
 func TestWriteFailures(t *testing.T) {
