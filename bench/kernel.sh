@@ -14,7 +14,7 @@
 #   KERNEL_SCENARIOS=ws-binary SERVERS=ours bash bench/kernel.sh
 #
 # Settings: KERNEL_SCENARIOS="ws-text connect" (also ws-binary, polling)
-#   SERVERS="ours reference bare" RECORD=6 (seconds) PORT=38491
+#   SERVERS="ours reference bare" RECORD=6 (seconds) PORT=28491
 #   SERVER_CPU=0 LOAD_CPU=1 WS_CLOSE=wait OUT=<dir> (default: a new temp dir)
 #   WS_CLIENT=lean    eioload's WebSocket echo client (-ws; see run.sh)
 # Needs perf (Debian's linux-perf) and a kernel that lets it sample CPU 0.
@@ -23,7 +23,7 @@ set -euo pipefail
 KERNEL_SCENARIOS=${KERNEL_SCENARIOS:-"ws-text connect"}
 SERVERS=${SERVERS:-"ours reference bare"}
 RECORD=${RECORD:-6}
-PORT=${PORT:-38491}
+PORT=${PORT:-28491}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 WS_CLOSE=${WS_CLOSE:-wait}

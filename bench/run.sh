@@ -52,7 +52,9 @@
 #             IDLE_HOLD; the TLS scenarios use a self-signed certificate made
 #             with openssl; base must be b8fcc18 or later, which serves TLS
 #   PING_INTERVAL=25000 PING_TIMEOUT=20000   (ms, given to every server)
-#   PORT=38471        port the servers listen on (127.0.0.1)
+#   PORT=28471        port the servers listen on (127.0.0.1); the scripts' ports are below
+#                     Linux's ephemeral range (32768-60999), where a client connection
+#                     left in TIME_WAIT on the same port would make the bind fail
 #   SERVER_CPU=0 LOAD_CPU=1   CPUs for taskset
 #   GO_SERVER_ENV=    environment of the Go servers (ours, base, bare) only,
 #             e.g. "GOGC=50" to price a smaller collector goal; not the load
@@ -97,7 +99,7 @@ QUIET=${QUIET:-0.5}
 QUIET_WAIT=${QUIET_WAIT:-20}
 PING_INTERVAL=${PING_INTERVAL:-25000}
 PING_TIMEOUT=${PING_TIMEOUT:-20000}
-PORT=${PORT:-38471}
+PORT=${PORT:-28471}
 SERVER_CPU=${SERVER_CPU:-0}
 GO_SERVER_ENV=${GO_SERVER_ENV:-}
 LOAD_CPU=${LOAD_CPU:-1}

@@ -20,7 +20,7 @@
 #                        few as fit under the file limit with 10% to spare
 #   SERVERS="ours reference bare"   ROUNDS=1   HOLD=30s
 #   PING_INTERVAL=25000 PING_TIMEOUT=20000    (ms, given to every server)
-#   PORT=38500           the first server's port; the others follow it
+#   PORT=28500           the first server's port; the others follow it
 #   SERVER_CPU=0 LOAD_CPU=1   CPUs for taskset (every server on one, every
 #                             load generator on the other)
 #   OUT=<dir>            where results.jsonl, table.md and the logs go
@@ -35,7 +35,7 @@ ROUNDS=${ROUNDS:-1}
 HOLD=${HOLD:-30s}
 PING_INTERVAL=${PING_INTERVAL:-25000}
 PING_TIMEOUT=${PING_TIMEOUT:-20000}
-PORT=${PORT:-38500}
+PORT=${PORT:-28500}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-}
