@@ -170,30 +170,39 @@ func TestServeCloseFromStep(t *testing.T) {
 }
 
 // Close from another goroutine while the step is blocked in a write (to a
-// client that does not read) ends the write, and Serve closes the socket.
+// client that does not read), the connection's own or Conn.Write, ends the
+// write, and Serve closes the socket.
 func TestServeCloseEndsABlockedWrite(t *testing.T) {
-	c, server, client, step := servePair(t)
-	write(t, client, "go")
-	writing := make(chan struct{})
-	var writeErr error
-	*step = func() bool {
-		if _, err := c.Read(make([]byte, 16)); err == ErrWouldBlock {
-			return false
-		}
-		close(writing)
-		// Far more than the socket buffers hold.
-		_, writeErr = server.Write(make([]byte, 64<<20))
-		return true
-	}
-	closeAfter(t, c, writing)
-	if serveOnce(t, c) {
-		t.Fatal("Serve parked a closed connection")
-	}
-	if writeErr == nil {
-		t.Fatal("the blocked write succeeded")
-	}
-	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("the connection after Serve: %v, want net.ErrClosed", err)
+	for _, through := range []string{"net", "Conn"} {
+		t.Run(through, func(t *testing.T) {
+			c, server, client, step := servePair(t)
+			writeTo := server.Write
+			if through == "Conn" {
+				writeTo = c.Write
+			}
+			write(t, client, "go")
+			writing := make(chan struct{})
+			var writeErr error
+			*step = func() bool {
+				if _, err := c.Read(make([]byte, 16)); err == ErrWouldBlock {
+					return false
+				}
+				close(writing)
+				// Far more than the socket buffers hold.
+				_, writeErr = writeTo(make([]byte, 64<<20))
+				return true
+			}
+			closeAfter(t, c, writing)
+			if serveOnce(t, c) {
+				t.Fatal("Serve parked a closed connection")
+			}
+			if writeErr == nil {
+				t.Fatal("the blocked write succeeded")
+			}
+			if _, err := server.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("the connection after Serve: %v, want net.ErrClosed", err)
+			}
+		})
 	}
 }
 

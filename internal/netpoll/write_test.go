@@ -170,33 +170,6 @@ func TestWriteFailures(t *testing.T) {
 	})
 }
 
-// Close from another goroutine while the reader, in Serve, is blocked in
-// Conn.Write (to a client that does not read) ends the write.
-func TestServeCloseEndsABlockedConnWrite(t *testing.T) {
-	c, server, client, step := servePair(t)
-	write(t, client, "go")
-	writing := make(chan struct{})
-	var writeErr error
-	*step = func() bool {
-		if _, err := c.Read(make([]byte, 16)); err == ErrWouldBlock {
-			return false
-		}
-		close(writing)
-		_, writeErr = c.Write(make([]byte, 64<<20))
-		return true
-	}
-	closeAfter(t, c, writing)
-	if serveOnce(t, c) {
-		t.Fatal("Serve parked a closed connection")
-	}
-	if writeErr == nil {
-		t.Fatal("the blocked write succeeded")
-	}
-	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("the connection after Serve: %v, want net.ErrClosed", err)
-	}
-}
-
 // Over TLS, Write is the TLS connection's: the peer reads the bytes
 // decrypted.
 func TestWriteTLS(t *testing.T) {
