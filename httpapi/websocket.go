@@ -998,7 +998,7 @@ func appendFrameHeader(b []byte, typ, n int) []byte {
 	case n <= 0xffff:
 		return append(b, len16, byte(n>>8), byte(n))
 	}
-	return append(b, len64, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	return binary.BigEndian.AppendUint64(append(b, len64), uint64(n))
 }
 
 // writeMessages writes a batch through gorilla, one message at a time:
