@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"math"
+	"strconv"
 	"testing"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -106,9 +108,10 @@ func FuzzUTF16Len(f *testing.F) {
 }
 
 func TestDecimalLen(t *testing.T) {
-	for _, tt := range []struct{ n, want int }{{0, 1}, {9, 1}, {10, 2}, {99, 2}, {100, 3}, {1 << 40, 13}} {
-		if got := decimalLen(tt.n); got != tt.want {
-			t.Errorf("decimalLen(%d) = %d, want %d", tt.n, got, tt.want)
+	// The largest int is 19 digits long with 64 bits, 10 with 32.
+	for _, n := range []int{0, 9, 10, 99, 100, math.MaxInt32, math.MaxInt} {
+		if got, want := decimalLen(n), len(strconv.Itoa(n)); got != want {
+			t.Errorf("decimalLen(%d) = %d, want %d", n, got, want)
 		}
 	}
 }
