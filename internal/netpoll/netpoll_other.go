@@ -4,7 +4,6 @@ package netpoll
 
 import (
 	"errors"
-	"syscall"
 	"time"
 )
 
@@ -20,8 +19,3 @@ func (s *sysPoller) arm(int, uint64, bool) error      { return errors.New("unsup
 func peek(int) (bool, error)                          { return false, errors.New("unsupported") }
 func readSocket(int, []byte) (int, error)             { return 0, errors.New("unsupported") }
 func shutdownSocket(int) error                        { return errors.New("unsupported") }
-
-// rawWrites tells whether Conn.Write writes the socket itself: not here.
-const rawWrites = false
-
-func writeSocket(int, []byte) (int, syscall.Errno) { return 0, syscall.EINVAL }

@@ -15,8 +15,3 @@ func readSocket(fd int, p []byte) (int, error) {
 		return n, err
 	}
 }
-
-// rawWrites tells whether Conn.Write writes the socket itself: not on 386.
-const rawWrites = false
-
-func writeSocket(int, []byte) (int, syscall.Errno) { return 0, syscall.EINVAL }
