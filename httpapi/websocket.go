@@ -920,7 +920,14 @@ func (ww *wsWriter) writeControl(op byte, code int, data string, timeout time.Du
 	b = append(b, data...)
 	ww.deadlineMoved.Store(true)
 	_ = ww.nc.SetWriteDeadline(time.Now().Add(timeout))
-	_, err := ww.nc.Write(b)
+	var err error
+	if op == opClose && ww.out != nil {
+		// Nothing follows a close frame, and the connection closes
+		// soon after: its FIN goes out with the frame.
+		_, err = ww.out.WriteLast(b)
+	} else {
+		_, err = ww.nc.Write(b)
+	}
 	*bp = b[:0]
 	frameBuffers.Put(bp)
 	return err

@@ -350,6 +350,9 @@ type Conn struct {
 	// message that woke it. One that comes back sooner waits as usual,
 	// so that a conversation does not pay a park for every message.
 	quick bool
+	// wlast is set for a WriteLast, by the Write that set wstate from 0
+	// to 1.
+	wlast bool
 
 	// Serve's, used by the reader only.
 	fd      int32 // the socket, during Serve
@@ -463,13 +466,29 @@ func (c *Conn) Read(p []byte) (int, error) {
 // deadline. Elsewhere, and while another Write of c is under way, it is
 // the connection's Write.
 func (c *Conn) Write(p []byte) (int, error) {
+	return c.writeRaw(p, false)
+}
+
+// WriteLast is Write for the last bytes the connection sends (a close
+// frame, say, before the connection is closed): where Write makes its own
+// calls, it also ends the connection's outgoing stream (a shutdown of its
+// write side) under the same write lock once p is written, and p's last
+// segment, held back until then (MSG_MORE), carries the FIN: the peer gets
+// one segment where a write and the close would send two. Later writes
+// fail. Elsewhere it is Write, and the stream ends when the caller closes
+// the connection, as it must in either case.
+func (c *Conn) WriteLast(p []byte) (int, error) {
+	return c.writeRaw(p, true)
+}
+
+func (c *Conn) writeRaw(p []byte, last bool) (int, error) {
 	if !rawWrites || c.wrapped || len(p) == 0 || !c.wstate.CompareAndSwap(0, 1) {
 		return c.nc.Write(p)
 	}
 	if c.writeFn == nil {
 		c.writeFn = c.write
 	}
-	c.wbuf = p
+	c.wbuf, c.wlast = p, last
 	err := c.raw.Write(c.writeFn)
 	n := len(p) - len(c.wbuf)
 	c.wbuf = nil
@@ -490,12 +509,16 @@ func (c *Conn) Write(p []byte) (int, error) {
 }
 
 // write is Write's step, with the socket's write lock held: it writes what
-// is left, and reports false to wait until the socket takes more.
+// is left, and reports false to wait until the socket takes more. The step
+// that finishes a WriteLast shuts the write side down.
 func (c *Conn) write(fd uintptr) bool {
-	n, errno := writeSocket(int(fd), c.wbuf)
+	n, errno := writeSocket(int(fd), c.wbuf, c.wlast)
 	c.wbuf = c.wbuf[n:]
 	switch errno {
 	case 0:
+		if c.wlast {
+			shutdownWrite(int(fd))
+		}
 		return true
 	case syscall.EAGAIN:
 		return false

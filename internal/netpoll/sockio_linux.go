@@ -33,10 +33,16 @@ const rawWrites = true
 
 // writeSocket writes p to the socket fd, with raw calls that do not wait
 // (as readSocket reads) and raise no SIGPIPE, until all of p is written or
-// the socket is full (EAGAIN) or fails: n is what was written.
-func writeSocket(fd int, p []byte) (n int, err syscall.Errno) {
+// the socket is full (EAGAIN) or fails: n is what was written. With more,
+// TCP holds back a last segment shorter than the path allows (MSG_MORE)
+// until the next write without it or the end of the stream.
+func writeSocket(fd int, p []byte, more bool) (n int, err syscall.Errno) {
+	flags := syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
+	if more {
+		flags |= syscall.MSG_MORE
+	}
 	for n < len(p) {
-		r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
+		r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n), uintptr(flags), 0, 0)
 		switch e {
 		case 0:
 			n += int(r)
@@ -46,4 +52,10 @@ func writeSocket(fd int, p []byte) (n int, err syscall.Errno) {
 		}
 	}
 	return n, 0
+}
+
+// shutdownWrite ends the socket fd's outgoing stream. It fails only on a
+// connection already gone, which the next call on it reports.
+func shutdownWrite(fd int) {
+	_, _, _ = syscall.RawSyscall(syscall.SYS_SHUTDOWN, uintptr(fd), syscall.SHUT_WR, 0)
 }

@@ -9,4 +9,6 @@ import "syscall"
 // connection's own Write.
 const rawWrites = false
 
-func writeSocket(int, []byte) (int, syscall.Errno) { return 0, syscall.EINVAL }
+func writeSocket(int, []byte, bool) (int, syscall.Errno) { return 0, syscall.EINVAL }
+
+func shutdownWrite(int) {}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // writePair is servePair without a reader at work: the server's end is
@@ -191,5 +193,56 @@ func TestWriteTLS(t *testing.T) {
 	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(client, got); err != nil || string(got) != "over tls\n" {
 		t.Fatalf("the client read %q, %v", got, err)
+	}
+}
+
+// segmentsOut is the count of segments the kernel has sent on conn's
+// socket (tcp_info's tcpi_segs_out).
+func segmentsOut(t *testing.T, conn net.Conn) uint32 {
+	t.Helper()
+	raw, err := conn.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info *unix.TCPInfo
+	var infoErr error
+	if err := raw.Control(func(fd uintptr) { info, infoErr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
+		t.Fatal(err)
+	}
+	if infoErr != nil {
+		t.Fatal(infoErr)
+	}
+	return info.Segs_out
+}
+
+// WriteLast's bytes and the end of the stream reach the peer in one
+// segment, and nothing can be written after them.
+func TestWriteLast(t *testing.T) {
+	if !rawWrites {
+		t.Skip("WriteLast is the connection's own Write on this target")
+	}
+	c, server, client := writePair(t)
+	// The connection is quiet: the handshake's segments are acknowledged.
+	if _, err := c.Write([]byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 5)
+	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatal(err)
+	}
+	before := segmentsOut(t, server)
+	if n, err := c.WriteLast([]byte("last")); n != 4 || err != nil {
+		t.Fatalf("WriteLast: %d, %v", n, err)
+	}
+	rest, err := io.ReadAll(client)
+	if err != nil || string(rest) != "last" {
+		t.Fatalf("the client read %q, %v; want \"last\" and the end", rest, err)
+	}
+	if sent := segmentsOut(t, server) - before; sent != 1 {
+		t.Errorf("WriteLast sent %d segments, want 1: the data with the FIN", sent)
+	}
+	if _, err := c.Write([]byte("x")); !errors.Is(err, syscall.EPIPE) {
+		t.Errorf("Write after WriteLast: %v, want EPIPE", err)
 	}
 }
