@@ -288,7 +288,11 @@ func (hp *heldPoll) finish(rw *bufferedResponse) {
 	if hp.h.cfg.WriteTimeout > 0 {
 		_ = hp.conn.SetWriteDeadline(time.Now().Add(hp.h.cfg.WriteTimeout))
 	}
-	_, _ = rw.WriteTo(hp.conn)
+	var w io.Writer = hp.conn
+	if hp.idle != nil {
+		w = lastWrite{hp.idle} // the connection closes after it
+	}
+	_, _ = rw.WriteTo(w)
 	hp.close()
 }
 

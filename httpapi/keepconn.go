@@ -406,12 +406,21 @@ func (kc *keptConn) write(rw *bufferedResponse) error {
 		_ = kc.conn.SetWriteDeadline(time.Now().Add(timeout))
 	}
 	var w io.Writer = kc.conn
-	if kc.idle != nil {
+	switch {
+	case kc.idle != nil && !rw.keep:
+		w = lastWrite{kc.idle} // the connection closes after it
+	case kc.idle != nil:
 		w = kc.idle // its Write makes fewer calls into the runtime
 	}
 	_, err := rw.WriteTo(w)
 	return err
 }
+
+// lastWrite writes the last bytes of a connection (netpoll.Conn.WriteLast):
+// the end of the stream goes out with them.
+type lastWrite struct{ c *netpoll.Conn }
+
+func (w lastWrite) Write(p []byte) (int, error) { return w.c.WriteLast(p) }
 
 // startIdleTimer closes the connection if no request comes within d (no
 // limit when d <= 0). Called with kc.mu.
