@@ -280,8 +280,10 @@ func putAnswer(rw *bufferedResponse) {
 }
 
 func (hp *heldPoll) finish(rw *bufferedResponse) {
+	// No longer held once the client can see the answer, which ends the
+	// connection at once when it is not kept (WriteLast).
+	hp.h.held.Add(-1)
 	if hp.kc != nil {
-		hp.h.held.Add(-1)
 		hp.kc.answered(hp, rw)
 		return
 	}
@@ -293,11 +295,16 @@ func (hp *heldPoll) finish(rw *bufferedResponse) {
 		w = lastWrite{hp.idle} // the connection closes after it
 	}
 	_, _ = rw.WriteTo(w)
-	hp.close()
+	hp.closeConn()
 }
 
+// close gives up the poll and its connection.
 func (hp *heldPoll) close() {
 	hp.h.held.Add(-1)
+	hp.closeConn()
+}
+
+func (hp *heldPoll) closeConn() {
 	if hp.kc != nil {
 		hp.kc.close()
 		return
