@@ -3,6 +3,7 @@ package actors
 import (
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,4 +92,48 @@ func expectGuardAnswers(t *testing.T, got []any) {
 	if sc, ok := got[1].(*SessionClosed); !ok || sc.SID != "s1" {
 		t.Errorf("the post got %#v; want *SessionClosed for s1", got[1])
 	}
+}
+
+// lockedLog is a log's output, written from the actor system's goroutines.
+type lockedLog struct {
+	mu  sync.Mutex
+	out []byte
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.out = append(l.out, p...)
+	return len(p), nil
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.out)
+}
+
+// The messages that may reach a session as it stops, with no sender, are
+// no dead-letter news: protoactor neither logs them nor starts its
+// throttle's goroutine for them. Anything else still is.
+func TestLateSessionMessagesAreNoDeadLetters(t *testing.T) {
+	var log lockedLog
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	sys := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
+		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
+	)
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
+	if err := sys.Root.StopFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []any{&Send{}, &Close{}, &PollAbandoned{}, &WebSocketOpened{}} {
+		sys.Root.Send(pid, m)
+	}
+	// Dead letters are logged as they are sent: this one is the only news.
+	sys.Root.Send(pid, "news")
+	if got := strings.Count(log.String(), "[DeadLetter]"); got != 1 || !strings.Contains(log.String(), "news") {
+		t.Errorf("dead-letter log:\n%s\nwant one line, of the string", log.String())
+	}
+	time.Sleep(20 * time.Millisecond) // the throttle's goroutine of the news ends
 }

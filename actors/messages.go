@@ -246,6 +246,17 @@ func (*WebSocketClosed) IgnoreDeadLetterLogging() {}
 func (*WriteFrames) IgnoreDeadLetterLogging()     {}
 func (*CloseConn) IgnoreDeadLetterLogging()       {}
 
+// So do the messages that may reach a session as it stops, with no sender
+// to answer: the supervisor's Close to every session at shutdown, the HTTP
+// layer's news of a client gone or of a WebSocket opened, the
+// application's sends, which a closing session drops anyway. Each would
+// otherwise start protoactor's throttle of dead-letter logging, a
+// goroutine that lasts a second.
+func (*Send) IgnoreDeadLetterLogging()            {}
+func (*Close) IgnoreDeadLetterLogging()           {}
+func (*PollAbandoned) IgnoreDeadLetterLogging()   {}
+func (*WebSocketOpened) IgnoreDeadLetterLogging() {}
+
 // Timer messages a session sends itself.
 
 type timerKind uint8
