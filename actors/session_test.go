@@ -269,7 +269,13 @@ func TestHeartbeatRealClock(t *testing.T) {
 		h.post(pid, "3")
 		h.expectOpen(sid)
 	}
-	eventually("disconnect", func() bool { _, ok := h.app.disconnected(sid); return ok })
+	// The timeout fires on the clock's goroutine: the supervisor forgets
+	// the session once it has stopped, a moment after its disconnect.
+	eventually("the session's end", func() bool {
+		_, disconnected := h.app.disconnected(sid)
+		_, registered := h.registry.Lookup(sid)
+		return disconnected && !registered
+	})
 	h.expectDisconnect(sid, actors.ReasonPingTimeout)
 }
 
