@@ -91,10 +91,28 @@ func TestWriteWholeBesideOtherWrites(t *testing.T) {
 // more, ends at the connection's write deadline, with the error the
 // connection's own Write gives.
 func TestWriteDeadline(t *testing.T) {
-	c, server, _ := writePair(t)
-	// Set while Write waits: the first part is written before.
-	deadline := time.AfterFunc(50*time.Millisecond, func() { _ = server.SetWriteDeadline(time.Now()) })
-	defer deadline.Stop()
+	c, server, client := writePair(t)
+	// Set once the first part has reached the peer, while Write waits for
+	// the socket to take more (or is about to).
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			n, err := received(client)
+			if err != nil {
+				return // Write has failed, and the test with it
+			}
+			if n > 0 {
+				break
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+		_ = server.SetWriteDeadline(time.Now())
+	}()
 	big := make([]byte, 64<<20) // far more than the socket buffers hold
 	n, err := c.Write(big)
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -194,6 +212,20 @@ func TestWriteTLS(t *testing.T) {
 	if _, err := io.ReadFull(client, got); err != nil || string(got) != "over tls\n" {
 		t.Fatalf("the client read %q, %v", got, err)
 	}
+}
+
+// received is how many bytes wait in conn's socket to be read (SIOCINQ).
+func received(conn net.Conn) (int, error) {
+	raw, err := conn.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var inqErr error
+	if err := raw.Control(func(fd uintptr) { n, inqErr = unix.IoctlGetInt(int(fd), unix.SIOCINQ) }); err != nil {
+		return 0, err
+	}
+	return n, inqErr
 }
 
 // segmentsOut is the count of segments the kernel has sent on conn's
