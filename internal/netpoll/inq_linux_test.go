@@ -5,7 +5,6 @@ package netpoll
 import (
 	"io"
 	"net"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -55,12 +54,8 @@ func TestServeUsesTCPInq(t *testing.T) {
 // inqAccepted reports whether the kernel accepts TCP_INQ on conn's socket.
 func inqAccepted(t *testing.T, conn net.Conn) bool {
 	t.Helper()
-	raw, err := conn.(syscall.Conn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ok bool
-	if err := raw.Control(func(fd uintptr) { ok = enableInq(int(fd)) }); err != nil {
+	if err := onSocket(conn, func(fd int) error { ok = enableInq(fd); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return ok

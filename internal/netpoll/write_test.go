@@ -135,11 +135,7 @@ func TestWriteBlockingSocket(t *testing.T) {
 		t.Skip("Conn.Write is the connection's own Write on this target, which a blocking socket makes wait in the kernel")
 	}
 	c, server, _ := writePair(t)
-	raw, err := server.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := raw.Control(func(fd uintptr) { err = syscall.SetNonblock(int(fd), false) }); err != nil {
+	if err := onSocket(server, func(fd int) error { return syscall.SetNonblock(fd, false) }); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.AfterFunc(50*time.Millisecond, func() { _ = server.SetWriteDeadline(time.Now()) })
@@ -214,35 +210,36 @@ func TestWriteTLS(t *testing.T) {
 	}
 }
 
-// received is how many bytes wait in conn's socket to be read (SIOCINQ).
-func received(conn net.Conn) (int, error) {
-	raw, err := conn.(*net.TCPConn).SyscallConn()
+// onSocket runs f on conn's socket, and returns the first error of the
+// two.
+func onSocket(conn net.Conn, f func(fd int) error) error {
+	raw, err := conn.(syscall.Conn).SyscallConn()
 	if err != nil {
-		return 0, err
+		return err
 	}
-	var n int
-	var inqErr error
-	if err := raw.Control(func(fd uintptr) { n, inqErr = unix.IoctlGetInt(int(fd), unix.SIOCINQ) }); err != nil {
-		return 0, err
+	var ferr error
+	if err := raw.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
 	}
-	return n, inqErr
+	return ferr
+}
+
+// received is how many bytes wait in conn's socket to be read (SIOCINQ).
+func received(conn net.Conn) (n int, err error) {
+	err = onSocket(conn, func(fd int) (err error) { n, err = unix.IoctlGetInt(fd, unix.SIOCINQ); return err })
+	return n, err
 }
 
 // segmentsOut is the count of segments the kernel has sent on conn's
 // socket (tcp_info's tcpi_segs_out).
 func segmentsOut(t *testing.T, conn net.Conn) uint32 {
 	t.Helper()
-	raw, err := conn.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var info *unix.TCPInfo
-	var infoErr error
-	if err := raw.Control(func(fd uintptr) { info, infoErr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
+	if err := onSocket(conn, func(fd int) (err error) {
+		info, err = unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		return err
+	}); err != nil {
 		t.Fatal(err)
-	}
-	if infoErr != nil {
-		t.Fatal(infoErr)
 	}
 	return info.Segs_out
 }
