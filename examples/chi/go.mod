@@ -2,10 +2,9 @@ module github.com/eioactor/engineio/examples/chi
 
 go 1.24
 
-require (
-	github.com/eioactor/engineio v0.0.0-00010101000000-000000000000
-	github.com/gorilla/websocket v1.5.3
-)
+require github.com/eioactor/engineio v0.0.0-00010101000000-000000000000
+
+require github.com/gorilla/websocket v1.5.3 // indirect
 
 require (
 	github.com/Workiva/go-datastructures v1.1.3 // indirect

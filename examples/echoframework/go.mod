@@ -4,7 +4,6 @@ go 1.24.0
 
 require (
 	github.com/eioactor/engineio v0.0.0-00010101000000-000000000000
-	github.com/gorilla/websocket v1.5.3
 	github.com/labstack/echo/v4 v4.15.1
 )
 
@@ -18,6 +17,7 @@ require (
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/golang/protobuf v1.5.3 // indirect
 	github.com/google/uuid v1.5.0 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/labstack/gommon v0.4.2 // indirect
 	github.com/lithammer/shortuuid/v4 v4.0.0 // indirect
 	github.com/lmittmann/tint v1.0.3 // indirect

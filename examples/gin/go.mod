@@ -5,7 +5,6 @@ go 1.24
 require (
 	github.com/eioactor/engineio v0.0.0-00010101000000-000000000000
 	github.com/gin-gonic/gin v1.11.0
-	github.com/gorilla/websocket v1.5.3
 )
 
 require (
@@ -27,6 +26,7 @@ require (
 	github.com/goccy/go-json v0.10.2 // indirect
 	github.com/goccy/go-yaml v1.18.0 // indirect
 	github.com/google/uuid v1.5.0 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
