@@ -31,6 +31,16 @@ type Handshake struct {
 // official test suite rejects any extra key and because this runs on every
 // handshake; strings are escaped exactly as encoding/json escapes them.
 func AppendOpen(dst []byte, h Handshake) []byte {
+	dst = appendOpenStart(dst, h)
+	dst = append(dst, `,"maxPayload":`...)
+	dst = strconv.AppendInt(dst, h.MaxPayload, 10)
+	return append(dst, '}')
+}
+
+// appendOpenStart appends what the open packets of both revisions start
+// with: '0' and the object's keys up to pingTimeout, without its closing
+// brace.
+func appendOpenStart(dst []byte, h Handshake) []byte {
 	dst = append(dst, '0')
 	dst = append(dst, `{"sid":`...)
 	dst = appendJSONString(dst, h.SID)
@@ -44,8 +54,5 @@ func AppendOpen(dst []byte, h Handshake) []byte {
 	dst = append(dst, `],"pingInterval":`...)
 	dst = strconv.AppendInt(dst, h.PingInterval.Milliseconds(), 10)
 	dst = append(dst, `,"pingTimeout":`...)
-	dst = strconv.AppendInt(dst, h.PingTimeout.Milliseconds(), 10)
-	dst = append(dst, `,"maxPayload":`...)
-	dst = strconv.AppendInt(dst, h.MaxPayload, 10)
-	return append(dst, '}')
+	return strconv.AppendInt(dst, h.PingTimeout.Milliseconds(), 10)
 }

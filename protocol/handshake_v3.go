@@ -1,7 +1,5 @@
 package protocol
 
-import "strconv"
-
 // AppendOpenV3 appends the revision 3 open packet for h to dst: '0'
 // followed by a JSON object with exactly the keys sid, upgrades,
 // pingInterval and pingTimeout, in that order. It is [AppendOpen] without
@@ -11,19 +9,5 @@ import "strconv"
 // other packet (the text payload gives them a length header); over
 // WebSocket, send them as a text frame.
 func AppendOpenV3(dst []byte, h Handshake) []byte {
-	dst = append(dst, '0')
-	dst = append(dst, `{"sid":`...)
-	dst = appendJSONString(dst, h.SID)
-	dst = append(dst, `,"upgrades":[`...)
-	for i, u := range h.Upgrades {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, u)
-	}
-	dst = append(dst, `],"pingInterval":`...)
-	dst = strconv.AppendInt(dst, h.PingInterval.Milliseconds(), 10)
-	dst = append(dst, `,"pingTimeout":`...)
-	dst = strconv.AppendInt(dst, h.PingTimeout.Milliseconds(), 10)
-	return append(dst, '}')
+	return append(appendOpenStart(dst, h), '}')
 }
