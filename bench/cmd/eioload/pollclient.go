@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -118,8 +119,17 @@ type pollSession struct {
 	out     []byte       // POST body
 	in      bytes.Buffer // last GET body
 	postIn  bytes.Buffer // last POST response body
-	pong    chan error   // the answer to the pong sent aside by hold, while it is out
 	decoded []byte       // last binary message, decoded
+
+	mu     sync.Mutex
+	pong   *asidePong // the pong sent aside by hold, while it is out
+	ending bool       // hold's time is up: no more polls
+}
+
+// asidePong is a pong's POST sent beside the next poll.
+type asidePong struct {
+	done chan struct{} // closed once it is answered
+	err  error         // set before done is closed
 }
 
 func (p *pollSession) get(ctx context.Context, c *http.Client, u string) ([]byte, error) {
@@ -244,8 +254,14 @@ func (p *pollSession) receive(ctx context.Context, c *http.Client, st *clientSta
 			return nil, false, false, err
 		}
 		if pongAside {
-			p.pong = make(chan error, 1)
-			go func() { p.pong <- p.post(pongPayload) }()
+			a := &asidePong{done: make(chan struct{})}
+			p.mu.Lock()
+			p.pong = a
+			p.mu.Unlock()
+			go func() {
+				a.err = p.post(pongPayload)
+				close(a.done)
+			}()
 		} else if err := p.post(pongPayload); err != nil {
 			return nil, false, false, fmt.Errorf("answering ping: %w", err)
 		}
@@ -255,13 +271,16 @@ func (p *pollSession) receive(ctx context.Context, c *http.Client, st *clientSta
 
 // awaitPong waits for the answer to the pong sent aside, if one is out.
 func (p *pollSession) awaitPong() error {
-	if p.pong == nil {
+	p.mu.Lock()
+	a := p.pong
+	p.pong = nil
+	p.mu.Unlock()
+	if a == nil {
 		return nil
 	}
-	err := <-p.pong
-	p.pong = nil
-	if err != nil {
-		return fmt.Errorf("answering ping: %w", err)
+	<-a.done
+	if a.err != nil {
+		return fmt.Errorf("answering ping: %w", a.err)
 	}
 	return nil
 }
@@ -281,15 +300,35 @@ func (p *pollSession) echo(data []byte, binary bool, st *clientStats) ([]byte, b
 
 // hold keeps a GET pending until the deadline, answering pings. Cancelling
 // the last GET ends the session on servers that treat an aborted poll as a
-// transport error, which is fine: the client is done then.
+// transport error, which is fine: the client is done then. But a pong sent
+// beside that GET must be answered first, or it would find the session
+// gone: at the deadline, a pong that is out is waited for before the GET
+// is cancelled, and no GET goes out after it.
 func (p *pollSession) hold(until time.Time, st *clientStats) error {
 	if !p.d.idleGet {
 		time.Sleep(time.Until(until))
 		return nil
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), until)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	end := time.AfterFunc(time.Until(until), func() {
+		p.mu.Lock()
+		p.ending = true
+		a := p.pong
+		p.mu.Unlock()
+		if a != nil {
+			<-a.done
+		}
+		cancel()
+	})
+	defer end.Stop()
 	for {
+		p.mu.Lock()
+		ending := p.ending
+		p.mu.Unlock()
+		if ending {
+			return p.awaitPong()
+		}
 		msg, _, got, err := p.receive(ctx, p.holding, st, true)
 		if err != nil {
 			if ctx.Err() != nil {
