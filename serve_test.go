@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -907,4 +908,94 @@ func TestServePanickingRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectServeEnded(t, done)
+}
+
+// A POST far over the max payload gets its 413 on a connection of Serve,
+// as on net/http's, while the client is still sending the body: the server
+// stops reading, and closing with the rest unread would reset the
+// connection, which a client may meet before the response (Go's, as
+// "broken pipe", in about half of the tries before the server waited).
+func TestServeAnswersPostFarOverTheLimit(t *testing.T) {
+	srv, err := NewServer(WithMaxPayload(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+	defer func() {
+		if err := srv.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		expectServeEnded(t, done)
+	}()
+	big := append([]byte("4"), bytes.Repeat([]byte("a"), 4<<20)...)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	for i := range 20 {
+		res, err := client.Get(base + "/engine.io/?EIO=4&transport=polling")
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		url := base + "/engine.io/?EIO=4&transport=polling&sid=" + openSID(t, string(open))
+		res, err = client.Post(url, "text/plain;charset=UTF-8", bytes.NewReader(big))
+		if err != nil {
+			t.Fatalf("POST %d of 4 MB: %v; want a 413", i, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "Payload too large") {
+			t.Fatalf("POST %d of 4 MB: %d %q; want 413 Payload too large", i, res.StatusCode, body)
+		}
+	}
+}
+
+// A connection that waits, after its 413, for a client that neither sends
+// nor closes does not hold up Close: Close ends the wait at once, not when
+// the wait's time is up.
+func TestServeCloseEndsLingeringConnection(t *testing.T) {
+	srv, err := NewServer(WithMaxPayload(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+	c := dialServed(t, base)
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := newReader(c)
+	fmt.Fprintf(c, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+	res, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	// Half of a 4 MB body: more than the server reads of it before it
+	// gives up on the connection.
+	fmt.Fprintf(c, "POST /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n\r\n", openSID(t, string(open)), 4<<20)
+	if _, err := c.Write(bytes.Repeat([]byte("a"), 2<<20)); err != nil {
+		t.Fatal(err)
+	}
+	res, err = http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("POST: %d, want 413", res.StatusCode)
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("after the 413: %v, want the end of the stream", err)
+	}
+	start := time.Now()
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectServeEnded(t, done)
+	for keptGoroutines() > 0 {
+		if time.Since(start) > 250*time.Millisecond { // half the wait's 500 ms
+			t.Fatalf("a connection still waited for its client %v after Close", time.Since(start))
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -77,6 +77,7 @@ type keptConn struct {
 	pending   bool // it woke up while held: serve it after the answer
 	serving   bool // a request is being read or served
 	woken     bool // readable since it parked: await waits for the data
+	lingering bool // the response is out and the connection about to close (linger)
 	// fresh is beside the fields mu guards only to keep a kept connection
 	// in the 176-byte size class.
 	fresh     bool      // no request read yet: the first waits within the header timeout
@@ -189,7 +190,7 @@ func (h *Handler) closeKept() {
 	h.keptMu.Unlock()
 	for _, kc := range kept {
 		kc.mu.Lock()
-		idle := !kc.serving && kc.held == nil
+		idle := (!kc.serving && kc.held == nil) || kc.lingering
 		kc.mu.Unlock()
 		if idle {
 			kc.shut()
@@ -507,19 +508,24 @@ func (kc *keptConn) serve() {
 			return // held again, or a WebSocket now: see keptResponse
 		}
 		keep := served && !req.Close && !strings.EqualFold(w.header.Get("Connection"), "close")
+		unread := false // the client may still be sending the body
 		if req.Body != nil && req.Body != http.NoBody {
-			keep = drained(req.Body) && keep
+			unread = !drained(req.Body)
+			keep = !unread && keep
 			_ = req.Body.Close()
 		}
 		if served {
 			keep = keep && !kc.h.isKeptClosed()
 			w.keep = keep
 			if kc.write(&w.bufferedResponse) != nil {
-				keep = false
+				keep, unread = false, false
 			}
 		}
 		kc.doneWith(w, scratch)
 		if !keep {
+			if unread && served {
+				kc.linger()
+			}
 			kc.dropReader()
 			kc.close()
 			return
@@ -916,16 +922,34 @@ func (kc *keptConn) refuse(err error) {
 	}
 	rw := &bufferedResponse{header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, status: status}
 	rw.body = append(rw.body, http.StatusText(status)...)
-	if kc.write(rw) != nil {
+	if kc.write(rw) == nil {
+		kc.linger() // what the client sent beyond the refused header
+	}
+}
+
+// lingerTime is how long linger leaves a client to read its response:
+// net/http's wait before it closes such a connection.
+const lingerTime = 500 * time.Millisecond
+
+// linger makes ready to close a connection that the client may still be
+// sending on, after its response. What it sent unread would make the close
+// reset the connection, and the client could meet the reset before the
+// response. So the sending side closes first, and what comes is read and
+// dropped until the client closes, for up to lingerTime, as net/http
+// leaves a client that long; closing the server (closeKept) ends the wait.
+func (kc *keptConn) linger() {
+	cw, ok := kc.conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
 		return
 	}
-	// What the client sent beyond the refused header would make closing
-	// reset the connection, and the client could lose the response: close
-	// the sending side, and read on a little first, as net/http does.
-	if cw, ok := kc.conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-		_ = kc.conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-		_, _ = io.Copy(io.Discard, io.LimitReader(kc.conn, maxDrain))
+	kc.mu.Lock()
+	kc.lingering = true
+	kc.mu.Unlock()
+	if kc.h.isKeptClosed() {
+		return // closeKept may have passed it by
 	}
+	_ = kc.conn.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.Copy(io.Discard, kc.conn)
 }
 
 // handle runs the handler chain on a request; it reports false when the
