@@ -999,3 +999,44 @@ func TestServeCloseEndsLingeringConnection(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A request whose header net/http's server refuses after parsing it (a
+// name that is not a token, as with a space before the colon, or a value
+// with a control byte) gets a plain 400 on a connection of Serve too, and
+// never reaches the session. Read as another header than the one a proxy in
+// front may have seen, such a line could smuggle a request in its body.
+func TestServeRefusesInvalidHeaderLikeNetHTTP(t *testing.T) {
+	// The sessions are left open: Close need not wait for their next poll.
+	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+	defer func() {
+		if err := srv.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		expectServeEnded(t, done)
+	}()
+	for name, header := range map[string]string{
+		"space before the colon":  "Content-Length : 3\r\n",
+		"control byte in a name":  "X-A\x01b: c\r\nContent-Length: 3\r\n",
+		"control byte in a value": "X-A: b\x00c\r\nContent-Length: 3\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dialKeptAt(t, strings.TrimPrefix(base, "http://"), "")
+			c.send(getRequest("/engine.io/?EIO=4&transport=polling"))
+			_, open := c.response()
+			c.sid = openSID(t, open)
+			c = dialKeptAt(t, strings.TrimPrefix(base, "http://"), c.sid)
+			c.send("POST /engine.io/?EIO=4&transport=polling&sid=" + c.sid + " HTTP/1.1\r\nHost: x\r\n" + header + "\r\n4hi")
+			if resp, body := c.response(); resp.StatusCode != http.StatusBadRequest || body != "Bad Request" {
+				t.Fatalf("answered %d %q; want net/http's 400 Bad Request", resp.StatusCode, body)
+			}
+			// The session lives on: a well-formed POST is taken.
+			c = dialKeptAt(t, strings.TrimPrefix(base, "http://"), c.sid)
+			c.send(c.postRequest("4ok"))
+			c.expect("ok")
+		})
+	}
+}

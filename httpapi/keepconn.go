@@ -809,6 +809,9 @@ func (kc *keptConn) readRequest(br *bufio.Reader) (req *http.Request, scratch *r
 		if req, err = kc.readNetHTTP(br); err != nil {
 			return nil, nil, err
 		}
+		if !validHeader(req.Header) {
+			return nil, nil, errBadRequest
+		}
 	} else if d := kc.srv.ReadTimeout; d > 0 {
 		// The header was there whole: no read, so no header timeout.
 		_ = kc.conn.SetReadDeadline(time.Now().Add(d))
@@ -900,6 +903,27 @@ func (kc *keptConn) requestContext() context.Context {
 
 // validHost reports whether a Host header has no byte that a host, a port
 // or an IPv6 literal cannot have.
+// validHeader checks what net/http's server checks of a header that
+// ReadRequest parsed: every name a token, no value with a control byte. A
+// name with a space before its colon passes ReadRequest; taken as another
+// header than the one a proxy in front may have read, it could smuggle a
+// request in the body.
+func validHeader(h http.Header) bool {
+	for k, vs := range h {
+		if _, ok := headerName(k); !ok {
+			return false
+		}
+		for _, v := range vs {
+			for i := 0; i < len(v); i++ {
+				if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
 func validHost(host string) bool {
 	for i := 0; i < len(host); i++ {
 		if c := host[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"<>\\^`+"`"+`{|}`, c) >= 0 {
