@@ -469,3 +469,31 @@ func TestMessageThenDroppedConnectionOnWebSocket(t *testing.T) {
 		h.expectGone(t, sid)
 	}
 }
+
+// A text message that is not UTF-8 fails the connection, as RFC 6455 asks:
+// the session closes, as for a packet it cannot parse, and the application
+// never sees the message. Whole in one frame (the reader's own path) and
+// in fragments (gorilla's).
+func TestWebSocketTextNotUTF8ClosesSession(t *testing.T) {
+	srv, ts := newEcho(t)
+	defer ts.Close()
+	defer srv.Close(t.Context())
+	for name, frames := range map[string][]byte{
+		"one frame": rawFrame(0x81, "4a\xff\xfeb"),
+		"fragments": append(rawFrame(0x01, "4a\xff"), rawFrame(0x80, "\xfeb")...),
+	} {
+		conn, br, _ := rawWebSocket(t, ts)
+		if _, err := conn.Write(append(rawFrame(0x81, "4hi"), frames...)); err != nil {
+			t.Fatal(err)
+		}
+		if op, echo := readRawFrame(t, br); op != 0x81 || echo != "4hi" {
+			t.Fatalf("%s: frame %#x %q, want the echo of the valid message", name, op, echo)
+		}
+		if op, payload := readRawFrame(t, br); op != 0x88 {
+			t.Fatalf("%s: frame %#x %q after the invalid text, want a close frame", name, op, payload)
+		}
+		if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("%s: after the close frame: %d bytes, %v; want the end", name, n, err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
@@ -422,8 +423,16 @@ func (rd *wsReader) frame(f *actors.Frame, data []byte, isBinary bool) *actors.F
 	}
 	f.Conn = rd.writer
 	f.Packet, f.Err = rd.decode(data, isBinary)
+	if f.Err == nil && !isBinary && !utf8.Valid(data) {
+		// RFC 6455 fails a connection whose text is not UTF-8; the
+		// session closes it, as for a packet it cannot parse.
+		f.Err = errTextNotUTF8
+	}
 	return f
 }
+
+// errTextNotUTF8 is the error of a text message that is not UTF-8.
+var errTextNotUTF8 = errors.New("websocket: text message is not UTF-8")
 
 // readRest reads r to its end after head and returns head and the rest in
 // a new slice of their exact length.
