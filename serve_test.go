@@ -46,6 +46,25 @@ func serveWrapped(t *testing.T, srv *Server, wrap func(net.Listener) net.Listene
 	return "http://" + ln.Addr().String(), done
 }
 
+// serveNew makes a server with opts and serves it as serve does, until
+// the test ends, when it closes it and checks that Serve ended; it returns
+// the base URL.
+func serveNew(t *testing.T, opts ...Option) string {
+	t.Helper()
+	srv, err := NewServer(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(t, srv)
+	t.Cleanup(func() {
+		if err := srv.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		expectServeEnded(t, done)
+	})
+	return base
+}
+
 func expectServeEnded(t *testing.T, done <-chan error) {
 	t.Helper()
 	select {
@@ -916,17 +935,7 @@ func TestServePanickingRequest(t *testing.T) {
 // connection, which a client may meet before the response (Go's, as
 // "broken pipe", in about half of the tries before the server waited).
 func TestServeAnswersPostFarOverTheLimit(t *testing.T) {
-	srv, err := NewServer(WithMaxPayload(1000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, done := serve(t, srv)
-	defer func() {
-		if err := srv.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-		expectServeEnded(t, done)
-	}()
+	base := serveNew(t, WithMaxPayload(1000))
 	big := append([]byte("4"), bytes.Repeat([]byte("a"), 4<<20)...)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
@@ -1007,17 +1016,7 @@ func TestServeCloseEndsLingeringConnection(t *testing.T) {
 // front may have seen, such a line could smuggle a request in its body.
 func TestServeRefusesInvalidHeaderLikeNetHTTP(t *testing.T) {
 	// The sessions are left open: Close need not wait for their next poll.
-	srv, err := NewServer(WithCloseTimeout(50 * time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, done := serve(t, srv)
-	defer func() {
-		if err := srv.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-		expectServeEnded(t, done)
-	}()
+	base := serveNew(t, WithCloseTimeout(50*time.Millisecond))
 	for name, header := range map[string]string{
 		"space before the colon":  "Content-Length : 3\r\n",
 		"control byte in a name":  "X-A\x01b: c\r\nContent-Length: 3\r\n",
