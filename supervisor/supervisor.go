@@ -218,11 +218,26 @@ type supervisor struct {
 	waiters  []*actor.PID
 }
 
+// clearVacatedChild clears the slot that the last child removed from the
+// supervisor's set of children left behind. protoactor's PIDSet shrinks by
+// cutting its slice, so that the slot past the end keeps the PID that was
+// last; a PID caches its process, and through it a stopped session would
+// stay reachable, with all it and the application's handlers held, until
+// a new child took the slot. ctx.Children returns the set's own slice;
+// were it a copy, this would clear nothing of consequence.
+func clearVacatedChild(ctx actor.Context) {
+	kids := ctx.Children()
+	if n := len(kids); n < cap(kids) {
+		kids[:n+1][n] = nil
+	}
+}
+
 func (s *supervisor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *Open:
 		s.open(ctx, m)
 	case *actor.Terminated:
+		clearVacatedChild(ctx)
 		if sid, ok := childSID(ctx, m.Who); ok {
 			s.children--
 			s.registry.remove(sid)
