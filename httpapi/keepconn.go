@@ -901,8 +901,6 @@ func (kc *keptConn) requestContext() context.Context {
 	return context.WithValue(kc.ctx, http.LocalAddrContextKey, kc.conn.LocalAddr())
 }
 
-// validHost reports whether a Host header has no byte that a host, a port
-// or an IPv6 literal cannot have.
 // validHeader checks what net/http's server checks of a header that
 // ReadRequest parsed: every name a token, no value with a control byte. A
 // name with a space before its colon passes ReadRequest; taken as another
@@ -924,6 +922,8 @@ func validHeader(h http.Header) bool {
 	return true
 }
 
+// validHost reports whether a Host header has no byte that a host, a port
+// or an IPv6 literal cannot have.
 func validHost(host string) bool {
 	for i := 0; i < len(host); i++ {
 		if c := host[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"<>\\^`+"`"+`{|}`, c) >= 0 {
