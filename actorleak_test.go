@@ -1,13 +1,20 @@
 package engineio_test
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/eioactor/engineio"
 )
@@ -53,5 +60,159 @@ func TestClosedSessionsAreCollected(t *testing.T) {
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Clients that misbehave in every way the test can think of, many at once,
+// leave nothing behind once their sessions have closed: each session is
+// collected, with what the application hung on it, and the package's leak
+// check finds no goroutine after Close. The server reads its connections
+// itself (Serve), and the sessions close by the client, by the ping
+// timeout, or by a transport error.
+func TestAbusiveClientsLeaveNothingBehind(t *testing.T) {
+	srv, ts := newEcho(t, engineio.WithPingInterval(100*time.Millisecond), engineio.WithPingTimeout(100*time.Millisecond))
+	ts.Close() // served by Serve instead
+	var connected, collected atomic.Int32
+	srv.OnConnect(func(s *engineio.Session) error {
+		connected.Add(1)
+		runtime.AddCleanup(s, func(int) { collected.Add(1) }, 0)
+		return nil
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	base := "http://" + addr + "/engine.io/?EIO=4"
+	wsBase := "ws://" + addr + "/engine.io/?EIO=4&transport=websocket"
+
+	abuse := func(rng *rand.Rand, client *http.Client) {
+		do := func(method, url, body string) string {
+			req, _ := http.NewRequest(method, url, strings.NewReader(body))
+			res, err := client.Do(req)
+			if err != nil {
+				return ""
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			return string(b)
+		}
+		handshake := func() string {
+			open := do(http.MethodGet, base+"&transport=polling", "")
+			i := strings.Index(open, `"sid":"`)
+			if i < 0 {
+				return ""
+			}
+			sid := open[i+len(`"sid":"`):]
+			return sid[:strings.IndexByte(sid, '"')]
+		}
+		raw := func(req string, cut int) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, req[:min(cut, len(req))])
+			if rng.IntN(2) == 0 {
+				_ = c.(*net.TCPConn).SetLinger(0) // a reset, not a FIN
+			}
+			c.Close()
+		}
+		switch rng.IntN(6) {
+		case 0: // messages both ways, then maybe a close
+			if sid := handshake(); sid != "" {
+				u := base + "&transport=polling&sid=" + sid
+				do(http.MethodPost, u, "4hello\x1e4world")
+				do(http.MethodGet, u, "")
+				if rng.IntN(2) == 0 {
+					do(http.MethodPost, u, "1")
+				}
+			}
+		case 1: // a poll given up on while it is held
+			if sid := handshake(); sid != "" {
+				impatient := &http.Client{Timeout: time.Duration(rng.IntN(30)+1) * time.Millisecond, Transport: client.Transport}
+				if res, err := impatient.Get(base + "&transport=polling&sid=" + sid); err == nil {
+					res.Body.Close()
+				}
+			}
+		case 2: // a POST cut anywhere
+			sid := handshake()
+			body := "4" + strings.Repeat("z", rng.IntN(3000))
+			req := fmt.Sprintf("POST /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", sid, len(body), body)
+			raw(req, rng.IntN(len(req)+1))
+		case 3: // a WebSocket that echoes, then drops or resets
+			ws, _, err := websocket.DefaultDialer.Dial(wsBase, nil)
+			if err != nil {
+				return
+			}
+			_ = ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+			_, _, _ = ws.ReadMessage()
+			for range rng.IntN(4) {
+				_ = ws.WriteMessage(websocket.TextMessage, []byte("4x"))
+				_, _, _ = ws.ReadMessage()
+			}
+			if rng.IntN(2) == 0 {
+				_ = ws.UnderlyingConn().(*net.TCPConn).SetLinger(0)
+			}
+			ws.Close()
+		case 4: // a frame cut short
+			ws, _, err := websocket.DefaultDialer.Dial(wsBase, nil)
+			if err != nil {
+				return
+			}
+			_, _ = ws.UnderlyingConn().Write([]byte{0x81, 0xfe, 0x10, 0x00, 1, 2, 3, 4, 'a'})
+			ws.Close()
+		case 5: // an upgrade begun, finished or not, then dropped
+			sid := handshake()
+			if sid == "" {
+				return
+			}
+			ws, _, err := websocket.DefaultDialer.Dial(wsBase+"&sid="+sid, nil)
+			if err != nil {
+				return
+			}
+			_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
+			_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+			_, _, _ = ws.ReadMessage()
+			if rng.IntN(2) == 0 {
+				_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
+			}
+			ws.Close()
+		}
+	}
+	var wg sync.WaitGroup
+	stop := time.Now().Add(time.Second)
+	for g := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 7))
+			transport := &http.Transport{MaxConnsPerHost: 2}
+			defer transport.CloseIdleConnections()
+			client := &http.Client{Timeout: 2 * time.Second, Transport: transport}
+			for time.Now().Before(stop) {
+				abuse(rng, client)
+			}
+		}()
+	}
+	wg.Wait()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for len(srv.Sessions()) > 0 || collected.Load() < connected.Load() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions still open; %d of the %d closed ones collected", len(srv.Sessions()), collected.Load(), connected.Load())
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if connected.Load() < 100 {
+		t.Errorf("only %d sessions opened: the clients did little", connected.Load())
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Fatalf("Serve returned %v", err)
 	}
 }
