@@ -66,25 +66,37 @@ func TestClosedSessionsAreCollected(t *testing.T) {
 // Clients that misbehave in every way the test can think of, many at once,
 // leave nothing behind once their sessions have closed: each session is
 // collected, with what the application hung on it, and the package's leak
-// check finds no goroutine after Close. The server reads its connections
-// itself (Serve), and the sessions close by the client, by the ping
-// timeout, or by a transport error.
+// check finds no goroutine after Close. The sessions close by the client,
+// by the ping timeout, or by a transport error.
 func TestAbusiveClientsLeaveNothingBehind(t *testing.T) {
+	t.Run("Serve", func(t *testing.T) { abuseServer(t, true) })
+	t.Run("http.Server", func(t *testing.T) { abuseServer(t, false) })
+}
+
+// abuseServer runs TestAbusiveClientsLeaveNothingBehind on a server that
+// Serve serves, or that an http.Server does (net/http reads the requests,
+// and the server hijacks connections for held polls and WebSockets).
+func abuseServer(t *testing.T, serve bool) {
 	srv, ts := newEcho(t, engineio.WithPingInterval(100*time.Millisecond), engineio.WithPingTimeout(100*time.Millisecond))
-	ts.Close() // served by Serve instead
 	var connected, collected atomic.Int32
 	srv.OnConnect(func(s *engineio.Session) error {
 		connected.Add(1)
 		runtime.AddCleanup(s, func(int) { collected.Add(1) }, 0)
 		return nil
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr := ts.Listener.Addr().String()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	addr := ln.Addr().String()
+	if serve {
+		ts.Close()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { served <- srv.Serve(ln) }()
+		addr = ln.Addr().String()
+	} else {
+		defer ts.Close()
+	}
 	base := "http://" + addr + "/engine.io/?EIO=4"
 	wsBase := "ws://" + addr + "/engine.io/?EIO=4&transport=websocket"
 
@@ -212,7 +224,9 @@ func TestAbusiveClientsLeaveNothingBehind(t *testing.T) {
 	if err := srv.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		t.Fatalf("Serve returned %v", err)
+	if serve {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Fatalf("Serve returned %v", err)
+		}
 	}
 }
