@@ -77,7 +77,7 @@ func TestAbusiveClientsLeaveNothingBehind(t *testing.T) {
 // Serve serves, or that an http.Server does (net/http reads the requests,
 // and the server hijacks connections for held polls and WebSockets).
 func abuseServer(t *testing.T, serve bool) {
-	srv, ts := newEcho(t, engineio.WithPingInterval(100*time.Millisecond), engineio.WithPingTimeout(100*time.Millisecond))
+	srv, ts := newEcho(t, engineio.WithPingInterval(100*time.Millisecond), engineio.WithPingTimeout(100*time.Millisecond), engineio.WithAllowEIO3(true))
 	var connected, collected atomic.Int32
 	srv.OnConnect(func(s *engineio.Session) error {
 		connected.Add(1)
@@ -103,6 +103,11 @@ func abuseServer(t *testing.T, serve bool) {
 	abuse := func(rng *rand.Rand, client *http.Client) {
 		do := func(method, url, body string) string {
 			req, _ := http.NewRequest(method, url, strings.NewReader(body))
+			if strings.HasPrefix(body, "d=") {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // JSONP's form
+			} else if body != "" {
+				req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+			}
 			res, err := client.Do(req)
 			if err != nil {
 				return ""
@@ -131,7 +136,7 @@ func abuseServer(t *testing.T, serve bool) {
 			}
 			c.Close()
 		}
-		switch rng.IntN(6) {
+		switch rng.IntN(7) {
 		case 0: // messages both ways, then maybe a close
 			if sid := handshake(); sid != "" {
 				u := base + "&transport=polling&sid=" + sid
@@ -175,6 +180,33 @@ func abuseServer(t *testing.T, serve bool) {
 			}
 			_, _ = ws.UnderlyingConn().Write([]byte{0x81, 0xfe, 0x10, 0x00, 1, 2, 3, 4, 'a'})
 			ws.Close()
+		case 6: // revision 3: base64 or JSONP polling, a message, then gone
+			v3 := "http://" + addr + "/engine.io/?EIO=3&transport=polling"
+			if rng.IntN(2) == 0 {
+				v3 += "&b64=1"
+			} else {
+				v3 += "&j=0"
+			}
+			open := do(http.MethodGet, v3, "")
+			i := strings.Index(open, `"sid":"`)
+			if i < 0 {
+				i = strings.Index(open, `\"sid\":\"`) // inside JSONP's string
+				if i < 0 {
+					return
+				}
+				open = strings.ReplaceAll(open[i:], `\"`, `"`)
+				i = 0
+			}
+			sid := open[i+len(`"sid":"`):]
+			u := v3 + "&sid=" + sid[:strings.IndexByte(sid, '"')]
+			if strings.Contains(v3, "j=0") {
+				do(http.MethodPost, u, "d=6%3A4hello")
+			} else {
+				do(http.MethodPost, u, "6:4hello")
+			}
+			if rng.IntN(2) == 0 {
+				do(http.MethodGet, u, "")
+			}
 		case 5: // an upgrade begun, finished or not, then dropped
 			sid := handshake()
 			if sid == "" {
