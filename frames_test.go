@@ -470,9 +470,9 @@ func TestMessageThenDroppedConnectionOnWebSocket(t *testing.T) {
 	}
 }
 
-// A text message that is not UTF-8 fails the connection, as RFC 6455 asks:
-// the session closes, as for a packet it cannot parse, and the application
-// never sees the message. Whole in one frame (the reader's own path) and
+// A text message that is not UTF-8 fails the connection with status 1007,
+// as RFC 6455 asks: the session closes, as for a packet it cannot parse,
+// and the application never sees the message. Whole in one frame (the reader's own path) and
 // in fragments (gorilla's).
 func TestWebSocketTextNotUTF8ClosesSession(t *testing.T) {
 	srv, ts := newEcho(t)
@@ -489,8 +489,8 @@ func TestWebSocketTextNotUTF8ClosesSession(t *testing.T) {
 		if op, echo := readRawFrame(t, br); op != 0x81 || echo != "4hi" {
 			t.Fatalf("%s: frame %#x %q, want the echo of the valid message", name, op, echo)
 		}
-		if op, payload := readRawFrame(t, br); op != 0x88 {
-			t.Fatalf("%s: frame %#x %q after the invalid text, want a close frame", name, op, payload)
+		if op, payload := readRawFrame(t, br); op != 0x88 || payload != "\x03\xef" {
+			t.Fatalf("%s: frame %#x %q after the invalid text, want a close frame with status 1007", name, op, payload)
 		}
 		if n, err := br.Read(make([]byte, 1)); err != io.EOF {
 			t.Fatalf("%s: after the close frame: %d bytes, %v; want the end", name, n, err)

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -177,8 +178,20 @@ func (m *WriteFrames) await() bool {
 // CloseConn asks the writer to send a WebSocket close frame, after any
 // frames already asked for, and close the connection. With Abort the
 // connection is closed at once, even while a write to a client that does
-// not read is blocked: the writer intercepts it as it is posted.
-type CloseConn struct{ Abort bool }
+// not read is blocked: the writer intercepts it as it is posted. Code is
+// the close frame's status code; 0 is 1000, a normal closure.
+type CloseConn struct {
+	Abort bool
+	Code  int
+}
+
+// ErrTextNotUTF8 is a Frame's error when its text message is not UTF-8,
+// which RFC 6455 answers by failing the connection with status 1007.
+var ErrTextNotUTF8 = errors.New("websocket: text message is not UTF-8")
+
+// closeInvalidData is the WebSocket close status for data that does not
+// match its message's type (RFC 6455, 7.4.1): text that is not UTF-8.
+const closeInvalidData = 1007
 
 // Replies.
 

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -958,6 +959,11 @@ func (s *session) onFrame(ctx actor.Context, m *Frame) {
 	case s.phase == phaseClosed:
 	case s.conn != nil && m.Conn.Equal(s.conn):
 		if m.Err != nil {
+			if errors.Is(m.Err, ErrTextNotUTF8) {
+				// Failed with its own status, before the close below.
+				ctx.Send(s.conn, &CloseConn{Abort: true, Code: closeInvalidData})
+				s.conn = nil
+			}
 			s.closeNow(ctx, ReasonParseError)
 			return
 		}

@@ -544,6 +544,28 @@ func TestWebSocketClientCloseAndErrors(t *testing.T) {
 	}
 }
 
+// A text frame that is not UTF-8 closes the session as a parse error, and
+// its WebSocket with status 1007, once: the close that the session's end
+// sends to its connections does not follow.
+func TestWebSocketTextNotUTF8(t *testing.T) {
+	h := newHarness(t)
+	sid, pid, _ := h.open(actors.TransportWebSocket)
+	ws := h.probe()
+	h.sys.Root.Send(pid, &actors.WebSocketOpened{Conn: ws.pid, Handshake: true})
+	ws.take()
+	h.sys.Root.Send(pid, &actors.Frame{Conn: ws.pid, Err: actors.ErrTextNotUTF8})
+	h.expectDisconnect(sid, actors.ReasonParseError)
+	var closes []actors.CloseConn
+	for _, m := range ws.take() {
+		if c, ok := m.(*actors.CloseConn); ok {
+			closes = append(closes, *c)
+		}
+	}
+	if want := []actors.CloseConn{{Abort: true, Code: 1007}}; !reflect.DeepEqual(closes, want) {
+		t.Fatalf("the WebSocket was told %+v, want %+v", closes, want)
+	}
+}
+
 func TestHandlerPanicStopsOnlyItsSession(t *testing.T) {
 	h := newHarness(t)
 	h.app.panicOn = "boom"

@@ -424,15 +424,12 @@ func (rd *wsReader) frame(f *actors.Frame, data []byte, isBinary bool) *actors.F
 	f.Conn = rd.writer
 	f.Packet, f.Err = rd.decode(data, isBinary)
 	if f.Err == nil && !isBinary && !utf8.Valid(data) {
-		// RFC 6455 fails a connection whose text is not UTF-8; the
-		// session closes it, as for a packet it cannot parse.
-		f.Err = errTextNotUTF8
+		// RFC 6455 fails a connection whose text is not UTF-8: the
+		// session closes, and the connection with status 1007.
+		f.Err = actors.ErrTextNotUTF8
 	}
 	return f
 }
-
-// errTextNotUTF8 is the error of a text message that is not UTF-8.
-var errTextNotUTF8 = errors.New("websocket: text message is not UTF-8")
 
 // readRest reads r to its end after head and returns head and the rest in
 // a new slice of their exact length.
@@ -596,13 +593,21 @@ func (a abortOnPost) MessagePosted(m any) {
 		// A close frame if the socket takes it at once, then the close;
 		// off the sender's goroutine, which must not wait on a client.
 		go func() {
-			_ = a.ww.writeClose(websocket.CloseNormalClosure, 100*time.Millisecond, false)
+			_ = a.ww.writeClose(closeCode(c), 100*time.Millisecond, false)
 			_ = a.ww.closer.Close()
 		}()
 	}
 }
 func (a abortOnPost) MessageReceived(any) {}
 func (a abortOnPost) MailboxEmpty()       {}
+
+// closeCode is the status of the close frame that c asks for.
+func closeCode(c *actors.CloseConn) int {
+	if c.Code == 0 {
+		return websocket.CloseNormalClosure
+	}
+	return c.Code
+}
 
 func closeReason(err error) actors.Reason {
 	var ce *websocket.CloseError
@@ -753,7 +758,7 @@ func (ww *wsWriter) InvokeUserMessage(msg any) {
 	case *actors.CloseConn:
 		if !ww.closed {
 			paused := ww.pause()
-			_ = ww.writeClose(websocket.CloseNormalClosure, ww.timeout, true)
+			_ = ww.writeClose(closeCode(m), ww.timeout, true)
 			ww.shut()
 			if paused != nil {
 				paused.Resume()
